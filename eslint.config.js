@@ -1,0 +1,45 @@
+// Lint holds the architecture (DESIGN.md): core is pure, sources never see core, only collectors glue.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const nodeIo = ['node:fs', 'node:fs/promises', 'node:http', 'node:net', 'node:child_process', 'node:dgram', 'node:os', 'fs', 'http', 'child_process'];
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'test-artifacts/**', 'ui-dist/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'no-empty': ['error', { allowEmptyCatch: false }],
+    },
+  },
+  {
+    files: ['src/core/**/*.ts'],
+    ignores: ['src/core/**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: nodeIo.map((name) => ({ name, message: 'core/ is pure: no I/O.' })),
+        patterns: [{ group: ['**/sources/**', '**/collectors/**', '**/agent/**', '**/server/**', '**/cli/**'], message: 'core/ imports only core/.' }],
+      }],
+      'no-console': 'error',
+    },
+  },
+  {
+    files: ['src/sources/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/core/**', '**/collectors/**', '**/cli/**', '**/server/**', '**/agent/**'], message: 'sources/ return raw data and never import core/.' }] }],
+      'no-console': 'error',
+    },
+  },
+  {
+    files: ['src/cli/**/*.ts', 'src/server/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/sources/**'], message: 'outputs see the agent/collectors and core types, never sources.' }] }],
+    },
+  },
+  {
+    files: ['src/collectors/**/*.ts', 'src/agent/**/*.ts', 'src/server/**/*.ts'],
+    rules: { 'no-console': 'error' },
+  },
+);

@@ -1,0 +1,100 @@
+import type { CollectionIssue, Snapshot, SnapshotParts } from '../core/model/snapshot.js';
+
+/** What a collector is given: a signal that fires on timeout, and the parts collected before it. */
+export interface CollectContext {
+  readonly signal: AbortSignal;
+  /** Parts returned so far by the collectors this one `needs` (empty parts if those failed). */
+  readonly parts: Partial<SnapshotParts>;
+}
+
+/** One piece of collection: reads its sources, parses with the core, returns only the parts it owns. */
+export interface Collector<K extends keyof SnapshotParts = keyof SnapshotParts> {
+  /** Stable name: flag, log field and metric label. */
+  readonly name: string;
+  /** Parts this collector owns. */
+  readonly provides: readonly K[];
+  /** Parts that must be collected before this one runs. */
+  readonly needs: readonly (keyof SnapshotParts)[];
+  /** Reads its sources and returns only the parts it owns. Throws on failure; never logs. */
+  collect(ctx: CollectContext): Promise<Pick<SnapshotParts, K> & { issues?: CollectionIssue[] }>;
+}
+
+/** Duration and outcome of one collector in one run. */
+export interface CollectorRun {
+  readonly name: string;
+  readonly durationMs: number;
+  readonly ok: boolean;
+  readonly error?: string;
+}
+
+/** The empty value of each part, substituted when its collector fails. */
+export function emptyParts(): SnapshotParts {
+  return { containers: [], netns: { host: 0, hostPid: 1, containers: [] }, processes: [], sockets: [] };
+}
+
+/** Options for runCollectors. */
+export interface RunOptions {
+  readonly timeoutMs?: number;
+  readonly hostname: string;
+  readonly now?: () => Date;
+  /** Called once per failed collector (the agent logs it; the CLI prints it to stderr). */
+  readonly onFailure?: (run: CollectorRun) => void;
+}
+
+/**
+ * Runs collectors in parallel, each as soon as the parts it needs are in, each under a timeout. A failing
+ * collector never stops the others: its parts become empty and its failure becomes an issue.
+ */
+export async function runCollectors(
+  collectors: readonly Collector[],
+  options: RunOptions,
+): Promise<{ snapshot: Snapshot; runs: CollectorRun[] }> {
+  const takenAt = (options.now ?? (() => new Date()))().toISOString();
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const parts: Partial<SnapshotParts> = {};
+  const issues: CollectionIssue[] = [];
+  const runs: CollectorRun[] = [];
+  const owners = new Map<keyof SnapshotParts, Collector>();
+  for (const c of collectors) for (const p of c.provides) owners.set(p, c);
+
+  const done = new Map<string, Promise<void>>();
+  const start = (c: Collector): Promise<void> => {
+    const existing = done.get(c.name);
+    if (existing) return existing;
+    const p = (async () => {
+      // A need nobody provides is simply absent: the collector sees the empty part.
+      await Promise.all(c.needs.map((n) => { const o = owners.get(n); return o ? start(o) : Promise.resolve(); }));
+      const ctx: CollectContext = { signal: AbortSignal.timeout(timeoutMs), parts: { ...emptyParts(), ...parts } };
+      const t0 = performance.now();
+      try {
+        const result = await withTimeout(c.collect(ctx), ctx.signal, c.name, timeoutMs);
+        for (const k of c.provides) (parts as Record<string, unknown>)[k] = result[k];
+        if (result.issues) issues.push(...result.issues);
+        runs.push({ name: c.name, durationMs: performance.now() - t0, ok: true });
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        const run: CollectorRun = { name: c.name, durationMs: performance.now() - t0, ok: false, error: message };
+        runs.push(run);
+        issues.push({ source: c.name, message, count: 1 });
+        options.onFailure?.(run);
+      }
+    })();
+    done.set(c.name, p);
+    return p;
+  };
+  await Promise.all(collectors.map(start));
+  const snapshot: Snapshot = { ...emptyParts(), ...parts, takenAt, hostname: options.hostname, issues };
+  return { snapshot, runs };
+}
+
+function withTimeout<T>(work: Promise<T>, signal: AbortSignal, name: string, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new Error(`collector ${name} timed out after ${ms} ms`));
+    if (signal.aborted) { onAbort(); return; }
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (v) => { signal.removeEventListener('abort', onAbort); resolve(v); },
+      (e: unknown) => { signal.removeEventListener('abort', onAbort); reject(e instanceof Error ? e : new Error(String(e))); },
+    );
+  });
+}

@@ -1,0 +1,39 @@
+import type { ContainerInfo } from './container.js';
+import type { ProcessInfo } from './process.js';
+import type { NetnsSockets } from './socket.js';
+
+/** A problem met while collecting that did not stop the collection (a malformed line, a failed collector). */
+export interface CollectionIssue {
+  /** Collector or source that met it, e.g. `sockets`, `docker`. */
+  readonly source: string;
+  readonly message: string;
+  /** Number of occurrences folded into this issue (e.g. malformed lines). */
+  readonly count: number;
+}
+
+/** Where a running container's network namespace is, resolved from Docker's pid and the kernel. */
+export interface ContainerNetns {
+  readonly containerId: string;
+  readonly netns: number;
+  /** A pid whose `/proc/<pid>/ns/net` and `/proc/<pid>/net/*` reach that namespace. */
+  readonly pid: number;
+}
+
+/** The parts a collector may own; a Snapshot is their union plus the time it was taken. */
+export interface SnapshotParts {
+  /** Running containers (Docker inventory). */
+  containers: readonly ContainerInfo[];
+  /** Namespace of each running container, and of the host. */
+  netns: { readonly host: number; readonly hostPid: number; readonly containers: readonly ContainerNetns[] };
+  /** Processes on the host: namespace, container by cgroup, socket inodes. */
+  processes: readonly ProcessInfo[];
+  /** Socket tables, one per distinct network namespace read. */
+  sockets: readonly NetnsSockets[];
+}
+
+/** Facts at time T: everything the collectors returned, plus what went wrong on the way. */
+export interface Snapshot extends SnapshotParts {
+  readonly takenAt: string;
+  readonly hostname: string;
+  readonly issues: readonly CollectionIssue[];
+}
