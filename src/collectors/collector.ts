@@ -19,6 +19,9 @@ export interface Collector<K extends keyof SnapshotParts = keyof SnapshotParts> 
   collect(ctx: CollectContext): Promise<Pick<SnapshotParts, K> & { issues?: CollectionIssue[] }>;
 }
 
+/** Any one collector, whatever parts it owns. */
+export type AnyCollector = { [K in keyof SnapshotParts]: Collector<K> }[keyof SnapshotParts];
+
 /** Duration and outcome of one collector in one run. */
 export interface CollectorRun {
   readonly name: string;
@@ -46,7 +49,7 @@ export interface RunOptions {
  * collector never stops the others: its parts become empty and its failure becomes an issue.
  */
 export async function runCollectors(
-  collectors: readonly Collector[],
+  collectors: readonly AnyCollector[],
   options: RunOptions,
 ): Promise<{ snapshot: Snapshot; runs: CollectorRun[] }> {
   const takenAt = (options.now ?? (() => new Date()))().toISOString();
@@ -54,11 +57,11 @@ export async function runCollectors(
   const parts: Partial<SnapshotParts> = {};
   const issues: CollectionIssue[] = [];
   const runs: CollectorRun[] = [];
-  const owners = new Map<keyof SnapshotParts, Collector>();
+  const owners = new Map<keyof SnapshotParts, AnyCollector>();
   for (const c of collectors) for (const p of c.provides) owners.set(p, c);
 
   const done = new Map<string, Promise<void>>();
-  const start = (c: Collector): Promise<void> => {
+  const start = (c: AnyCollector): Promise<void> => {
     const existing = done.get(c.name);
     if (existing) return existing;
     const p = (async () => {
@@ -67,8 +70,8 @@ export async function runCollectors(
       const ctx: CollectContext = { signal: AbortSignal.timeout(timeoutMs), parts: { ...emptyParts(), ...parts } };
       const t0 = performance.now();
       try {
-        const result = await withTimeout(c.collect(ctx), ctx.signal, c.name, timeoutMs);
-        for (const k of c.provides) (parts as Record<string, unknown>)[k] = result[k];
+        const result: Partial<SnapshotParts> & { issues?: CollectionIssue[] } = await withTimeout<Partial<SnapshotParts>>(c.collect(ctx), ctx.signal, c.name, timeoutMs);
+        for (const k of c.provides) Object.assign(parts, { [k]: result[k] });
         if (result.issues) issues.push(...result.issues);
         runs.push({ name: c.name, durationMs: performance.now() - t0, ok: true });
       } catch (err) {

@@ -24,7 +24,12 @@ export interface SnapshotParts {
   /** Running containers (Docker inventory). */
   containers: readonly ContainerInfo[];
   /** Namespace of each running container, and of the host. */
-  netns: { readonly host: number; readonly hostPid: number; readonly containers: readonly ContainerNetns[] };
+  netns: {
+    readonly host: number;
+    /** Where the host namespace is reached: pid 1, or portolan itself when pid 1 is not readable. */
+    readonly hostPid: number | 'self';
+    readonly containers: readonly ContainerNetns[];
+  };
   /** Processes on the host: namespace, container by cgroup, socket inodes. */
   processes: readonly ProcessInfo[];
   /** Socket tables, one per distinct network namespace read. */

@@ -1,0 +1,46 @@
+import { Command, Option } from 'commander';
+import { createCollection, isDockerUnavailable, type CollectionConfig } from '../collectors/index.js';
+import type { Snapshot } from '../core/model/snapshot.js';
+
+/** Error the CLI reports as one line with exit code 2 (bad usage, Docker unreachable). */
+export class CliError extends Error {}
+
+/** Options every collecting command takes. */
+export interface CollectionFlags {
+  readonly source: 'auto' | 'netlink' | 'proc';
+  readonly procRoot: string;
+  readonly dockerHost?: string;
+}
+
+/** Adds the collection flags (socket source, proc root, Docker endpoint) to a command. */
+export function withCollectionOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--source <source>', 'socket source: netlink (with /proc fallback), or force one').choices(['auto', 'netlink', 'proc']).default('auto'))
+    .option('--proc-root <dir>', 'procfs root (e.g. /host/proc in a container)', '/proc')
+    .option('--docker-host <url>', 'Docker endpoint: unix:///path or tcp://host:port (default: DOCKER_HOST or /var/run/docker.sock)');
+}
+
+/** Turns collection flags into the collectors' configuration. */
+export function toCollectionConfig(flags: CollectionFlags): CollectionConfig {
+  return { source: flags.source, procRoot: flags.procRoot, ...(flags.dockerHost ? { dockerHost: flags.dockerHost } : {}) };
+}
+
+/** Collects one snapshot; Docker being unreachable becomes a one-line CliError. */
+export async function collectOnce(flags: CollectionFlags): Promise<Snapshot> {
+  const collection = createCollection(toCollectionConfig(flags));
+  try {
+    await collection.preflight();
+  } catch (err) {
+    if (isDockerUnavailable(err)) throw new CliError(err.message);
+    throw err;
+  }
+  const { snapshot } = await collection.collect();
+  const dockerFailure = snapshot.issues.find((i) => i.source === 'docker');
+  if (dockerFailure) throw new CliError(`docker: ${dockerFailure.message}`);
+  return snapshot;
+}
+
+/** Prints warnings to stderr, one line each. */
+export function printWarnings(warnings: readonly string[]): void {
+  for (const w of warnings) process.stderr.write(`portolan: warning: ${w}\n`);
+}

@@ -1,0 +1,23 @@
+#!/usr/bin/env node
+// Composition root of the CLI: one line per command.
+import { Command } from 'commander';
+import { CliError } from './common.js';
+import { registerPs } from './ps.js';
+
+/** Builds the `portolan` command line program. */
+export function buildProgram(): Command {
+  const program = new Command('portolan')
+    .description('See who talks to whom on a Docker host: every container\'s sockets, read from the kernel.')
+    .version('0.1.0')
+    .showHelpAfterError();
+  registerPs(program);
+  return program;
+}
+
+try {
+  await buildProgram().parseAsync(process.argv);
+} catch (err) {
+  if (!(err instanceof CliError)) throw err;
+  process.stderr.write(`portolan: ${err.message}\n`);
+  process.exitCode = 2;
+}

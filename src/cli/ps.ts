@@ -1,0 +1,64 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { attributeSockets } from '../core/attribute.js';
+import type { SocketState } from '../core/model/socket.js';
+import { parseStateFilter, toPsReport, type PsFilter, type PsReport } from '../core/report/ps.js';
+import { collectOnce, printWarnings, withCollectionOptions, type CollectionFlags } from './common.js';
+import { formatEndpoint, renderTable } from './table.js';
+
+/** Renders the ps report as an `ss`-like table, one row per socket. */
+export function renderPsTable(report: PsReport): string {
+  const rows: string[][] = [];
+  for (const c of report.containers) {
+    for (const s of c.sockets) {
+      const procs = s.processes.map((p) => {
+        const owner = p.container === undefined ? '' : p.container === null ? '@host' : `@${p.container}`;
+        return `${p.command}/${p.pid}${owner}`;
+      });
+      rows.push([c.name, s.protocol, s.state, String(s.rxQueue), String(s.txQueue), formatEndpoint(s.local), formatEndpoint(s.remote), procs.join(',')]);
+    }
+  }
+  return renderTable(['CONTAINER', 'PROTO', 'STATE', 'RECV-Q', 'SEND-Q', 'LOCAL', 'REMOTE', 'PROCESS'], rows);
+}
+
+function collectList(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+function parseState(value: string, previous: SocketState[] = []): SocketState[] {
+  try {
+    return [...previous, ...value.split(',').map(parseStateFilter)];
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
+interface PsFlags extends CollectionFlags {
+  container?: string[];
+  state?: SocketState[];
+  protocol?: 'tcp' | 'udp';
+  listening?: boolean;
+  json?: boolean;
+}
+
+/** Adds `portolan ps` to the program. */
+export function registerPs(program: Command): void {
+  withCollectionOptions(program.command('ps'))
+    .description('list the sockets of every running container, like ss for each container')
+    .option('-c, --container <glob>', 'only containers whose name or id matches (repeatable)', collectList)
+    .option('--state <state>', 'only sockets in this state (repeatable, comma-separated: listen, established, time-wait, unconn…)', parseState)
+    .addOption(new Option('-p, --protocol <protocol>', 'only this protocol').choices(['tcp', 'udp']))
+    .option('-l, --listening', 'only listening TCP and unconnected UDP sockets')
+    .option('--json', 'print the JSON document instead of a table')
+    .action(async (opts: PsFlags) => {
+      const snapshot = await collectOnce(opts);
+      const filter: PsFilter = {
+        ...(opts.container ? { containers: opts.container } : {}),
+        ...(opts.state ? { states: opts.state } : {}),
+        ...(opts.protocol ? { protocol: opts.protocol } : {}),
+        ...(opts.listening ? { listening: true } : {}),
+      };
+      const report = toPsReport(snapshot, attributeSockets(snapshot), filter);
+      printWarnings(report.warnings);
+      process.stdout.write(opts.json ? JSON.stringify(report, null, 2) + '\n' : renderPsTable(report));
+    });
+}

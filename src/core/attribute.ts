@@ -1,0 +1,111 @@
+import type { ContainerInfo } from './model/container.js';
+import type { ProcessInfo, ProcessRef } from './model/process.js';
+import type { Snapshot } from './model/snapshot.js';
+import type { RawSocket, SocketSource } from './model/socket.js';
+
+/** A socket listed under a container, with the processes that hold it open. */
+export interface AttributedSocket extends RawSocket {
+  readonly processes: readonly ProcessRef[];
+}
+
+/** A running container with the sockets attributed to it by the rules below. */
+export interface ContainerSockets {
+  readonly container: ContainerInfo;
+  readonly netns: number;
+  /** Whether this container owns its namespace (false for `host` and `container:` modes). */
+  readonly ownsNetns: boolean;
+  readonly source: SocketSource | undefined;
+  readonly sockets: readonly AttributedSocket[];
+}
+
+/** Sockets of a namespace that no container claims (host netns leftovers), for the topology's host processes. */
+export interface UnclaimedSockets {
+  readonly netns: number;
+  readonly sockets: readonly AttributedSocket[];
+}
+
+/** Result of attribution: per container, plus everything in read namespaces that no container owns. */
+export interface Attribution {
+  readonly containers: readonly ContainerSockets[];
+  readonly unclaimed: readonly UnclaimedSockets[];
+}
+
+/**
+ * Attributes every socket read to containers (pure):
+ * 1. a container that owns its namespace (bridge, none, user-defined network) lists every socket of it,
+ *    except sockets held only by processes of another container sharing that namespace;
+ * 2. a `container:<x>` container lists the sockets its own processes hold; the rest stay with `<x>`;
+ * 3. a `host` container lists only the sockets held by its processes (found by cgroup, any pid);
+ * 4. sockets in a container's namespace held by a process of no container (dockerd's embedded DNS) stay
+ *    with the namespace owner and name their real owner.
+ * No socket is listed twice. Containers whose namespace could not be resolved (exited mid-read) are skipped.
+ */
+export function attributeSockets(snapshot: Snapshot): Attribution {
+  const byInode = new Map<number, ProcessInfo[]>();
+  for (const p of snapshot.processes) {
+    for (const inode of p.socketInodes) pushTo(byInode, inode, p);
+  }
+  const netnsOf = new Map(snapshot.netns.containers.map((c) => [c.containerId, c.netns]));
+  const tables = new Map(snapshot.sockets.map((t) => [t.netns, t]));
+
+  // The owner of a namespace is the container whose own namespace it is; the host namespace has none.
+  const owner = new Map<number, string>();
+  for (const c of snapshot.containers) {
+    const ns = netnsOf.get(c.id);
+    if (ns === undefined || ns === snapshot.netns.host) continue;
+    if (c.networkMode.kind === 'host' || c.networkMode.kind === 'container') continue;
+    owner.set(ns, c.id);
+  }
+  const present = new Set(snapshot.containers.filter((c) => netnsOf.has(c.id)).map((c) => c.id));
+
+  const claimedBy = (s: RawSocket, ns: number): string | undefined => {
+    const holders = byInode.get(s.inode);
+    const nsOwner = owner.get(ns);
+    if (s.inode !== 0 && holders && holders.length > 0) {
+      // The namespace owner keeps a socket any of its own processes hold (rule 1 over rule 2 for shared fds).
+      if (nsOwner !== undefined && holders.some((h) => h.containerId === nsOwner)) return nsOwner;
+      const other = holders.find((h) => h.containerId !== undefined && present.has(h.containerId));
+      if (other?.containerId !== undefined) {
+        const otherNs = netnsOf.get(other.containerId);
+        if (otherNs === ns) return other.containerId;
+      }
+    }
+    return nsOwner;
+  };
+
+  const refs = (s: RawSocket): ProcessRef[] =>
+    s.inode === 0 ? [] : (byInode.get(s.inode) ?? []).map((p) => ({ pid: p.pid, command: p.command, containerId: p.containerId ?? null }));
+
+  const perContainer = new Map<string, AttributedSocket[]>();
+  const unclaimed = new Map<number, AttributedSocket[]>();
+  for (const table of snapshot.sockets) {
+    for (const s of table.sockets) {
+      const id = claimedBy(s, table.netns);
+      const attributed: AttributedSocket = { ...s, processes: refs(s) };
+      if (id === undefined) pushTo(unclaimed, table.netns, attributed);
+      else pushTo(perContainer, id, attributed);
+    }
+  }
+
+  const containers: ContainerSockets[] = [];
+  for (const c of snapshot.containers) {
+    const ns = netnsOf.get(c.id);
+    if (ns === undefined) continue;
+    containers.push({
+      container: c,
+      netns: ns,
+      ownsNetns: owner.get(ns) === c.id,
+      source: tables.get(ns)?.source,
+      sockets: perContainer.get(c.id) ?? [],
+    });
+  }
+  return {
+    containers,
+    unclaimed: [...unclaimed].map(([netns, sockets]) => ({ netns, sockets })),
+  };
+}
+
+function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value); else map.set(key, [value]);
+}

@@ -1,0 +1,295 @@
+// NETLINK_SOCK_DIAG reader: opens a netlink socket inside another network namespace and returns raw dump replies.
+import { closeSync, openSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { endianness } from 'node:os';
+import { getSystemErrorName } from 'node:util';
+import type * as Koffi from 'koffi';
+import type * as Netlink from 'netlink';
+
+/** Netlink protocol number of socket diagnostics (NETLINK_SOCK_DIAG, formerly NETLINK_INET_DIAG). */
+export const NETLINK_SOCK_DIAG = 4;
+/** nlmsg_type of an inet_diag_req_v2 request and of its replies. */
+export const SOCK_DIAG_BY_FAMILY = 20;
+
+const CLONE_NEWNET = 0x40000000;
+const NLMSG_HDRLEN = 16;
+const NLMSG_ERROR = 2;
+const NLMSG_DONE = 3;
+const NLM_F_REQUEST = 0x1;
+const NLM_F_DUMP = 0x300; // NLM_F_ROOT | NLM_F_MATCH
+const INET_DIAG_REQ_V2_SIZE = 56;
+// The kernel caps each dump datagram at SKB_WITH_OVERHEAD(32768) once recvmsg() offers that much
+// (netlink_recvmsg records max_recvmsg_len); a fixed 32 KiB buffer skips the MSG_PEEK syscall per datagram
+// and gets ~8x fewer, fuller datagrams than peeking, which sizes each read to the previous 4 KiB skb.
+const RECV_BUFFER_SIZE = 32768;
+const HOST_LE = endianness() === 'LE';
+
+/** Netlink socket diagnostics cannot be used here (native module missing, no privilege, kernel without it). */
+export class NetlinkUnavailableError extends Error {
+  override readonly name = 'NetlinkUnavailableError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** A netlink socket bound inside one network namespace, answering sock_diag dumps. */
+export interface SockDiagSocket {
+  /**
+   * Dumps every socket of `family` (2 AF_INET, 10 AF_INET6) and `protocol` (6 TCP, 17 UDP) in the namespace, in
+   * all states, asking for the extensions in `ext` (the idiag_ext bitmask; 2 = tcp_info). Resolves to one Buffer per
+   * SOCK_DIAG_BY_FAMILY reply, holding the bytes after its nlmsghdr. Dumps on one socket run one at a time.
+   */
+  dump(family: 2 | 10, protocol: 6 | 17, ext: number, signal?: AbortSignal): Promise<Buffer[]>;
+  /** Closes the socket; pending dumps reject. */
+  close(): void;
+}
+
+interface Natives {
+  readonly setns: (fd: number, nstype: number) => number;
+  readonly errno: () => number;
+  readonly RawNetlinkSocket: typeof Netlink.RawNetlinkSocket;
+}
+
+let natives: Natives | undefined;
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function errnoName(errno: number): string {
+  try {
+    return getSystemErrorName(-errno);
+  } catch {
+    return `errno ${errno}`; // an errno libuv has no name for: the number is the whole story
+  }
+}
+
+/** Loads koffi (for setns) and the netlink addon once; both are native and may be missing on this platform. */
+function loadNatives(): Natives {
+  if (natives) return natives;
+  const require = createRequire(import.meta.url);
+  let koffi: typeof Koffi;
+  let netlink: typeof Netlink;
+  try {
+    koffi = require('koffi') as typeof Koffi;
+  } catch (err) {
+    throw new NetlinkUnavailableError(`cannot load koffi (needed for setns): ${message(err)}`, { cause: err });
+  }
+  try {
+    netlink = require('netlink') as typeof Netlink;
+  } catch (err) {
+    throw new NetlinkUnavailableError(`cannot load the netlink native module: ${message(err)}`, { cause: err });
+  }
+  let setns: Natives['setns'];
+  try {
+    setns = koffi.load('libc.so.6').func('int setns(int fd, int nstype)') as Natives['setns'];
+  } catch (err) {
+    throw new NetlinkUnavailableError(`cannot bind setns() from libc.so.6: ${message(err)}`, { cause: err });
+  }
+  natives = { setns, errno: () => koffi.errno(), RawNetlinkSocket: netlink.RawNetlinkSocket };
+  return natives;
+}
+
+function openNamespace(nsPath: string): number {
+  try {
+    return openSync(nsPath, 'r');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    // /proc/<pid>/ns/* needs ptrace-read access to the task: a privilege problem, not a vanished container.
+    if (code === 'EACCES' || code === 'EPERM') {
+      throw new NetlinkUnavailableError(`cannot open network namespace ${nsPath}: ${code} (needs root / CAP_SYS_PTRACE)`, { cause: err });
+    }
+    throw err; // ENOENT: the process or namespace is gone, which the caller treats as normal
+  }
+}
+
+/**
+ * Encodes the request of a sock_diag dump: nlmsghdr (type SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST|NLM_F_DUMP) and
+ * `struct inet_diag_req_v2` with all states and a zero inet_diag_sockid, in host byte order.
+ */
+export function encodeSockDiagRequest(seq: number, family: number, protocol: number, ext: number, littleEndian = HOST_LE): Buffer {
+  const buf = Buffer.alloc(NLMSG_HDRLEN + INET_DIAG_REQ_V2_SIZE);
+  const w32 = (v: number, o: number): number => (littleEndian ? buf.writeUInt32LE(v, o) : buf.writeUInt32BE(v, o));
+  const w16 = (v: number, o: number): number => (littleEndian ? buf.writeUInt16LE(v, o) : buf.writeUInt16BE(v, o));
+  w32(buf.length, 0);
+  w16(SOCK_DIAG_BY_FAMILY, 4);
+  w16(NLM_F_REQUEST | NLM_F_DUMP, 6);
+  w32(seq >>> 0, 8);
+  w32(0, 12); // nlmsg_pid 0: the kernel addresses replies to the sending socket
+  buf[16] = family;
+  buf[17] = protocol;
+  buf[18] = ext;
+  buf[19] = 0;
+  w32(0xffffffff, 20); // idiag_states: every state
+  return buf;
+}
+
+interface ActiveDump {
+  readonly seq: number;
+  readonly payloads: Buffer[];
+  settle(err: Error | undefined): void;
+}
+
+function errnoError(errno: number, what: string): Error & { errno: number; code: string } {
+  const code = errnoName(errno);
+  return Object.assign(new Error(`${what}: ${code}`), { errno, code });
+}
+
+function wrapSocket(raw: Netlink.RawNetlinkSocket, nsPath: string): SockDiagSocket {
+  let closed = false;
+  let seq = 0;
+  let active: ActiveDump | undefined;
+  let queue: Promise<void> = Promise.resolve();
+  const le = HOST_LE;
+  const u32 = (b: Buffer, o: number): number => (le ? b.readUInt32LE(o) : b.readUInt32BE(o));
+  const u16 = (b: Buffer, o: number): number => (le ? b.readUInt16LE(o) : b.readUInt16BE(o));
+  const closedError = (): Error => new Error(`sock_diag socket for ${nsPath} is closed`);
+
+  // One datagram carries many nlmsghdr-framed replies; payloads are views into it, not copies.
+  raw.on('message', (buf) => {
+    const dump = active;
+    if (!dump) return;
+    for (let off = 0, len = 0; off + NLMSG_HDRLEN <= buf.length; off += (len + 3) & ~3) {
+      len = u32(buf, off);
+      if (len < NLMSG_HDRLEN || off + len > buf.length) {
+        dump.settle(new Error(`malformed netlink datagram from ${nsPath}: message length ${len} at offset ${off} of ${buf.length}`));
+        return;
+      }
+      // Replies to an aborted earlier request (other seq) are drained and ignored.
+      if (u32(buf, off + 8) === dump.seq) {
+        const type = u16(buf, off + 4);
+        if (type === SOCK_DIAG_BY_FAMILY) {
+          dump.payloads.push(buf.subarray(off + NLMSG_HDRLEN, off + len));
+        } else if (type === NLMSG_DONE) {
+          dump.settle(undefined);
+          return;
+        } else if (type === NLMSG_ERROR) {
+          const errno = len >= NLMSG_HDRLEN + 4 ? -(le ? buf.readInt32LE(off + 16) : buf.readInt32BE(off + 16)) : 0;
+          if (errno === 0) continue; // an ACK, not an error
+          // inet_diag answers ENOENT when no handler (tcp_diag / udp_diag module) serves the family+protocol.
+          dump.settle(errno === 2 || errno === 95
+            ? new NetlinkUnavailableError(`sock_diag dump in ${nsPath} refused: ${errnoName(errno)} (kernel lacks inet_diag support for this protocol?)`)
+            : errnoError(errno, `sock_diag dump in ${nsPath} failed`));
+          return;
+        }
+      }
+    }
+  });
+  raw.on('truncatedMessage', (_buf, rinfo) => {
+    active?.settle(new Error(`netlink datagram from ${nsPath} truncated: ${rinfo.truncated ?? '?'} bytes > ${RECV_BUFFER_SIZE}`));
+  });
+  raw.on('error', (err) => active?.settle(err));
+  // An idle cached socket must not keep the process alive; a running dump does.
+  raw.unref();
+
+  const dump = (family: 2 | 10, protocol: 6 | 17, ext: number, signal?: AbortSignal): Promise<Buffer[]> => {
+    if (closed) return Promise.reject(closedError());
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    let resolveOuter!: (payloads: Buffer[]) => void;
+    let rejectOuter!: (err: unknown) => void;
+    const result = new Promise<Buffer[]>((resolve, reject) => {
+      resolveOuter = resolve;
+      rejectOuter = reject;
+    });
+    // Abort settles the caller at once, but the kernel dump keeps running on this socket (a new one would get
+    // EBUSY), so the next dump waits in the queue until this one has drained.
+    const onAbort = (): void => rejectOuter(signal?.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const turn = queue.then(
+      () =>
+        new Promise<void>((finish) => {
+          if (closed || signal?.aborted) {
+            signal?.removeEventListener('abort', onAbort);
+            rejectOuter(closed ? closedError() : signal?.reason);
+            finish();
+            return;
+          }
+          seq = (seq % 0xffffffff) + 1;
+          const current: ActiveDump = {
+            seq,
+            payloads: [],
+            settle(err) {
+              if (active !== current) return;
+              active = undefined;
+              if (!closed) raw.unref();
+              signal?.removeEventListener('abort', onAbort);
+              if (err) rejectOuter(err);
+              else resolveOuter(current.payloads);
+              finish();
+            },
+          };
+          active = current;
+          raw.ref();
+          raw.send(encodeSockDiagRequest(seq, family, protocol, ext), undefined, (err) => {
+            if (err) current.settle(err);
+          });
+        }),
+    );
+    queue = turn;
+    return result;
+  };
+
+  return {
+    dump,
+    close() {
+      if (closed) return;
+      closed = true;
+      active?.settle(closedError());
+      raw.close();
+    },
+  };
+}
+
+/**
+ * Opens a NETLINK_SOCK_DIAG socket inside the network namespace at `nsPath` (`/proc/<pid>/ns/net`, a Docker
+ * SandboxKey or `/var/run/netns/<name>`): the JS thread joins that namespace with setns(2) just long enough to
+ * create the socket, which stays bound to it, then returns to its own. Throws NetlinkUnavailableError when the
+ * native modules cannot load or privileges are missing; an ENOENT error when the namespace is gone.
+ */
+export function openSockDiag(nsPath: string): SockDiagSocket {
+  const { setns, errno, RawNetlinkSocket } = loadNatives();
+  // The calling thread's own namespace: this is the live thread, not something under --proc-root.
+  const selfFd = openSync('/proc/thread-self/ns/net', 'r');
+  try {
+    const targetFd = openNamespace(nsPath);
+    try {
+      if (setns(targetFd, CLONE_NEWNET) !== 0) {
+        const e = errno();
+        if (e === 1) {
+          throw new NetlinkUnavailableError(`setns(${nsPath}, CLONE_NEWNET) failed: EPERM (needs CAP_SYS_ADMIN)`);
+        }
+        throw errnoError(e, `setns(${nsPath}, CLONE_NEWNET) failed`);
+      }
+      let raw: Netlink.RawNetlinkSocket | undefined;
+      let createError: unknown;
+      try {
+        raw = new RawNetlinkSocket(NETLINK_SOCK_DIAG, {
+          messagePeeking: false,
+          msgBufferSize: RECV_BUFFER_SIZE,
+          recvBufferSize: 0,
+          sendBufferSize: 0,
+        });
+      } catch (err) {
+        createError = err;
+      }
+      // Restores unconditionally: creation errors were caught above (no throw from a finally, which lint forbids).
+      if (setns(selfFd, CLONE_NEWNET) !== 0) {
+        raw?.close();
+        // Everything else this thread does (HTTP, Docker API over TCP) would now happen in the wrong namespace.
+        throw errnoError(errno(), `FATAL: could not return the JS thread to its own network namespace after entering ${nsPath}`);
+      }
+      if (raw === undefined) {
+        const code = (createError as NodeJS.ErrnoException | undefined)?.code;
+        if (code === 'EPROTONOSUPPORT' || code === 'EAFNOSUPPORT' || code === 'EPERM' || code === 'EACCES') {
+          throw new NetlinkUnavailableError(`cannot create a NETLINK_SOCK_DIAG socket in ${nsPath}: ${message(createError)}`, { cause: createError });
+        }
+        throw createError;
+      }
+      return wrapSocket(raw, nsPath);
+    } finally {
+      closeSync(targetFd);
+    }
+  } finally {
+    closeSync(selfFd);
+  }
+}

@@ -1,0 +1,69 @@
+// Test peer run inside test containers (and on the host) by the integration tests. Plain Node, no deps.
+// Usage: node /opt/peer.mjs <mode> [args]
+//   tcp-server PORT [HOST]           listen; echo everything back
+//   tcp-sink PORT [HOST]             listen; read and discard
+//   tcp-client HOST PORT [BYTES] [N] open N connections (default 1), send BYTES each, keep them open
+//   tcp-pump HOST PORT RATE SECONDS   send RATE bytes/s for SECONDS over one connection, then hold it
+//   udp-server PORT [HOST]           bind a UDP socket and discard datagrams
+//   udp-send HOST PORT [INTERVAL_MS] send a datagram every INTERVAL_MS with sendto (unconnected)
+import net from 'node:net';
+import dgram from 'node:dgram';
+
+const [mode, ...args] = process.argv.slice(2);
+const log = (...a) => console.log(new Date().toISOString(), ...a);
+
+switch (mode) {
+  case 'tcp-server':
+  case 'tcp-sink': {
+    const [port, host] = args;
+    const srv = net.createServer((s) => {
+      s.on('error', () => {});
+      if (mode === 'tcp-server') s.pipe(s); else s.resume();
+    });
+    srv.listen(Number(port), host || '::', () => log('listening', port));
+    break;
+  }
+  case 'tcp-client': {
+    const [host, port, bytes = '0', n = '1'] = args;
+    for (let i = 0; i < Number(n); i++) {
+      const s = net.connect(Number(port), host, () => {
+        if (Number(bytes) > 0) s.write(Buffer.alloc(Number(bytes), 120));
+        log('connected', s.localPort);
+      });
+      s.on('data', () => {});
+      s.on('error', (e) => log('error', e.message));
+    }
+    setInterval(() => {}, 1 << 30);
+    break;
+  }
+  case 'tcp-pump': {
+    const [host, port, rate, seconds] = args.map((a, i) => (i === 0 ? a : Number(a)));
+    const s = net.connect(port, host, () => {
+      let t = 0;
+      const iv = setInterval(() => {
+        s.write(Buffer.alloc(Math.round(rate / 10), 120));
+        if (++t >= seconds * 10) clearInterval(iv);
+      }, 100);
+    });
+    s.on('data', () => {});
+    s.on('error', (e) => log('error', e.message));
+    setInterval(() => {}, 1 << 30);
+    break;
+  }
+  case 'udp-server': {
+    const [port, host] = args;
+    const sock = dgram.createSocket(host && host.includes(':') ? 'udp6' : 'udp4');
+    sock.on('message', () => {});
+    sock.bind(Number(port), host || '0.0.0.0', () => log('udp bound', port));
+    break;
+  }
+  case 'udp-send': {
+    const [host, port, interval = '200'] = args;
+    const sock = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
+    setInterval(() => sock.send('ping', Number(port), host), Number(interval));
+    break;
+  }
+  default:
+    console.error(`unknown mode ${mode}`);
+    process.exit(2);
+}
