@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { attributeSockets } from '../core/attribute.js';
 import type { SocketState } from '../core/model/socket.js';
+import { containersTraffic } from '../core/traffic/container-traffic.js';
 import { parseStateFilter, toPsReport, type PsFilter, type PsReport } from '../core/report/ps.js';
 import { collectOnce, printWarnings, withCollectionOptions, type CollectionFlags } from './common.js';
 import { formatEndpoint, renderTable } from './table.js';
@@ -57,7 +58,7 @@ export function registerPs(program: Command): void {
         ...(opts.protocol ? { protocol: opts.protocol } : {}),
         ...(opts.listening ? { listening: true } : {}),
       };
-      const report = toPsReport(snapshot, attributeSockets(snapshot), filter);
+      const report = toPsReport(snapshot, attributeSockets(snapshot), filter, containersTraffic(snapshot, new Map()).traffic);
       printWarnings(report.warnings);
       process.stdout.write(opts.json ? JSON.stringify(report, null, 2) + '\n' : renderPsTable(report));
     });

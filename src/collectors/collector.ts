@@ -32,7 +32,7 @@ export interface CollectorRun {
 
 /** The empty value of each part, substituted when its collector fails. */
 export function emptyParts(): SnapshotParts {
-  return { containers: [], netns: { host: 0, hostPid: 1, containers: [] }, processes: [], sockets: [] };
+  return { containers: [], netns: { host: 0, hostPid: 1, containers: [] }, processes: [], sockets: [], netdev: [] };
 }
 
 /** Options for runCollectors. */

@@ -4,6 +4,7 @@ import { createDockerClient, DockerUnavailableError, type DockerClient } from '.
 import { createProcfs } from '../sources/procfs.js';
 import { runCollectors, type AnyCollector, type CollectorRun } from './collector.js';
 import { createDockerCollector } from './docker.js';
+import { createNetdevCollector } from './netdev.js';
 import { createNetnsCollector } from './netns.js';
 import { createProcessesCollector } from './processes.js';
 import { createSocketsCollector, type SocketSourceChoice } from './sockets.js';
@@ -37,6 +38,7 @@ export function createCollection(config: CollectionConfig = {}): Collection {
     createNetnsCollector(procfs),
     createProcessesCollector(procfs),
     createSocketsCollector({ procfs, source: config.source ?? 'auto', tcpInfo: config.tcpInfo ?? true }),
+    createNetdevCollector(procfs),
   ];
   return {
     collectors,

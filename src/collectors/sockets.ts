@@ -7,6 +7,7 @@ import { parseSockDiagDump, INET_DIAG_INFO_EXT } from '../core/parse/sock-diag.j
 import { isVanished, type Procfs } from '../sources/procfs.js';
 import { NetlinkUnavailableError, openSockDiag, type SockDiagSocket } from '../sources/sock-diag.js';
 import type { Collector } from './collector.js';
+import { namespaceTargets } from './namespaces.js';
 
 /** Which socket source to use: netlink with /proc fallback (`auto`), or one forced. */
 export type SocketSourceChoice = 'auto' | SocketSource;
@@ -94,11 +95,7 @@ export function createSocketsCollector(options: SocketsCollectorOptions): Collec
     provides: ['sockets'],
     needs: ['netns'],
     collect: async ({ parts }) => {
-      const ns = parts.netns;
-      if (!ns) return { sockets: [] };
-      // One pid per namespace: the host's, then each container's.
-      const targets = new Map<number, number | 'self'>([[ns.host, ns.hostPid]]);
-      for (const c of ns.containers) if (!targets.has(c.netns)) targets.set(c.netns, c.pid);
+      const targets = namespaceTargets(parts.netns);
 
       const issues: CollectionIssue[] = [];
       const tables: NetnsSockets[] = [];

@@ -51,6 +51,7 @@ const snapshot: Snapshot = {
     { netns: HOST_NS, source: 'netlink', sockets: [sock(9001, 2375), sock(9002, 7000), sock(9003, 22)] },
     { netns: 200, source: 'proc', sockets: [] },
   ],
+  netdev: [],
 };
 
 const inodes = (name: string) => attributeSockets(snapshot).containers.find((c) => c.container.name === name)?.sockets.map((s) => s.inode);

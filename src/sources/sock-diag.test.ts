@@ -2,7 +2,10 @@
 // the sock_diag socket dumps with `ss` run inside the same namespace. Needs root (ip netns, setns) and python3.
 import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readlinkSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeSockDiagRequest, NetlinkUnavailableError, openSockDiag, type SockDiagSocket } from './sock-diag.js';
@@ -234,6 +237,19 @@ describe.skipIf(!canCreateNetns)('openSockDiag against a live namespace (root, i
     await expect(diag.dump(2, 6, 0)).rejects.toThrow(/closed/);
   });
 
+  it('turns a kernel refusal into NetlinkUnavailableError and stays usable', async () => {
+    const diag = openSockDiag(nsPath);
+    try {
+      // No inet_diag handler exists for IP protocol 99: the kernel answers NLMSG_ERROR ENOENT, as it does for UDP
+      // on a kernel built without udp_diag.
+      await expect(diag.dump(2, 99 as 6, 0)).rejects.toThrow(NetlinkUnavailableError);
+      await expect(diag.dump(2, 99 as 6, 0)).rejects.toThrow(/refused: ENOENT/);
+      expect((await diag.dump(2, 17, 0)).length).toBe(1);
+    } finally {
+      diag.close();
+    }
+  });
+
   it('opens and closes without leaking file descriptors', async () => {
     const fds = (): number => readdirSync('/proc/self/fd').length;
     const diag = openSockDiag(nsPath); // warm up lazy loading (koffi, libc) before counting
@@ -254,6 +270,30 @@ describe.skipIf(!canCreateNetns)('openSockDiag against a live namespace (root, i
     }
     expect(caught).not.toBeInstanceOf(NetlinkUnavailableError);
     expect((caught as NodeJS.ErrnoException).code).toBe('ENOENT');
+  });
+
+  it('throws NetlinkUnavailableError without privileges (run as nobody)', () => {
+    // A separate process as uid 65534: vite-node (vitest's runner) loads this TypeScript source directly.
+    const dir = mkdtempSync(join(tmpdir(), 'portolan-t-'));
+    try {
+      chmodSync(dir, 0o755);
+      const script = join(dir, 'open.mts');
+      writeFileSync(script, [
+        `import { openSockDiag } from ${JSON.stringify(fileURLToPath(new URL('./sock-diag.ts', import.meta.url)))};`,
+        'for (const path of process.argv.slice(2)) {',
+        '  try { openSockDiag(path); console.log("opened"); }',
+        '  catch (e) { console.log(JSON.stringify({ name: (e as Error).name, message: (e as Error).message })); }',
+        '}',
+      ].join('\n'));
+      const viteNode = fileURLToPath(new URL('../../node_modules/.bin/vite-node', import.meta.url));
+      const out = execFileSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', viteNode, script, nsPath, '/proc/1/ns/net'], { encoding: 'utf8' });
+      expect(out.trim().split('\n').map((l) => JSON.parse(l) as unknown)).toEqual([
+        { name: 'NetlinkUnavailableError', message: `setns(${nsPath}, CLONE_NEWNET) failed: EPERM (needs CAP_SYS_ADMIN)` },
+        { name: 'NetlinkUnavailableError', message: 'cannot open network namespace /proc/1/ns/net: EACCES (needs root / CAP_SYS_PTRACE)' },
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('fails cleanly on a namespace file of another kind and restores the thread', () => {

@@ -143,7 +143,18 @@ function wrapSocket(raw: Netlink.RawNetlinkSocket, nsPath: string): SockDiagSock
   const le = HOST_LE;
   const u32 = (b: Buffer, o: number): number => (le ? b.readUInt32LE(o) : b.readUInt32BE(o));
   const u16 = (b: Buffer, o: number): number => (le ? b.readUInt16LE(o) : b.readUInt16BE(o));
-  const closedError = (): Error => new Error(`sock_diag socket for ${nsPath} is closed`);
+  let brokenBy: Error | undefined;
+  const closedError = (): Error =>
+    new Error(`sock_diag socket for ${nsPath} is closed${brokenBy ? ` after an error: ${brokenBy.message}` : ''}`, { cause: brokenBy });
+  // After a socket error or an unreadable datagram the rest of a running kernel dump cannot be trusted (and a new
+  // request would get EBUSY): fail the dump and close, so the caller opens a fresh socket.
+  const breakSocket = (err: Error): void => {
+    if (closed) return;
+    brokenBy = err;
+    closed = true;
+    active?.settle(err);
+    raw.close();
+  };
 
   // One datagram carries many nlmsghdr-framed replies; payloads are views into it, not copies.
   raw.on('message', (buf) => {
@@ -152,7 +163,7 @@ function wrapSocket(raw: Netlink.RawNetlinkSocket, nsPath: string): SockDiagSock
     for (let off = 0, len = 0; off + NLMSG_HDRLEN <= buf.length; off += (len + 3) & ~3) {
       len = u32(buf, off);
       if (len < NLMSG_HDRLEN || off + len > buf.length) {
-        dump.settle(new Error(`malformed netlink datagram from ${nsPath}: message length ${len} at offset ${off} of ${buf.length}`));
+        breakSocket(new Error(`malformed netlink datagram from ${nsPath}: message length ${len} at offset ${off} of ${buf.length}`));
         return;
       }
       // Replies to an aborted earlier request (other seq) are drained and ignored.
@@ -160,12 +171,14 @@ function wrapSocket(raw: Netlink.RawNetlinkSocket, nsPath: string): SockDiagSock
         const type = u16(buf, off + 4);
         if (type === SOCK_DIAG_BY_FAMILY) {
           dump.payloads.push(buf.subarray(off + NLMSG_HDRLEN, off + len));
-        } else if (type === NLMSG_DONE) {
-          dump.settle(undefined);
-          return;
-        } else if (type === NLMSG_ERROR) {
+        } else if (type === NLMSG_DONE || type === NLMSG_ERROR) {
+          // Both end the dump. DONE carries the dump's final return value, ERROR a negative errno (0 = ACK).
           const errno = len >= NLMSG_HDRLEN + 4 ? -(le ? buf.readInt32LE(off + 16) : buf.readInt32BE(off + 16)) : 0;
-          if (errno === 0) continue; // an ACK, not an error
+          if (errno <= 0) {
+            if (type === NLMSG_ERROR) continue;
+            dump.settle(undefined);
+            return;
+          }
           // inet_diag answers ENOENT when no handler (tcp_diag / udp_diag module) serves the family+protocol.
           dump.settle(errno === 2 || errno === 95
             ? new NetlinkUnavailableError(`sock_diag dump in ${nsPath} refused: ${errnoName(errno)} (kernel lacks inet_diag support for this protocol?)`)
@@ -176,9 +189,10 @@ function wrapSocket(raw: Netlink.RawNetlinkSocket, nsPath: string): SockDiagSock
     }
   });
   raw.on('truncatedMessage', (_buf, rinfo) => {
-    active?.settle(new Error(`netlink datagram from ${nsPath} truncated: ${rinfo.truncated ?? '?'} bytes > ${RECV_BUFFER_SIZE}`));
+    breakSocket(new Error(`netlink datagram from ${nsPath} truncated: ${rinfo.truncated ?? '?'} bytes > ${RECV_BUFFER_SIZE}`));
   });
-  raw.on('error', (err) => active?.settle(err));
+  // Also when idle: the next dump then rejects with this error instead of it going unseen.
+  raw.on('error', (err) => breakSocket(err));
   // An idle cached socket must not keep the process alive; a running dump does.
   raw.unref();
 

@@ -1,6 +1,7 @@
 import type { ContainerInfo } from './container.js';
 import type { ProcessInfo } from './process.js';
 import type { NetnsSockets } from './socket.js';
+import type { NetnsCounters } from './traffic.js';
 
 /** A problem met while collecting that did not stop the collection (a malformed line, a failed collector). */
 export interface CollectionIssue {
@@ -34,6 +35,8 @@ export interface SnapshotParts {
   processes: readonly ProcessInfo[];
   /** Socket tables, one per distinct network namespace read. */
   sockets: readonly NetnsSockets[];
+  /** Interface counters, one per distinct network namespace read (from /proc/<pid>/net/dev). */
+  netdev: readonly NetnsCounters[];
 }
 
 /** Facts at time T: everything the collectors returned, plus what went wrong on the way. */

@@ -271,6 +271,22 @@ describe('parseSockDiagDump', () => {
     expect(r.errors[0]?.message).toBe('netlink:sock_diag:2: inet_diag_msg needs 72 bytes, got 10');
   });
 
+  it('decodes exactly like parseInetDiagMsg (its address-string reuse changes nothing)', () => {
+    const payloads = [P.V4_ESTAB_INFO, P.V6_LISTEN, P.V6_MAPPED_ESTAB_INFO, P.V4_CLOSE_WAIT_INFO, P.V6_FIN_WAIT2, P.V4_LISTEN_INFO, P.V6_MAPPED_ESTAB_INFO];
+    const one = payloads.map((p, i) => parseInetDiagMsg(p, 'tcp', i + 1, true));
+    expect(parseSockDiagDump(payloads, 'tcp', true)).toEqual({ records: one, errors: [] });
+    const v6Variants = ['fd00::3', '2001:db8::1', 'fe80::1', '::1'].map((text, i) => {
+      const b = Buffer.from(P.V6_FIN_WAIT2);
+      b.fill(0, 8, 24);
+      b[8] = [0xfd, 0x20, 0xfe, 0][i]!;
+      b[9] = [0x00, 0x01, 0x80, 0][i]!;
+      if (i === 1) { b[10] = 0x0d; b[11] = 0xb8; }
+      b[23] = [3, 1, 1, 1][i]!;
+      return { text, b };
+    });
+    expect(parseSockDiagDump(v6Variants.map((v) => v.b), 'tcp', true).records.map((r) => r.local.address)).toEqual(v6Variants.map((v) => v.text));
+  });
+
   it('returns nothing for an empty dump', () => {
     expect(parseSockDiagDump([], 'udp')).toEqual({ records: [], errors: [] });
   });

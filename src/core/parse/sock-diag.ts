@@ -38,36 +38,77 @@ function u64(b: Uint8Array, o: number, le: boolean): number {
   return le ? u32(b, o, true) + u32(b, o + 4, true) * 0x100000000 : u32(b, o, false) * 0x100000000 + u32(b, o + 4, false);
 }
 
+function fail(index: number, reason: string): never {
+  throw new ParseError(SOCK_DIAG_FILE, index, reason);
+}
+
 function stateName(code: number, protocol: Protocol): SocketState | undefined {
   // ss prints an unconnected UDP socket (TCP_CLOSE) as UNCONN; connected UDP sockets are TCP_ESTABLISHED.
   if (protocol === 'udp' && code === TCP_CLOSE) return 'UNCONN';
   return TCP_STATES[code - 1];
 }
 
-/**
- * Decodes `struct tcp_info` from `len` bytes at `start`. The struct grew over kernel releases (bytes_sent at 200
- * arrived in 4.19), so a field that ends past `len` reads as 0 instead of as the next attribute's bytes.
- */
-function parseTcpInfo(b: Uint8Array, start: number, len: number, le: boolean): TcpInfo {
-  const f32 = (off: number): number => (off + 4 <= len ? u32(b, start + off, le) : 0);
-  const f64 = (off: number): number => (off + 8 <= len ? u64(b, start + off, le) : 0);
-  const minRtt = f32(148);
+// A struct tcp_info field, or 0 when it ends past the attribute: the struct grew over kernel releases
+// (bytes_sent at 200 arrived in 4.19), so such a field must not be read from the next attribute's bytes.
+function f32(b: Uint8Array, start: number, len: number, off: number, le: boolean): number {
+  return off + 4 <= len ? u32(b, start + off, le) : 0;
+}
+
+function f64(b: Uint8Array, start: number, len: number, off: number, le: boolean): number {
+  return off + 8 <= len ? u64(b, start + off, le) : 0;
+}
+
+/** Decodes `struct tcp_info` (include/uapi/linux/tcp.h) from the `len` bytes at `start`. */
+function parseTcpInfo(b: Uint8Array, s: number, len: number, le: boolean): TcpInfo {
+  const minRtt = f32(b, s, len, 148, le);
   return {
-    bytesSent: f64(200),
-    bytesReceived: f64(128),
-    bytesAcked: f64(120),
-    rttMs: f32(68) / 1000,
-    rttVarMs: f32(72) / 1000,
+    bytesSent: f64(b, s, len, 200, le),
+    bytesReceived: f64(b, s, len, 128, le),
+    bytesAcked: f64(b, s, len, 120, le),
+    rttMs: f32(b, s, len, 68, le) / 1000,
+    rttVarMs: f32(b, s, len, 72, le) / 1000,
     // tcp_min_rtt() is ~0U until the first RTT sample.
     minRttMs: minRtt === 0xffffffff ? 0 : minRtt / 1000,
-    retransmits: f32(100),
-    deliveryRateBps: f64(160),
-    segsOut: f32(136),
-    segsIn: f32(140),
-    lastSendMs: f32(44),
+    retransmits: f32(b, s, len, 100, le),
+    deliveryRateBps: f64(b, s, len, 160, le),
+    segsOut: f32(b, s, len, 136, le),
+    segsIn: f32(b, s, len, 140, le),
+    lastSendMs: f32(b, s, len, 44, le),
     // 48 is tcpi_last_ack_sent, which the kernel never fills ("Not remembered, sorry").
-    lastReceiveMs: f32(52),
+    lastReceiveMs: f32(b, s, len, 52, le),
   };
+}
+
+/**
+ * Address strings already made during one dump. A namespace's sockets share few addresses (its own IP, loopback,
+ * a few peers), so reusing the string saves formatting and memory on big dumps.
+ */
+interface AddressCache {
+  readonly v4: Map<number, string>;
+  readonly v6: Map<string, string>;
+}
+
+const ADDRESS_CACHE_LIMIT = 4096;
+
+function formatAddress(b: Uint8Array, off: number, family: Family, cache: AddressCache | undefined): string {
+  if (cache === undefined) return family === 'ipv4' ? formatIpv4(b, off) : formatIpv6(b, off);
+  if (family === 'ipv4') {
+    const key = u32(b, off, false);
+    let text = cache.v4.get(key);
+    if (text === undefined) {
+      text = formatIpv4(b, off);
+      if (cache.v4.size < ADDRESS_CACHE_LIMIT) cache.v4.set(key, text);
+    }
+    return text;
+  }
+  // Four 32-bit words as one string key: cheaper than formatting, and exact.
+  const key = `${u32(b, off, false)},${u32(b, off + 4, false)},${u32(b, off + 8, false)},${u32(b, off + 12, false)}`;
+  let text = cache.v6.get(key);
+  if (text === undefined) {
+    text = formatIpv6(b, off);
+    if (cache.v6.size < ADDRESS_CACHE_LIMIT) cache.v6.set(key, text);
+  }
+  return text;
 }
 
 /**
@@ -81,35 +122,41 @@ export function parseInetDiagMsg(
   index = 1,
   littleEndian = HOST_LITTLE_ENDIAN,
 ): RawSocket {
-  const fail = (reason: string): never => {
-    throw new ParseError(SOCK_DIAG_FILE, index, reason);
-  };
+  return decodeInetDiagMsg(payload, protocol, index, littleEndian, undefined);
+}
+
+function decodeInetDiagMsg(
+  payload: Uint8Array,
+  protocol: Protocol,
+  index: number,
+  littleEndian: boolean,
+  cache: AddressCache | undefined,
+): RawSocket {
   const le = littleEndian;
   if (payload.length < INET_DIAG_MSG_SIZE) {
-    fail(`inet_diag_msg needs ${INET_DIAG_MSG_SIZE} bytes, got ${payload.length}`);
+    fail(index, `inet_diag_msg needs ${INET_DIAG_MSG_SIZE} bytes, got ${payload.length}`);
   }
   const familyCode = payload[0]!;
   let family: Family;
   if (familyCode === AF_INET) family = 'ipv4';
   else if (familyCode === AF_INET6) family = 'ipv6';
-  else return fail(`unknown address family ${familyCode}`);
-  const state = stateName(payload[1]!, protocol) ?? fail(`unknown ${protocol} state ${payload[1]!}`);
+  else return fail(index, `unknown address family ${familyCode}`);
+  const state = stateName(payload[1]!, protocol) ?? fail(index, `unknown ${protocol} state ${payload[1]!}`);
 
-  const format = family === 'ipv4' ? formatIpv4 : formatIpv6;
   let tcp: TcpInfo | undefined;
   for (let off = INET_DIAG_MSG_SIZE; off + RTA_HDR <= payload.length; ) {
     const rtaLen = u16(payload, off, le);
     const rtaType = u16(payload, off + 2, le);
     if (rtaLen < RTA_HDR || off + rtaLen > payload.length) {
-      fail(`rtattr type ${rtaType} at offset ${off} has length ${rtaLen}, ${payload.length - off} bytes left`);
+      fail(index, `rtattr type ${rtaType} at offset ${off} has length ${rtaLen}, ${payload.length - off} bytes left`);
     }
     if (rtaType === INET_DIAG_INFO && protocol === 'tcp') tcp = parseTcpInfo(payload, off + RTA_HDR, rtaLen - RTA_HDR, le);
     off += (rtaLen + 3) & ~3;
   }
 
   // inet_diag_sockid: ports are __be16, addresses __be32[4] (IPv4 uses the first word).
-  const local = { address: format(payload, 8), port: (payload[4]! << 8) | payload[5]! };
-  const remote = { address: format(payload, 24), port: (payload[6]! << 8) | payload[7]! };
+  const local = { address: formatAddress(payload, 8, family, cache), port: (payload[4]! << 8) | payload[5]! };
+  const remote = { address: formatAddress(payload, 24, family, cache), port: (payload[6]! << 8) | payload[7]! };
   const inode = u32(payload, 68, le);
   const uid = u32(payload, 64, le);
   const txQueue = u32(payload, 60, le);
@@ -131,9 +178,10 @@ export function parseSockDiagDump(
 ): ParseResult<RawSocket> {
   const records: RawSocket[] = [];
   const errors: ParseError[] = [];
+  const cache: AddressCache = { v4: new Map(), v6: new Map() };
   for (let i = 0; i < payloads.length; i++) {
     try {
-      records.push(parseInetDiagMsg(payloads[i]!, protocol, i + 1, littleEndian));
+      records.push(decodeInetDiagMsg(payloads[i]!, protocol, i + 1, littleEndian, cache));
     } catch (err) {
       if (!(err instanceof ParseError)) throw err;
       errors.push(err);

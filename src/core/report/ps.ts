@@ -1,6 +1,7 @@
 import type { Attribution, AttributedSocket } from '../attribute.js';
 import { formatNetworkMode, type PortBinding } from '../model/container.js';
 import type { Snapshot } from '../model/snapshot.js';
+import type { ContainerTraffic } from '../model/traffic.js';
 import { SOCKET_STATES, type Endpoint, type Protocol, type SocketState, type TcpInfo } from '../model/socket.js';
 
 /** Filters of `portolan ps` (and of `/api/v1/sockets`). */
@@ -40,6 +41,10 @@ export interface PsContainer {
   readonly networks: readonly { name: string; ipv4?: string; ipv6?: string }[];
   readonly ports: readonly PortBinding[];
   readonly labels: Readonly<Record<string, string>>;
+  /** Interface counters (and rates when two samples exist); absent when the namespace was not read. */
+  readonly traffic?: Omit<ContainerTraffic, 'interfaces'> & { interfaces: ContainerTraffic['interfaces'] };
+  /** Whether per-connection tcp_info (bytes, RTT) was read; false with the /proc source. */
+  readonly tcpInfo: boolean;
   readonly sockets: readonly PsSocket[];
 }
 
@@ -73,7 +78,12 @@ function keepSocket(s: AttributedSocket, f: PsFilter): boolean {
 }
 
 /** Renders the attribution as the `ps --json` contract, filtered and sorted (pure). */
-export function toPsReport(snapshot: Snapshot, attribution: Attribution, filter: PsFilter = {}): PsReport {
+export function toPsReport(
+  snapshot: Snapshot,
+  attribution: Attribution,
+  filter: PsFilter = {},
+  traffic: ReadonlyMap<string, ContainerTraffic> = new Map(),
+): PsReport {
   const globs = (filter.containers ?? []).map(globToRegExp);
   const idToName = new Map(snapshot.containers.map((c) => [c.id, c.name]));
   const containers: PsContainer[] = [];
@@ -109,6 +119,8 @@ export function toPsReport(snapshot: Snapshot, attribution: Attribution, filter:
       networks: c.networks.map((n) => ({ name: n.name, ...(n.ipv4 ? { ipv4: n.ipv4 } : {}), ...(n.ipv6 ? { ipv6: n.ipv6 } : {}) })),
       ports: c.ports,
       labels: c.labels,
+      ...(traffic.get(c.id) ? { traffic: traffic.get(c.id) } : {}),
+      tcpInfo: cs.source === 'netlink',
       sockets,
     });
   }

@@ -1,0 +1,42 @@
+/** Counters of one network interface as /proc/<pid>/net/dev shows them. */
+export interface InterfaceCounters {
+  readonly name: string;
+  readonly rxBytes: number;
+  readonly rxPackets: number;
+  readonly rxErrors: number;
+  readonly rxDropped: number;
+  readonly txBytes: number;
+  readonly txPackets: number;
+  readonly txErrors: number;
+  readonly txDropped: number;
+}
+
+/** Interface counters of one network namespace, read at one moment. */
+export interface NetnsCounters {
+  readonly netns: number;
+  /** Milliseconds since the epoch when read (for rates). */
+  readonly readAtMs: number;
+  /** Every interface but `lo`. */
+  readonly interfaces: readonly InterfaceCounters[];
+}
+
+/** Traffic of a container: interface counters summed over its interfaces (all but `lo`), with rates. */
+export interface ContainerTraffic {
+  readonly rxBytes: number;
+  readonly txBytes: number;
+  readonly rxPackets: number;
+  readonly txPackets: number;
+  readonly rxErrors: number;
+  readonly txErrors: number;
+  readonly rxDropped: number;
+  readonly txDropped: number;
+  /** Bytes per second since the previous sample; absent until two samples of the same container exist. */
+  readonly rxBytesPerSec?: number;
+  readonly txBytesPerSec?: number;
+  /**
+   * `container`: its own namespace's interfaces. `host`: the host's interfaces (host-network container), not
+   * the container's own traffic. `shared`: a `container:` mode namespace, counted for the whole namespace.
+   */
+  readonly scope: 'container' | 'host' | 'shared';
+  readonly interfaces: readonly InterfaceCounters[];
+}
