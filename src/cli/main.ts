@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { CliError } from './common.js';
 import { registerPs } from './ps.js';
+import { registerTop } from './top.js';
 
 /** Builds the `portolan` command line program. */
 export function buildProgram(): Command {
@@ -11,6 +12,7 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError();
   registerPs(program);
+  registerTop(program);
   return program;
 }
 

@@ -27,8 +27,13 @@ export interface Endpoint {
 
 /** Per-connection TCP figures from the kernel's `struct tcp_info` (netlink source only). */
 export interface TcpInfo {
-  /** Payload bytes sent (`tcpi_bytes_sent`, includes retransmitted bytes; not `bytes_acked`, which counts SYN/FIN). */
+  /**
+   * Payload bytes sent, each byte once: `tcpi_bytes_sent` − `tcpi_bytes_retrans` (not `bytes_acked`, which
+   * counts SYN/FIN).
+   */
   readonly bytesSent: number;
+  /** Payload bytes retransmitted (`tcpi_bytes_retrans`). */
+  readonly bytesRetrans: number;
   /** Payload bytes received (`tcpi_bytes_received`). */
   readonly bytesReceived: number;
   /** Bytes acknowledged by the peer (`tcpi_bytes_acked`; counts SYN and FIN). */

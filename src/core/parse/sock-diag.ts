@@ -61,8 +61,11 @@ function f64(b: Uint8Array, start: number, len: number, off: number, le: boolean
 /** Decodes `struct tcp_info` (include/uapi/linux/tcp.h) from the `len` bytes at `start`. */
 function parseTcpInfo(b: Uint8Array, s: number, len: number, le: boolean): TcpInfo {
   const minRtt = f32(b, s, len, 148, le);
+  const bytesRetrans = f64(b, s, len, 208, le);
   return {
-    bytesSent: f64(b, s, len, 200, le),
+    // tcpi_bytes_sent counts retransmitted bytes again; payload sent is that minus tcpi_bytes_retrans.
+    bytesSent: Math.max(0, f64(b, s, len, 200, le) - bytesRetrans),
+    bytesRetrans,
     bytesReceived: f64(b, s, len, 128, le),
     bytesAcked: f64(b, s, len, 120, le),
     rttMs: f32(b, s, len, 68, le) / 1000,

@@ -1,0 +1,132 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { createCollection, isDockerUnavailable } from '../collectors/index.js';
+import { attributeSockets } from '../core/attribute.js';
+import type { Snapshot } from '../core/model/snapshot.js';
+import { TOP_SORT_KEYS, formatBytes, formatRate, toTopContainers, type TopContainer, type TopSortKey } from '../core/report/top.js';
+import { containersTraffic, type TrafficSample } from '../core/traffic/container-traffic.js';
+import { CliError, printWarnings, toCollectionConfig, withCollectionOptions, type CollectionFlags } from './common.js';
+import { renderTable } from './table.js';
+
+interface TopFlags extends CollectionFlags {
+  interval: number;
+  sort: TopSortKey;
+  once?: boolean;
+  json?: boolean;
+  limit: number;
+}
+
+/** What one refresh of `top` shows. */
+export interface TopView {
+  readonly takenAt: string;
+  readonly intervalMs: number | null;
+  readonly sort: TopSortKey;
+  readonly warnings: readonly string[];
+  readonly containers: readonly TopContainer[];
+}
+
+const KEYS: Record<string, TopSortKey> = { b: 'rate', r: 'rx', t: 'tx', c: 'connections', l: 'rtt', e: 'retransmits', n: 'name' };
+
+function positive(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a positive number');
+  return n;
+}
+
+/** Samples repeatedly, keeping the previous counters so every view after the first has rates. */
+function createSampler(flags: TopFlags) {
+  const collection = createCollection(toCollectionConfig(flags));
+  let samples = new Map<string, TrafficSample>();
+  let last: Snapshot | undefined;
+  return {
+    async start() {
+      try {
+        await collection.preflight();
+      } catch (err) {
+        if (isDockerUnavailable(err)) throw new CliError(err.message);
+        throw err;
+      }
+    },
+    async view(sort: TopSortKey): Promise<TopView> {
+      const { snapshot } = await collection.collect();
+      const t = containersTraffic(snapshot, samples);
+      samples = t.samples;
+      const intervalMs = last ? Date.parse(snapshot.takenAt) - Date.parse(last.takenAt) : null;
+      last = snapshot;
+      const warnings = snapshot.issues.map((i) => `${i.source}: ${i.message}`);
+      return { takenAt: snapshot.takenAt, intervalMs, sort, warnings, containers: toTopContainers(attributeSockets(snapshot), t.traffic, sort) };
+    },
+  };
+}
+
+/** Renders one screen of `top` (header, container table, key help). */
+export function renderTop(view: TopView, limit: number): string {
+  const scopeMark = (c: TopContainer) => (c.trafficScope === 'host' ? ' (host)' : c.trafficScope === 'shared' ? ' (shared)' : '');
+  const rows = view.containers.slice(0, limit).map((c) => [
+    c.name, formatRate(c.rxBytesPerSec) + scopeMark(c), formatRate(c.txBytesPerSec), formatBytes(c.rxBytes), formatBytes(c.txBytes),
+    String(c.established), String(c.listening), c.rttMeanMs === null ? '-' : c.rttMeanMs.toFixed(2), String(c.retransmits),
+  ]);
+  const head = `portolan top — ${view.takenAt} — ${view.containers.length} containers — sorted by ${view.sort}\n`;
+  const table = renderTable(['CONTAINER', 'RX/s', 'TX/s', 'RX', 'TX', 'CONNS', 'LISTEN', 'RTT ms', 'RETRANS'], rows);
+  const help = 'keys: b bytes/s  r rx  t tx  c connections  l rtt  e retransmits  n name  q quit\n';
+  return head + '\n' + table + '\n' + help;
+}
+
+/** Adds `portolan top` to the program. */
+export function registerTop(program: Command): void {
+  withCollectionOptions(program.command('top'))
+    .description('live view of the busiest containers by bytes/s, connections and RTT (q quits)')
+    .option('--interval <seconds>', 'refresh interval', positive, 1)
+    .addOption(new Option('--sort <key>', 'sort by').choices([...TOP_SORT_KEYS]).default('rate'))
+    .option('-n, --limit <rows>', 'rows to show', positive, 30)
+    .option('--once', 'take two samples one interval apart, print once and exit')
+    .option('--json', 'with --once: print JSON')
+    .action(async (flags: TopFlags) => {
+      if (flags.json && !flags.once) throw new CliError('--json needs --once (the live view is for terminals)');
+      const sampler = createSampler(flags);
+      await sampler.start();
+      const intervalMs = flags.interval * 1000;
+      if (flags.once) {
+        await sampler.view(flags.sort);
+        await new Promise((r) => setTimeout(r, intervalMs));
+        const view = await sampler.view(flags.sort);
+        printWarnings(view.warnings);
+        process.stdout.write(flags.json ? JSON.stringify(view, null, 2) + '\n' : renderTop(view, flags.limit));
+        return;
+      }
+      await live(sampler, flags, intervalMs);
+    });
+}
+
+async function live(sampler: ReturnType<typeof createSampler>, flags: TopFlags, intervalMs: number): Promise<void> {
+  let sort = flags.sort;
+  let stopped = false;
+  let wake: (() => void) | undefined;
+  const stdin = process.stdin;
+  const onKey = (buf: Buffer) => {
+    const k = buf.toString();
+    if (k === 'q' || k === '\u0003') stopped = true;
+    const next = KEYS[k];
+    if (next) sort = next;
+    wake?.();
+  };
+  if (stdin.isTTY) stdin.setRawMode(true);
+  stdin.on('data', onKey);
+  stdin.resume();
+  process.stdout.write('\u001b[?25l');
+  try {
+    while (!stopped) {
+      const view = await sampler.view(sort);
+      process.stdout.write('\u001b[H\u001b[2J' + renderTop(view, flags.limit));
+      for (const w of view.warnings) process.stdout.write(`warning: ${w}\n`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, intervalMs);
+        wake = () => { clearTimeout(timer); resolve(); };
+      });
+    }
+  } finally {
+    stdin.off('data', onKey);
+    if (stdin.isTTY) stdin.setRawMode(false);
+    stdin.pause();
+    process.stdout.write('\u001b[?25h\n');
+  }
+}

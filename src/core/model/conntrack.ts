@@ -1,0 +1,56 @@
+import type { Family } from './socket.js';
+
+/** One direction of a tracked flow as netfilter saw it on the wire (addresses in canonical text form). */
+export interface ConntrackTuple {
+  readonly src: string;
+  readonly dst: string;
+  /** Ports for TCP, UDP, UDP-Lite, SCTP and DCCP; absent for protocols without ports (ICMP, GRE…). */
+  readonly sport?: number;
+  readonly dport?: number;
+  /** Packet and byte counters of this direction, present only with `net.netfilter.nf_conntrack_acct=1`. */
+  readonly packets?: number;
+  readonly bytes?: number;
+}
+
+/**
+ * One entry of the kernel's connection tracking table. `original` is the flow as the initiator sent it;
+ * `reply` is what the answer must look like, so NAT shows as a difference between the two: DNAT when
+ * `reply.src` is not `original.dst`, SNAT/MASQUERADE when `reply.dst` is not `original.src`.
+ */
+export interface ConntrackEntry {
+  readonly family: Family;
+  /** Layer-4 protocol name as the kernel prints it (`tcp`, `udp`, `icmp`, `unknown`…). */
+  readonly protocol: string;
+  readonly protocolNumber: number;
+  /** Seconds until the entry expires (absent for offloaded flows). */
+  readonly timeout?: number;
+  /** Protocol state (TCP: `ESTABLISHED`, `TIME_WAIT`…; SCTP/DCCP too); absent for UDP and ICMP. */
+  readonly state?: string;
+  readonly original: ConntrackTuple;
+  readonly reply: ConntrackTuple;
+  /** No packet was seen in the reply direction (`[UNREPLIED]`). */
+  readonly unreplied: boolean;
+  /** Traffic was seen both ways often enough to keep the entry under pressure (`[ASSURED]`). */
+  readonly assured: boolean;
+  readonly mark?: number;
+  readonly zone?: number;
+}
+
+/**
+ * The host's conntrack table, or why it could not be read. Read in the Docker host's network namespace, it
+ * holds container-to-container flows on Docker bridges (through br_netfilter), docker-proxy legs and every
+ * NATed flow; a container's own namespace has (almost) none.
+ */
+export type ConntrackTable =
+  | {
+    readonly status: 'ok';
+    /** Network namespace whose table this is (the Docker host's). */
+    readonly netns: number;
+    /** TCP and UDP entries (other protocols are dropped at collection). */
+    readonly entries: readonly ConntrackEntry[];
+  }
+  | {
+    readonly status: 'unavailable';
+    /** One line for the user: what could not be read and why. */
+    readonly reason: string;
+  };

@@ -1,0 +1,79 @@
+import type { Attribution } from '../attribute.js';
+import type { ContainerTraffic } from '../model/traffic.js';
+
+/** One container row of `portolan top`. */
+export interface TopContainer {
+  readonly id: string;
+  readonly name: string;
+  readonly rxBytesPerSec: number | null;
+  readonly txBytesPerSec: number | null;
+  readonly rxBytes: number | null;
+  readonly txBytes: number | null;
+  /** `host`/`shared`: the counters are not this container's own (host network, shared namespace). */
+  readonly trafficScope: ContainerTraffic['scope'] | null;
+  readonly established: number;
+  readonly listening: number;
+  /** Mean / max smoothed RTT over its established TCP connections (netlink source only). */
+  readonly rttMeanMs: number | null;
+  readonly rttMaxMs: number | null;
+  readonly retransmits: number;
+}
+
+/** Keys `top` can sort by. */
+export const TOP_SORT_KEYS = ['rate', 'rx', 'tx', 'connections', 'rtt', 'retransmits', 'name'] as const;
+/** A sort key of `top`. */
+export type TopSortKey = (typeof TOP_SORT_KEYS)[number];
+
+/** Builds the container rows of `top`, sorted busiest first by the key (pure). */
+export function toTopContainers(
+  attribution: Attribution,
+  traffic: ReadonlyMap<string, ContainerTraffic>,
+  sort: TopSortKey = 'rate',
+): TopContainer[] {
+  const rows: TopContainer[] = attribution.containers.map((cs) => {
+    const t = traffic.get(cs.container.id);
+    const est = cs.sockets.filter((s) => s.state === 'ESTABLISHED');
+    const rtts = est.flatMap((s) => (s.tcp ? [s.tcp.rttMs] : []));
+    return {
+      id: cs.container.id,
+      name: cs.container.name,
+      rxBytesPerSec: t?.rxBytesPerSec ?? null,
+      txBytesPerSec: t?.txBytesPerSec ?? null,
+      rxBytes: t?.rxBytes ?? null,
+      txBytes: t?.txBytes ?? null,
+      trafficScope: t?.scope ?? null,
+      established: est.length,
+      listening: cs.sockets.filter((s) => s.state === 'LISTEN' || s.state === 'UNCONN').length,
+      rttMeanMs: rtts.length > 0 ? rtts.reduce((a, b) => a + b, 0) / rtts.length : null,
+      rttMaxMs: rtts.length > 0 ? Math.max(...rtts) : null,
+      retransmits: est.reduce((a, s) => a + (s.tcp?.retransmits ?? 0), 0),
+    };
+  });
+  const v = (n: number | null) => n ?? -1;
+  const by: Record<TopSortKey, (a: TopContainer, b: TopContainer) => number> = {
+    rate: (a, b) => v(b.rxBytesPerSec) + v(b.txBytesPerSec) - (v(a.rxBytesPerSec) + v(a.txBytesPerSec)),
+    rx: (a, b) => v(b.rxBytesPerSec) - v(a.rxBytesPerSec),
+    tx: (a, b) => v(b.txBytesPerSec) - v(a.txBytesPerSec),
+    connections: (a, b) => b.established - a.established,
+    rtt: (a, b) => v(b.rttMeanMs) - v(a.rttMeanMs),
+    retransmits: (a, b) => b.retransmits - a.retransmits,
+    name: () => 0,
+  };
+  return rows.sort((a, b) => by[sort](a, b) || a.name.localeCompare(b.name));
+}
+
+/** Formats a byte rate for humans (B/s, kB/s, MB/s; SI like `docker stats`). */
+export function formatRate(bytesPerSec: number | null): string {
+  if (bytesPerSec === null) return '-';
+  return `${formatBytes(bytesPerSec)}/s`;
+}
+
+/** Formats a byte count for humans (SI units, like `docker stats`). */
+export function formatBytes(bytes: number | null): string {
+  if (bytes === null) return '-';
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let v = bytes;
+  let i = 0;
+  while (v >= 1000 && i < units.length - 1) { v /= 1000; i++; }
+  return `${v >= 100 || i === 0 ? v.toFixed(0) : v.toFixed(1)}${units[i]}`;
+}
