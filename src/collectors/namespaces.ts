@@ -8,3 +8,17 @@ export function namespaceTargets(ns: SnapshotParts['netns'] | undefined): Map<nu
   for (const c of ns.containers) if (!targets.has(c.netns)) targets.set(c.netns, c.pid);
   return targets;
 }
+
+/** Maps items with at most `limit` calls in flight, keeping the order of results. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
