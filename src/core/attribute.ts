@@ -1,5 +1,5 @@
 import type { ContainerInfo } from './model/container.js';
-import type { ProcessInfo, ProcessRef } from './model/process.js';
+import type { ProcessRef } from './model/process.js';
 import type { Snapshot } from './model/snapshot.js';
 import type { RawSocket, SocketSource } from './model/socket.js';
 
@@ -41,9 +41,11 @@ export interface Attribution {
  * No socket is listed twice. Containers whose namespace could not be resolved (exited mid-read) are skipped.
  */
 export function attributeSockets(snapshot: Snapshot): Attribution {
-  const byInode = new Map<number, ProcessInfo[]>();
+  // One shared, read-only owner list per inode: 100,000 sockets must not mean 100,000 copies.
+  const byInode = new Map<number, ProcessRef[]>();
   for (const p of snapshot.processes) {
-    for (const inode of p.socketInodes) pushTo(byInode, inode, p);
+    const ref: ProcessRef = { pid: p.pid, command: p.command, containerId: p.containerId ?? null };
+    for (const inode of p.socketInodes) pushTo(byInode, inode, ref);
   }
   const netnsOf = new Map(snapshot.netns.containers.map((c) => [c.containerId, c.netns]));
   const tables = new Map(snapshot.sockets.map((t) => [t.netns, t]));
@@ -64,8 +66,8 @@ export function attributeSockets(snapshot: Snapshot): Attribution {
     if (s.inode !== 0 && holders && holders.length > 0) {
       // The namespace owner keeps a socket any of its own processes hold (rule 1 over rule 2 for shared fds).
       if (nsOwner !== undefined && holders.some((h) => h.containerId === nsOwner)) return nsOwner;
-      const other = holders.find((h) => h.containerId !== undefined && present.has(h.containerId));
-      if (other?.containerId !== undefined) {
+      const other = holders.find((h) => typeof h.containerId === 'string' && present.has(h.containerId));
+      if (typeof other?.containerId === 'string') {
         const otherNs = netnsOf.get(other.containerId);
         if (otherNs === ns) return other.containerId;
       }
@@ -73,8 +75,8 @@ export function attributeSockets(snapshot: Snapshot): Attribution {
     return nsOwner;
   };
 
-  const refs = (s: RawSocket): ProcessRef[] =>
-    s.inode === 0 ? [] : (byInode.get(s.inode) ?? []).map((p) => ({ pid: p.pid, command: p.command, containerId: p.containerId ?? null }));
+  const none: readonly ProcessRef[] = [];
+  const refs = (s: RawSocket): readonly ProcessRef[] => (s.inode === 0 ? none : (byInode.get(s.inode) ?? none));
 
   const perContainer = new Map<string, AttributedSocket[]>();
   const unclaimed = new Map<number, AttributedSocket[]>();

@@ -1,0 +1,78 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { createProcfs, isVanished } from './procfs.js';
+
+/** Raw facts of one process that holds sockets: link targets and file texts, unparsed. */
+export interface RawProcessEntry {
+  readonly pid: number;
+  readonly comm: string;
+  /** Target of /proc/<pid>/ns/net, e.g. `net:[4026531833]`. */
+  readonly netLink: string;
+  /** Text of /proc/<pid>/cgroup. */
+  readonly cgroup: string;
+  /** fd link targets that are sockets (`socket:[123]`). */
+  readonly socketLinks: readonly string[];
+}
+
+/** Result of a scan: processes with sockets, and those whose fds the kernel refused to show. */
+export interface ProcScanResult {
+  readonly entries: RawProcessEntry[];
+  readonly denied: { pid: number; comm: string }[];
+}
+
+/**
+ * Walks every /proc/<pid>/fd (as `ss -p` does) and returns the processes that hold sockets. Processes that
+ * exit mid-scan are skipped; EACCES is reported in `denied`.
+ */
+export function scanProcesses(root: string): ProcScanResult {
+  const procfs = createProcfs(root);
+  const entries: RawProcessEntry[] = [];
+  const denied: { pid: number; comm: string }[] = [];
+  for (const pid of procfs.listPids()) {
+    try {
+      const socketLinks = procfs.readFdLinks(pid).filter((l) => l.startsWith('socket:'));
+      if (socketLinks.length === 0) continue;
+      entries.push({
+        pid,
+        socketLinks,
+        comm: procfs.readText(pid, 'comm').trimEnd(),
+        netLink: procfs.readLink(pid, 'ns/net'),
+        cgroup: procfs.readText(pid, 'cgroup'),
+      });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EACCES') denied.push({ pid, comm: commOf(procfs, pid) });
+      else if (!isVanished(err)) throw err;
+    }
+  }
+  return { entries, denied };
+}
+
+function commOf(procfs: ReturnType<typeof createProcfs>, pid: number): string {
+  try {
+    return procfs.readText(pid, 'comm').trimEnd();
+  } catch {
+    return '?';
+  }
+}
+
+const self = fileURLToPath(import.meta.url);
+
+/**
+ * Runs scanProcesses in a worker thread, so the fd walk (hundreds of ms with 100,000 sockets) overlaps the
+ * netlink dumps on another core instead of blocking them. Falls back to the calling thread when this module
+ * is not compiled JavaScript (tests run the TypeScript sources).
+ */
+export function scanProcessesInWorker(root: string): Promise<ProcScanResult> {
+  if (path.extname(self) !== '.js') return Promise.resolve(scanProcesses(root));
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(self, { workerData: { portolanProcScan: root } });
+    worker.once('message', (result: ProcScanResult) => resolve(result));
+    worker.once('error', reject);
+    worker.once('exit', (code) => { if (code !== 0) reject(new Error(`process scan worker exited with ${code}`)); });
+  });
+}
+
+if (!isMainThread && parentPort && typeof (workerData as { portolanProcScan?: unknown } | null)?.portolanProcScan === 'string') {
+  parentPort.postMessage(scanProcesses((workerData as { portolanProcScan: string }).portolanProcScan));
+}
