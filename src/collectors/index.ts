@@ -1,6 +1,7 @@
 import os from 'node:os';
 import type { Snapshot } from '../core/model/snapshot.js';
 import { createDockerClient, DockerUnavailableError, type DockerClient } from '../sources/docker-api.js';
+import { scanProcessesInWorker } from '../sources/proc-scan.js';
 import { createProcfs } from '../sources/procfs.js';
 import { runCollectors, type AnyCollector, type CollectorRun } from './collector.js';
 import { createDockerCollector } from './docker.js';
@@ -36,7 +37,7 @@ export function createCollection(config: CollectionConfig = {}): Collection {
   const collectors: AnyCollector[] = [
     createDockerCollector(docker),
     createNetnsCollector(procfs),
-    createProcessesCollector(procfs),
+    createProcessesCollector(() => scanProcessesInWorker(procfs.root)),
     createSocketsCollector({ procfs, source: config.source ?? 'auto', tcpInfo: config.tcpInfo ?? true }),
     createNetdevCollector(procfs),
   ];
