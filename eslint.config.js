@@ -11,7 +11,7 @@ export default tseslint.config(
   {
     files: ['**/*.js', '**/*.mjs'],
     languageOptions: {
-      globals: Object.fromEntries(['process', 'console', 'Buffer', 'URL', 'setInterval', 'clearInterval', 'setTimeout', 'clearTimeout', 'performance'].map((g) => [g, 'readonly'])),
+      globals: Object.fromEntries(['process', 'console', 'Buffer', 'URL', 'setInterval', 'clearInterval', 'setTimeout', 'clearTimeout', 'performance', 'fetch', 'AbortController', 'AbortSignal'].map((g) => [g, 'readonly'])),
     },
   },
   {
