@@ -21,6 +21,8 @@ command -v nsenter >/dev/null 2>&1 || need_pkgs+=(util-linux)
 command -v dot >/dev/null 2>&1 || need_pkgs+=(graphviz)
 command -v tmux >/dev/null 2>&1 || need_pkgs+=(tmux)
 command -v python3 >/dev/null 2>&1 || need_pkgs+=(python3)
+# promtool (Debian ships it in the prometheus package) checks /metrics in the serve tests.
+command -v promtool >/dev/null 2>&1 || need_pkgs+=(prometheus)
 if [ "${#need_pkgs[@]}" -gt 0 ]; then
   log "installing ${need_pkgs[*]}"
   apt-get update -qq >&2

@@ -43,7 +43,7 @@ own_pids() {
   fi
   for dir in /proc/[0-9]*; do
     pid=${dir#/proc/}
-    if tr '\0' ' ' <"$dir/cmdline" 2>/dev/null | grep -qF -e "$run_dir/" -e "$data_root"; then echo "$pid"; fi
+    if { tr '\0' ' ' <"$dir/cmdline"; } 2>/dev/null | grep -qF -e "$run_dir/" -e "$data_root"; then echo "$pid"; fi
   done | sort -u
 }
 
@@ -80,8 +80,9 @@ start() {
   for c in ip nsenter dockerd docker curl; do command -v "$c" >/dev/null || die "$c not found (run scripts/ensure-docker.sh)"; done
   if ip netns list | grep -qw "^$name" || [ -e "$run_dir" ]; then die "an instance named $name exists; run: $0 stop $name"; fi
 
-  trap 'log "start failed; cleaning up"; [ -f "$logfile" ] && tail -n 20 "$logfile" >&2; stop' ERR
   local host_ip=10.77.$octet.2 peer_ip=10.77.$octet.1
+  [ -z "$(ip route show "10.77.$octet.0/24")" ] || die "10.77.$octet.0/24 is already routed here; pick another OCTET"
+  trap 'log "start failed; cleaning up"; [ -f "$logfile" ] && tail -n 20 "$logfile" >&2; stop' ERR
   ip netns add "$name"
   ip link add "$veth_host" type veth peer name "$veth_ns"
   ip link set "$veth_ns" netns "$name"
@@ -97,12 +98,14 @@ start() {
     -H "unix://$sock" --data-root "$data_root" --exec-root "$run_dir/exec" --pidfile "$pidfile" \
     --containerd-namespace "portolan-$name" --containerd-plugins-namespace "portolan-$name-plugins" \
     "${extra[@]}" >"$logfile" 2>&1 </dev/null &
-  local ok=
+  # setsid and nsenter exec (no fork without a pid namespace): $! is dockerd itself.
+  local daemon=$! ok=
   for _ in $(seq 1 120); do
     if curl -fsS --max-time 2 --unix-socket "$sock" http://localhost/_ping >/dev/null 2>&1; then ok=1; break; fi
+    kill -0 "$daemon" 2>/dev/null || { log "dockerd exited"; break; }
     sleep 0.5
   done
-  [ -n "$ok" ] || { log "dockerd did not answer on $sock within 60 s"; false; }
+  [ -n "$ok" ] || { log "dockerd did not answer on $sock"; false; }
   trap - ERR
   printf 'DOCKER_HOST=unix://%s\nPID=%s\nNETNS=%s\nHOST_IP=%s\nPEER_IP=%s\nDATA_ROOT=%s\nLOG=%s\n' \
     "$sock" "$(cat "$pidfile")" "$name" "$host_ip" "$peer_ip" "$data_root" "$logfile"

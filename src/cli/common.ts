@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { createCollection, isDockerUnavailable, type CollectionConfig } from '../collectors/index.js';
 import type { Snapshot } from '../core/model/snapshot.js';
 
@@ -10,6 +10,7 @@ export interface CollectionFlags {
   readonly source: 'auto' | 'netlink' | 'proc';
   readonly procRoot: string;
   readonly dockerHost?: string;
+  readonly hostPid?: number;
 }
 
 /** Adds the collection flags (socket source, proc root, Docker endpoint) to a command. */
@@ -17,12 +18,23 @@ export function withCollectionOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option('--source <source>', 'socket source: netlink (with /proc fallback), or force one').choices(['auto', 'netlink', 'proc']).default('auto'))
     .option('--proc-root <dir>', 'procfs root (e.g. /host/proc in a container)', '/proc')
-    .option('--docker-host <url>', 'Docker endpoint: unix:///path or tcp://host:port (default: DOCKER_HOST or /var/run/docker.sock)');
+    .option('--docker-host <url>', 'Docker endpoint: unix:///path or tcp://host:port (default: DOCKER_HOST or /var/run/docker.sock)')
+    .option('--host-pid <pid>', 'a pid in the Docker host\'s network namespace, when dockerd runs in another one (default: pid 1)', parsePid);
+}
+
+function parsePid(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError(`expected a pid, got "${value}"`);
+  return n;
 }
 
 /** Turns collection flags into the collectors' configuration. */
 export function toCollectionConfig(flags: CollectionFlags): CollectionConfig {
-  return { source: flags.source, procRoot: flags.procRoot, ...(flags.dockerHost ? { dockerHost: flags.dockerHost } : {}) };
+  return {
+    source: flags.source, procRoot: flags.procRoot,
+    ...(flags.dockerHost ? { dockerHost: flags.dockerHost } : {}),
+    ...(flags.hostPid !== undefined ? { hostPid: flags.hostPid } : {}),
+  };
 }
 
 /** Collects one snapshot; Docker being unreachable becomes a one-line CliError. */
@@ -37,6 +49,9 @@ export async function collectOnce(flags: CollectionFlags): Promise<Snapshot> {
   const { snapshot } = await collection.collect();
   const dockerFailure = snapshot.issues.find((i) => i.source === 'docker');
   if (dockerFailure) throw new CliError(`docker: ${dockerFailure.message}`);
+  // A host namespace named on the command line that cannot be read leaves nothing to show.
+  const netnsFailure = flags.hostPid !== undefined ? snapshot.issues.find((i) => i.source === 'netns') : undefined;
+  if (netnsFailure) throw new CliError(`netns: ${netnsFailure.message}`);
   return snapshot;
 }
 

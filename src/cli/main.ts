@@ -2,7 +2,9 @@
 // Composition root of the CLI: one line per command.
 import { Command } from 'commander';
 import { CliError } from './common.js';
+import { registerGraph } from './graph.js';
 import { registerPs } from './ps.js';
+import { registerServe } from './serve.js';
 import { registerTop } from './top.js';
 
 /** Builds the `portolan` command line program. */
@@ -13,6 +15,8 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   registerPs(program);
   registerTop(program);
+  registerGraph(program);
+  registerServe(program);
   return program;
 }
 

@@ -4,6 +4,7 @@ import type { SocketState } from '../core/model/socket.js';
 import { containersTraffic } from '../core/traffic/container-traffic.js';
 import { parseStateFilter, toPsReport, type PsFilter, type PsReport } from '../core/report/ps.js';
 import { collectOnce, printWarnings, withCollectionOptions, type CollectionFlags } from './common.js';
+import { fetchFromAgent, staleWarning } from './remote.js';
 import { formatEndpoint, renderTable } from './table.js';
 
 /** Renders the ps report as an `ss`-like table, one row per socket. */
@@ -39,6 +40,19 @@ interface PsFlags extends CollectionFlags {
   protocol?: 'tcp' | 'udp';
   listening?: boolean;
   json?: boolean;
+  server?: string;
+}
+
+/** The same report from a running agent: `/api/v1/sockets` with the same filters. */
+async function fetchPsReport(server: string, filter: PsFilter): Promise<PsReport> {
+  const q = new URLSearchParams();
+  for (const c of filter.containers ?? []) q.append('container', c);
+  for (const s of filter.states ?? []) q.append('state', s.toLowerCase());
+  if (filter.protocol) q.set('protocol', filter.protocol);
+  if (filter.listening) q.set('listening', 'true');
+  const doc = await fetchFromAgent<PsReport & { stale?: boolean; staleSince?: string }>(server, 'api/v1/sockets', q);
+  const { stale: _s, staleSince: _t, ...report } = doc;
+  return { ...report, warnings: [...staleWarning(doc), ...report.warnings] };
 }
 
 /** Adds `portolan ps` to the program. */
@@ -50,15 +64,21 @@ export function registerPs(program: Command): void {
     .addOption(new Option('-p, --protocol <protocol>', 'only this protocol').choices(['tcp', 'udp']))
     .option('-l, --listening', 'only listening TCP and unconnected UDP sockets')
     .option('--json', 'print the JSON document instead of a table')
+    .option('--server <url>', 'read from a running agent (portolan serve) instead of collecting, e.g. http://127.0.0.1:9057')
     .action(async (opts: PsFlags) => {
-      const snapshot = await collectOnce(opts);
       const filter: PsFilter = {
         ...(opts.container ? { containers: opts.container } : {}),
         ...(opts.state ? { states: opts.state } : {}),
         ...(opts.protocol ? { protocol: opts.protocol } : {}),
         ...(opts.listening ? { listening: true } : {}),
       };
-      const report = toPsReport(snapshot, attributeSockets(snapshot), filter, containersTraffic(snapshot, new Map()).traffic);
+      let report: PsReport;
+      if (opts.server) {
+        report = await fetchPsReport(opts.server, filter);
+      } else {
+        const snapshot = await collectOnce(opts);
+        report = toPsReport(snapshot, attributeSockets(snapshot), filter, containersTraffic(snapshot, new Map()).traffic);
+      }
       printWarnings(report.warnings);
       process.stdout.write(opts.json ? JSON.stringify(report, null, 2) + '\n' : renderPsTable(report));
     });

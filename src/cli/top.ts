@@ -2,9 +2,11 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { createCollection, isDockerUnavailable } from '../collectors/index.js';
 import { attributeSockets } from '../core/attribute.js';
 import type { Snapshot } from '../core/model/snapshot.js';
-import { TOP_SORT_KEYS, formatBytes, formatRate, toTopContainers, type TopContainer, type TopSortKey } from '../core/report/top.js';
+import type { ContainersReport } from '../core/report/containers.js';
+import { TOP_SORT_KEYS, formatBytes, formatRate, sortTopContainers, toTopContainers, type TopContainer, type TopSortKey } from '../core/report/top.js';
 import { containersTraffic, type TrafficSample } from '../core/traffic/container-traffic.js';
 import { CliError, printWarnings, toCollectionConfig, withCollectionOptions, type CollectionFlags } from './common.js';
+import { fetchFromAgent, staleWarning } from './remote.js';
 import { renderTable } from './table.js';
 
 interface TopFlags extends CollectionFlags {
@@ -13,6 +15,15 @@ interface TopFlags extends CollectionFlags {
   once?: boolean;
   json?: boolean;
   limit: number;
+  server?: string;
+}
+
+/** Something that produces a view of `top` on each call. */
+interface Sampler {
+  start(): Promise<void>;
+  view(sort: TopSortKey): Promise<TopView>;
+  /** True when the first view already has rates (an agent keeps samples; a local sampler needs two). */
+  readonly hasRates: boolean;
 }
 
 /** What one refresh of `top` shows. */
@@ -32,12 +43,29 @@ function positive(value: string): number {
   return n;
 }
 
+/** Reads the rows from a running agent (`/api/v1/containers`): its rates come from its own successive samples. */
+function createRemoteSampler(server: string): Sampler {
+  let last: string | undefined;
+  return {
+    hasRates: true,
+    async start() { await fetchFromAgent(server, 'readyz'); },
+    async view(sort: TopSortKey): Promise<TopView> {
+      const doc = await fetchFromAgent<ContainersReport & { stale?: boolean; staleSince?: string }>(server, 'api/v1/containers');
+      const intervalMs = last ? Date.parse(doc.takenAt) - Date.parse(last) : null;
+      last = doc.takenAt;
+      const containers = sortTopContainers(doc.containers.map((c) => c.top), sort);
+      return { takenAt: doc.takenAt, intervalMs, sort, warnings: [...staleWarning(doc), ...doc.warnings], containers };
+    },
+  };
+}
+
 /** Samples repeatedly, keeping the previous counters so every view after the first has rates. */
-function createSampler(flags: TopFlags) {
+function createSampler(flags: TopFlags): Sampler {
   const collection = createCollection(toCollectionConfig(flags));
   let samples = new Map<string, TrafficSample>();
   let last: Snapshot | undefined;
   return {
+    hasRates: false,
     async start() {
       try {
         await collection.preflight();
@@ -80,14 +108,17 @@ export function registerTop(program: Command): void {
     .option('-n, --limit <rows>', 'rows to show', positive, 30)
     .option('--once', 'take two samples one interval apart, print once and exit')
     .option('--json', 'with --once: print JSON')
+    .option('--server <url>', 'read from a running agent (portolan serve) instead of collecting, e.g. http://127.0.0.1:9057')
     .action(async (flags: TopFlags) => {
       if (flags.json && !flags.once) throw new CliError('--json needs --once (the live view is for terminals)');
-      const sampler = createSampler(flags);
+      const sampler = flags.server ? createRemoteSampler(flags.server) : createSampler(flags);
       await sampler.start();
       const intervalMs = flags.interval * 1000;
       if (flags.once) {
-        await sampler.view(flags.sort);
-        await new Promise((r) => setTimeout(r, intervalMs));
+        if (!sampler.hasRates) {
+          await sampler.view(flags.sort);
+          await new Promise((r) => setTimeout(r, intervalMs));
+        }
         const view = await sampler.view(flags.sort);
         printWarnings(view.warnings);
         process.stdout.write(flags.json ? JSON.stringify(view, null, 2) + '\n' : renderTop(view, flags.limit));
@@ -97,7 +128,7 @@ export function registerTop(program: Command): void {
     });
 }
 
-async function live(sampler: ReturnType<typeof createSampler>, flags: TopFlags, intervalMs: number): Promise<void> {
+async function live(sampler: Sampler, flags: TopFlags, intervalMs: number): Promise<void> {
   let sort = flags.sort;
   let stopped = false;
   let wake: (() => void) | undefined;

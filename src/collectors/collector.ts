@@ -32,7 +32,8 @@ export interface CollectorRun {
 
 /** The empty value of each part, substituted when its collector fails. */
 export function emptyParts(): SnapshotParts {
-  return { containers: [], netns: { host: 0, hostPid: 1, containers: [] }, processes: [], sockets: [], netdev: [] };
+  return { containers: [], netns: { host: 0, hostPid: 1, containers: [] }, processes: [], sockets: [], netdev: [],
+    conntrack: { status: 'unavailable', reason: 'conntrack was not collected' } };
 }
 
 /** Options for runCollectors. */

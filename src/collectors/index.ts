@@ -4,6 +4,7 @@ import { createDockerClient, DockerUnavailableError, type DockerClient } from '.
 import { scanProcessesInWorker } from '../sources/proc-scan.js';
 import { createProcfs } from '../sources/procfs.js';
 import { runCollectors, type AnyCollector, type CollectorRun } from './collector.js';
+import { createConntrackCollector } from './conntrack.js';
 import { createDockerCollector } from './docker.js';
 import { createNetdevCollector } from './netdev.js';
 import { createNetnsCollector } from './netns.js';
@@ -19,6 +20,8 @@ export interface CollectionConfig {
   readonly source?: SocketSourceChoice;
   readonly tcpInfo?: boolean;
   readonly timeoutMs?: number;
+  /** A pid in the Docker host's network namespace (default: pid 1, or portolan's own when pid 1 is unreadable). */
+  readonly hostPid?: number;
 }
 
 /** A ready-to-run set of collectors over real sources. */
@@ -36,10 +39,11 @@ export function createCollection(config: CollectionConfig = {}): Collection {
   const docker = createDockerClient(config.dockerHost ? { host: config.dockerHost } : {});
   const collectors: AnyCollector[] = [
     createDockerCollector(docker),
-    createNetnsCollector(procfs),
+    createNetnsCollector(procfs, config.hostPid !== undefined ? { hostPid: config.hostPid } : {}),
     createProcessesCollector(() => scanProcessesInWorker(procfs.root)),
     createSocketsCollector({ procfs, source: config.source ?? 'auto', tcpInfo: config.tcpInfo ?? true }),
     createNetdevCollector(procfs),
+    createConntrackCollector(procfs),
   ];
   return {
     collectors,

@@ -52,6 +52,7 @@ const snapshot: Snapshot = {
     { netns: 200, source: 'proc', sockets: [] },
   ],
   netdev: [],
+  conntrack: { status: 'unavailable', reason: 'not collected' },
 };
 
 const inodes = (name: string) => attributeSockets(snapshot).containers.find((c) => c.container.name === name)?.sockets.map((s) => s.inode);

@@ -2,7 +2,8 @@
 // Usage: node /opt/peer.mjs <mode> [args]
 //   tcp-server PORT [HOST]           listen; echo everything back
 //   tcp-sink PORT [HOST]             listen; read and discard
-//   tcp-client HOST PORT [BYTES] [N] open N connections (default 1), send BYTES each, keep them open
+//   tcp-client HOST PORT [BYTES] [N] open N connections (default 1), send BYTES each, keep them open;
+//                                    a connect that fails (refused, name not yet resolvable) is retried
 //   tcp-pump HOST PORT RATE SECONDS   send RATE bytes/s for SECONDS over one connection, then hold it
 //   udp-server PORT [HOST]           bind a UDP socket and discard datagrams
 //   udp-send HOST PORT [INTERVAL_MS] send a datagram every INTERVAL_MS with sendto (unconnected)
@@ -25,14 +26,21 @@ switch (mode) {
   }
   case 'tcp-client': {
     const [host, port, bytes = '0', n = '1'] = args;
-    for (let i = 0; i < Number(n); i++) {
+    // Containers start in parallel: a refused or unresolved connect is retried (every 200 ms, for 60 s).
+    const open = (attempt) => {
+      let connected = false;
       const s = net.connect(Number(port), host, () => {
+        connected = true;
         if (Number(bytes) > 0) s.write(Buffer.alloc(Number(bytes), 120));
         log('connected', s.localPort);
       });
       s.on('data', () => {});
-      s.on('error', (e) => log('error', e.message));
-    }
+      s.on('error', (e) => {
+        log('error', e.message);
+        if (!connected && attempt < 300) setTimeout(() => open(attempt + 1), 200);
+      });
+    };
+    for (let i = 0; i < Number(n); i++) open(0);
     setInterval(() => {}, 1 << 30);
     break;
   }

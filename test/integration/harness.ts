@@ -106,7 +106,12 @@ function splitEndpoint(text: string): string {
 
 /** The kernel's own answer: `nsenter -t PID -n ss -tuanpeH`, parsed. */
 export function ssSockets(pid: number): SsSocket[] {
-  const out = execFileSync('nsenter', ['-t', String(pid), '-n', 'ss', '-tuanpeH'], { encoding: 'utf8' });
+  return ssSocketsAt(['-t', String(pid), '-n']);
+}
+
+/** `ss -tuanpeH` in the namespace that `nsenter ARGS` enters (e.g. `--net=/var/run/netns/NAME`), parsed. */
+export function ssSocketsAt(nsenterArgs: readonly string[]): SsSocket[] {
+  const out = execFileSync('nsenter', [...nsenterArgs, 'ss', '-tuanpeH'], { encoding: 'utf8' });
   const sockets: SsSocket[] = [];
   for (const line of out.split('\n')) {
     const f = line.trim().split(/\s+/);

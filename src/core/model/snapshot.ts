@@ -1,3 +1,4 @@
+import type { ConntrackTable } from './conntrack.js';
 import type { ContainerInfo } from './container.js';
 import type { ProcessInfo } from './process.js';
 import type { NetnsSockets } from './socket.js';
@@ -37,6 +38,8 @@ export interface SnapshotParts {
   sockets: readonly NetnsSockets[];
   /** Interface counters, one per distinct network namespace read (from /proc/<pid>/net/dev). */
   netdev: readonly NetnsCounters[];
+  /** The Docker host's conntrack table (NATed and UDP flows), or why it could not be read. */
+  conntrack: ConntrackTable;
 }
 
 /** Facts at time T: everything the collectors returned, plus what went wrong on the way. */

@@ -49,6 +49,11 @@ export function toTopContainers(
       retransmits: est.reduce((a, s) => a + (s.tcp?.retransmits ?? 0), 0),
     };
   });
+  return sortTopContainers(rows, sort);
+}
+
+/** Sorts `top` rows busiest first by the key, then by name (pure; also used on rows fetched from an agent). */
+export function sortTopContainers(rows: readonly TopContainer[], sort: TopSortKey = 'rate'): TopContainer[] {
   const v = (n: number | null) => n ?? -1;
   const by: Record<TopSortKey, (a: TopContainer, b: TopContainer) => number> = {
     rate: (a, b) => v(b.rxBytesPerSec) + v(b.txBytesPerSec) - (v(a.rxBytesPerSec) + v(a.txBytesPerSec)),
@@ -59,7 +64,7 @@ export function toTopContainers(
     retransmits: (a, b) => b.retransmits - a.retransmits,
     name: () => 0,
   };
-  return rows.sort((a, b) => by[sort](a, b) || a.name.localeCompare(b.name));
+  return [...rows].sort((a, b) => by[sort](a, b) || a.name.localeCompare(b.name));
 }
 
 /** Formats a byte rate for humans (B/s, kB/s, MB/s; SI like `docker stats`). */

@@ -1,0 +1,115 @@
+#!/usr/bin/env node
+// Figures of `portolan serve` over N running containers (half servers, half clients holding connections):
+//   1. the agent's CPU (% of one core) and RSS over SECONDS at a 1 s interval (targets: < 3 %, < 150 MB);
+//   2. GET / (the outpost drop-in) latency (target < 20 ms in total; outpost needed ~110 ms per container);
+//   3. load: LOAD_CLIENTS concurrent clients on /api/v1/topology for LOAD_SECONDS (autocannon): errors, p99,
+//      and whether the collection loop kept its interval meanwhile.
+// Usage: npm run build && node bench/serve-agent.mjs [N=50] [SECONDS=60] [LOAD_CLIENTS=200] [LOAD_SECONDS=30]
+// Creates N labelled containers and removes them after; the agent listens on loopback only.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const n = Number(process.argv[2] ?? 50);
+const seconds = Number(process.argv[3] ?? 60);
+const loadClients = Number(process.argv[4] ?? 200);
+const loadSeconds = Number(process.argv[5] ?? 30);
+const run = `bench-${randomBytes(3).toString('hex')}`;
+const labels = ['--label', 'org.portolan.test=1', '--label', `org.portolan.run=${run}`];
+const image = execFileSync('bash', [path.join(root, 'scripts/test-image.sh')], { encoding: 'utf8' }).trim().split('\n').pop();
+const docker = (...a) => execFileSync('docker', a, { encoding: 'utf8' }).trim();
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'portolan-bench-'));
+let agent;
+
+function cleanup() {
+  if (agent && agent.exitCode === null) agent.kill('SIGTERM');
+  const ids = docker('ps', '-aq', '--filter', `label=org.portolan.run=${run}`).split('\n').filter(Boolean);
+  if (ids.length) spawnSync('docker', ['rm', '-f', ...ids]);
+  fs.rmSync(dataDir, { recursive: true, force: true });
+}
+process.on('exit', cleanup);
+process.on('SIGINT', () => process.exit(130));
+
+console.log(`starting ${n} containers…`);
+const servers = Math.ceil(n / 2);
+const ips = [];
+for (let i = 0; i < servers; i++) {
+  docker('run', '-d', '--name', `${run}-s${i}`, ...labels, '-p', '127.0.0.1::8080', image, 'node', '/opt/peer.mjs', 'tcp-server', '8080');
+  ips.push(docker('inspect', '-f', '{{.NetworkSettings.IPAddress}}', `${run}-s${i}`));
+}
+for (let i = 0; i < n - servers; i++) {
+  docker('run', '-d', '--name', `${run}-c${i}`, ...labels, image, 'node', '/opt/peer.mjs', 'tcp-client', ips[i % ips.length], '8080', '100', '2');
+}
+
+agent = spawn(process.execPath, [path.join(root, 'dist/cli/main.js'), 'serve', '--listen', '127.0.0.1:0', '--interval', '1', '--data', dataDir], { stdio: ['ignore', 'pipe', 'inherit'] });
+const base = await new Promise((resolve, reject) => {
+  let out = '';
+  agent.stdout.on('data', (d) => {
+    out += d;
+    const m = /"listen":"([^"]+)".*"msg":"portolan agent serving"/.exec(out);
+    if (m) resolve(`http://${m[1]}`);
+  });
+  agent.on('exit', (code) => reject(new Error(`serve exited with ${code}: ${out}`)));
+});
+agent.stdout.resume();
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const json = async (p) => (await fetch(base + p)).json();
+while ((await fetch(`${base}/readyz`)).status !== 200) await sleep(200);
+// Let connections establish and the first collections settle.
+await sleep(5000);
+const seen = (await json('/api/v1/containers')).containers.filter((c) => c.name.startsWith(run)).length;
+console.log(`agent at ${base}, pid ${agent.pid}, sees ${seen}/${n} bench containers`);
+
+// 1. CPU and RSS.
+const clkTck = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+const cpuTicks = () => {
+  const f = fs.readFileSync(`/proc/${agent.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return Number(f[11]) + Number(f[12]);
+};
+const rssMb = () => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${agent.pid}/status`, 'utf8'))[1]) / 1024;
+const s0 = await json('/api/v1/status');
+const c0 = cpuTicks();
+const t0 = performance.now();
+const rss = [];
+for (let i = 0; i < seconds; i++) {
+  await sleep(1000);
+  rss.push(rssMb());
+}
+const cpuPct = ((cpuTicks() - c0) / clkTck) / ((performance.now() - t0) / 1000) * 100;
+const s1 = await json('/api/v1/status');
+const ticks = s1.collections - s0.collections;
+const mean = rss.reduce((a, b) => a + b, 0) / rss.length;
+console.log(`idle ${seconds} s at 1 s interval: CPU ${cpuPct.toFixed(2)} % of one core (target < 3 %), RSS mean ${mean.toFixed(0)} MB, max ${Math.max(...rss).toFixed(0)} MB (target < 150 MB), ${ticks} collections (${(ticks / seconds).toFixed(2)}/s)`);
+const metrics = await (await fetch(`${base}/metrics`)).text();
+const sum = Number(/^portolan_collection_duration_seconds_sum (\S+)/m.exec(metrics)?.[1]);
+const count = Number(/^portolan_collection_duration_seconds_count (\S+)/m.exec(metrics)?.[1]);
+console.log(`collection duration: mean ${(sum / count * 1000).toFixed(1)} ms over ${count} collections`);
+
+// 2. GET / latency (sequential; some requests land on a fresh state and render it).
+const lat = [];
+for (let i = 0; i < 300; i++) {
+  const t = performance.now();
+  const r = await fetch(`${base}/`);
+  await r.text();
+  lat.push(performance.now() - t);
+  await sleep(10);
+}
+lat.sort((a, b) => a - b);
+const p = (q) => lat[Math.min(lat.length - 1, Math.floor(q * lat.length))].toFixed(2);
+const outpostCount = (await json('/')).length;
+console.log(`GET / over ${outpostCount} containers, 300 requests: p50 ${p(0.5)} ms, p99 ${p(0.99)} ms, max ${p(1)} ms (target < 20 ms; outpost ~${(outpostCount * 110 / 1000).toFixed(1)} s)`);
+
+// 3. Load.
+const l0 = await json('/api/v1/status');
+const result = await autocannon({ url: `${base}/api/v1/topology`, connections: loadClients, duration: loadSeconds });
+const l1 = await json('/api/v1/status');
+const loadTicks = l1.collections - l0.collections;
+const errors = result.errors + result.timeouts + result.non2xx;
+console.log(`load: ${loadClients} clients on /api/v1/topology for ${loadSeconds} s: ${result.requests.total} requests (${result.requests.average.toFixed(0)}/s), ` +
+  `errors ${errors} (errors ${result.errors}, timeouts ${result.timeouts}, non-2xx ${result.non2xx}), latency p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, max ${result.latency.max} ms`);
+console.log(`loop during load: ${loadTicks} collections in ${loadSeconds} s (${(loadTicks / loadSeconds).toFixed(2)}/s at a 1 s interval), failed ${l1.failedCollections - l0.failedCollections}`);

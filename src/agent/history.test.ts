@@ -1,0 +1,99 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { withoutContainers } from '../../test/fixtures/agent/fake-collection.js';
+import { IDS, syntheticSnapshot } from '../../test/fixtures/topology/synthetic.js';
+import type { ContainerTraffic } from '../core/model/traffic.js';
+import { buildTopology } from '../core/topology/build-topology.js';
+import { diffTopology } from '../core/topology/diff-topology.js';
+import { openHistory } from './history.js';
+
+const dirs: string[] = [];
+const tmp = () => {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'portolan-history-'));
+  dirs.push(d);
+  return d;
+};
+afterEach(() => { for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true }); });
+
+const count = (file: string, table: string) => {
+  const db = new Database(file, { readonly: true });
+  try { return (db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n; } finally { db.close(); }
+};
+const strip = (t: ReturnType<typeof buildTopology>) => ({ ...t, takenAt: '', edges: t.edges.map(({ details: _d, ...e }) => e) });
+const traffic = (rx: number): Map<string, ContainerTraffic> => new Map([[IDS.web, {
+  rxBytes: rx, txBytes: 2 * rx, rxPackets: 1, txPackets: 1, rxErrors: 0, txErrors: 0, rxDropped: 0, txDropped: 0, scope: 'container', interfaces: [],
+}]]);
+
+describe('openHistory', () => {
+  it('stores changes only and answers the topology at any time it covers', () => {
+    const dir = tmp();
+    const h = openHistory({ dir, now: () => 1000, trafficStepMs: 0 });
+    const a = buildTopology(syntheticSnapshot());
+    const b = buildTopology(withoutContainers(syntheticSnapshot(), [IDS.udpc]));
+    h.record(1000, a, traffic(10));
+    const rows = count(h.file, 'versions');
+    h.record(2000, a, traffic(10));
+    h.record(3000, a, traffic(10));
+    // Unchanged state writes nothing but the run's heartbeat; unchanged counters no traffic row.
+    expect(count(h.file, 'versions')).toBe(rows);
+    expect(count(h.file, 'traffic')).toBe(1);
+    h.record(4000, b, traffic(20));
+    // One new version per item added or changed; removed ones are only closed.
+    const d = diffTopology(a, b);
+    const changed = d.nodes.added.length + d.nodes.updated.length + d.edges.added.length + d.edges.updated.length + (d.warnings ? 1 : 0);
+    expect(d.nodes.removed).toContain(IDS.udpc);
+    expect(count(h.file, 'versions')).toBe(rows + changed);
+    expect(count(h.file, 'traffic')).toBe(2);
+    expect(strip(h.topologyAt(2500) ?? a)).toEqual({ ...strip(a), hostname: '' });
+    expect(h.topologyAt(4000)?.nodes.some((n) => n.id === IDS.udpc)).toBe(false);
+    expect(h.topologyAt(999)).toBeUndefined();
+    expect(h.topologyAt(4001)).toBeUndefined();
+    expect(h.range()).toEqual({ firstMs: 1000, lastMs: 4000 });
+    expect(h.traffic(IDS.web, 0, 5000).map((r) => r.rxBytes)).toEqual([10, 20]);
+    h.close();
+  });
+
+  it('after a crash, what was open ends at the last tick; the time away has no history', () => {
+    const dir = tmp();
+    const a = buildTopology(syntheticSnapshot());
+    const h1 = openHistory({ dir, now: () => 1000 });
+    h1.record(1000, a, new Map());
+    h1.record(2000, a, new Map());
+    // No close(): as if killed. A second agent opens the same file.
+    const h2 = openHistory({ dir, now: () => 10_000 });
+    h2.record(10_000, a, new Map());
+    expect(h2.topologyAt(1500)?.nodes.length).toBe(a.nodes.length);
+    expect(h2.topologyAt(5000)).toBeUndefined();
+    expect(h2.topologyAt(10_000)?.nodes.length).toBe(a.nodes.length);
+    h1.close();
+    h2.close();
+  });
+
+  it('prunes what is older than the retention', () => {
+    const dir = tmp();
+    const h = openHistory({ dir, now: () => 0, retentionMs: 10_000, trafficStepMs: 0 });
+    const a = buildTopology(syntheticSnapshot());
+    const b = buildTopology(withoutContainers(syntheticSnapshot(), [IDS.udpc]));
+    h.record(0, a, traffic(1));
+    h.record(5000, b, traffic(2));
+    h.record(20_000, b, traffic(3));
+    expect(h.prune(20_000)).toBeGreaterThan(0);
+    expect(h.topologyAt(2000)).toBeUndefined();
+    expect(h.topologyAt(15_000)?.nodes.length).toBe(b.nodes.length);
+    expect(h.traffic(IDS.web, 0, 30_000).map((r) => r.rxBytes)).toEqual([3]);
+    h.close();
+  });
+
+  it('migrates a new file and refuses a schema from the future', () => {
+    const dir = tmp();
+    openHistory({ dir }).close();
+    const db = new Database(path.join(dir, 'history.sqlite'));
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    db.pragma('user_version = 99');
+    db.close();
+    expect(() => openHistory({ dir })).toThrow(/schema version 99 is newer/);
+  });
+});

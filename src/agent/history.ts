@@ -1,0 +1,241 @@
+// Topology and traffic history in SQLite (better-sqlite3, WAL): only changes are written. Each node, edge and
+// the warnings are stored as versions valid over [from_ms, to_ms); a version stays open (to_ms NULL) while
+// it is unchanged. `runs` records when the agent was collecting, so a time when it was not answers "no
+// history" instead of a stale guess. A kill -9 loses at most the transaction of the running tick; WAL keeps
+// the file consistent.
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { Topology, TopologyEdge, TopologyNode } from '../core/model/topology.js';
+import type { ContainerTraffic } from '../core/model/traffic.js';
+
+/** One stored traffic sample of a container. */
+export interface TrafficRow {
+  readonly containerId: string;
+  readonly atMs: number;
+  readonly rxBytes: number;
+  readonly txBytes: number;
+  readonly rxPackets: number;
+  readonly txPackets: number;
+  readonly rxBytesPerSec: number | null;
+  readonly txBytesPerSec: number | null;
+}
+
+/** The history store the agent writes and the server reads. */
+export interface HistoryStore {
+  /** Path of the database file. */
+  readonly file: string;
+  /** Records the state at `atMs`: writes what changed since the last call, and extends the current run. */
+  record(atMs: number, topology: Topology, traffic: ReadonlyMap<string, ContainerTraffic>): void;
+  /** The topology as it was at `atMs`; undefined when portolan was not collecting then (or it was pruned). */
+  topologyAt(atMs: number): Topology | undefined;
+  /** Stored traffic samples of one container in [sinceMs, untilMs], oldest first. */
+  traffic(containerId: string, sinceMs: number, untilMs: number): TrafficRow[];
+  /** First and last instant history covers; undefined when empty. */
+  range(): { readonly firstMs: number; readonly lastMs: number } | undefined;
+  /** Deletes what is older than the retention; returns the rows removed. */
+  prune(nowMs: number): number;
+  /** Bytes on disk (database + WAL). */
+  sizeBytes(): number;
+  close(): void;
+}
+
+/** Options of openHistory. */
+export interface HistoryOptions {
+  /** Directory holding `history.sqlite` (created 0700 when missing). */
+  readonly dir: string;
+  /** Age beyond which history is deleted (default 7 days). */
+  readonly retentionMs?: number;
+  /** Shortest gap between two stored traffic samples of a container (default 30 s). */
+  readonly trafficStepMs?: number;
+  /** Host name written into topologies read back. */
+  readonly hostname?: string;
+  /** Wall clock (for the start of the run). */
+  readonly now?: () => number;
+}
+
+/** Default retention: 7 days. */
+export const DEFAULT_RETENTION_MS = 7 * 24 * 3_600_000;
+
+/** Schema migrations, applied in order; PRAGMA user_version counts the applied ones. */
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+   CREATE TABLE runs (id INTEGER PRIMARY KEY, started_ms INTEGER NOT NULL, last_ms INTEGER NOT NULL);
+   CREATE TABLE versions (
+     kind TEXT NOT NULL CHECK (kind IN ('node', 'edge', 'warnings')),
+     key TEXT NOT NULL,
+     from_ms INTEGER NOT NULL,
+     to_ms INTEGER,
+     body TEXT NOT NULL
+   );
+   CREATE INDEX versions_open ON versions (kind, key) WHERE to_ms IS NULL;
+   CREATE INDEX versions_from ON versions (from_ms);
+   CREATE INDEX versions_to ON versions (to_ms);
+   CREATE TABLE traffic (
+     container_id TEXT NOT NULL, at_ms INTEGER NOT NULL,
+     rx_bytes INTEGER NOT NULL, tx_bytes INTEGER NOT NULL, rx_packets INTEGER NOT NULL, tx_packets INTEGER NOT NULL,
+     rx_rate REAL, tx_rate REAL,
+     PRIMARY KEY (container_id, at_ms)
+   ) WITHOUT ROWID;
+   CREATE INDEX traffic_at ON traffic (at_ms);`,
+];
+
+/** Opens (creating or migrating) the history database in `dir`. */
+export function openHistory(options: HistoryOptions): HistoryStore {
+  fs.mkdirSync(options.dir, { recursive: true, mode: 0o700 });
+  const file = path.join(options.dir, 'history.sqlite');
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  // NORMAL in WAL mode: a commit survives a process crash (kill -9); only a power loss may drop the last ones.
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 5000');
+  migrate(db);
+
+  const retentionMs = options.retentionMs ?? DEFAULT_RETENTION_MS;
+  const trafficStepMs = options.trafficStepMs ?? 30_000;
+  const hostname = options.hostname ?? '';
+  const now = options.now ?? Date.now;
+
+  const q = {
+    lastRun: db.prepare<[], { id: number; last_ms: number }>('SELECT id, last_ms FROM runs ORDER BY id DESC LIMIT 1'),
+    closeAllOpen: db.prepare<[number]>('UPDATE versions SET to_ms = ? WHERE to_ms IS NULL'),
+    newRun: db.prepare<[number, number]>('INSERT INTO runs (started_ms, last_ms) VALUES (?, ?)'),
+    extendRun: db.prepare<[number, number]>('UPDATE runs SET last_ms = ? WHERE id = ?'),
+    runAt: db.prepare<[number, number], { id: number }>('SELECT id FROM runs WHERE started_ms <= ? AND last_ms >= ? LIMIT 1'),
+    open: db.prepare<[string, string, number, string]>('INSERT INTO versions (kind, key, from_ms, to_ms, body) VALUES (?, ?, ?, NULL, ?)'),
+    close: db.prepare<[number, string, string]>('UPDATE versions SET to_ms = ? WHERE kind = ? AND key = ? AND to_ms IS NULL'),
+    at: db.prepare<[number, number], { kind: string; body: string }>(
+      'SELECT kind, body FROM versions WHERE from_ms <= ? AND (to_ms IS NULL OR to_ms > ?) ORDER BY rowid'),
+    range: db.prepare<[], { first: number | null; last: number | null }>('SELECT MIN(started_ms) AS first, MAX(last_ms) AS last FROM runs'),
+    insertTraffic: db.prepare<[string, number, number, number, number, number, number | null, number | null]>(
+      'INSERT OR REPLACE INTO traffic (container_id, at_ms, rx_bytes, tx_bytes, rx_packets, tx_packets, rx_rate, tx_rate) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+    traffic: db.prepare<[string, number, number], { container_id: string; at_ms: number; rx_bytes: number; tx_bytes: number; rx_packets: number; tx_packets: number; rx_rate: number | null; tx_rate: number | null }>(
+      'SELECT * FROM traffic WHERE container_id = ? AND at_ms >= ? AND at_ms <= ? ORDER BY at_ms'),
+    pruneVersions: db.prepare<[number]>('DELETE FROM versions WHERE to_ms IS NOT NULL AND to_ms < ?'),
+    pruneTraffic: db.prepare<[number]>('DELETE FROM traffic WHERE at_ms < ?'),
+    pruneRuns: db.prepare<[number]>('DELETE FROM runs WHERE last_ms < ?'),
+    trimRuns: db.prepare<[number, number]>('UPDATE runs SET started_ms = ? WHERE started_ms < ?'),
+  };
+
+  // A previous agent that died (kill -9, power loss) left versions open: they were true until its last tick.
+  const startMs = now();
+  let runId = 0;
+  db.transaction(() => {
+    const last = q.lastRun.get();
+    if (last) q.closeAllOpen.run(last.last_ms);
+    runId = Number(q.newRun.run(startMs, startMs).lastInsertRowid);
+  })();
+
+  /** Open versions as their JSON text, by `kind|key`, so an unchanged item costs a string compare. */
+  const current = new Map<string, string>();
+  const lastTraffic = new Map<string, { atMs: number; rx: number; tx: number }>();
+
+  const record = db.transaction((atMs: number, topology: Topology, traffic: ReadonlyMap<string, ContainerTraffic>) => {
+    const seen = new Set<string>();
+    const put = (kind: 'node' | 'edge' | 'warnings', key: string, body: string) => {
+      const k = `${kind}|${key}`;
+      seen.add(k);
+      const old = current.get(k);
+      if (old === body) return;
+      if (old !== undefined) q.close.run(atMs, kind, key);
+      q.open.run(kind, key, atMs, body);
+      current.set(k, body);
+    };
+    for (const n of topology.nodes) put('node', n.id, JSON.stringify(n));
+    // Per-connection details churn with every ephemeral port: history keeps the edge summary.
+    for (const e of topology.edges) put('edge', e.id, JSON.stringify(withoutDetails(e)));
+    put('warnings', '', JSON.stringify(topology.warnings));
+    for (const k of [...current.keys()]) {
+      if (seen.has(k)) continue;
+      const i = k.indexOf('|');
+      q.close.run(atMs, k.slice(0, i), k.slice(i + 1));
+      current.delete(k);
+    }
+    for (const [id, t] of traffic) {
+      const last = lastTraffic.get(id);
+      if (last && (atMs - last.atMs < trafficStepMs || (last.rx === t.rxBytes && last.tx === t.txBytes))) continue;
+      q.insertTraffic.run(id, atMs, t.rxBytes, t.txBytes, t.rxPackets, t.txPackets, t.rxBytesPerSec ?? null, t.txBytesPerSec ?? null);
+      lastTraffic.set(id, { atMs, rx: t.rxBytes, tx: t.txBytes });
+    }
+    for (const id of [...lastTraffic.keys()]) if (!traffic.has(id)) lastTraffic.delete(id);
+    q.extendRun.run(atMs, runId);
+  });
+
+  return {
+    file,
+    record: (atMs, topology, traffic) => { record(atMs, topology, traffic); },
+    topologyAt(atMs) {
+      if (!q.runAt.get(atMs, atMs)) return undefined;
+      const nodes: TopologyNode[] = [];
+      const edges: TopologyEdge[] = [];
+      let warnings: string[] = [];
+      for (const row of q.at.all(atMs, atMs)) {
+        if (row.kind === 'node') nodes.push(JSON.parse(row.body) as TopologyNode);
+        else if (row.kind === 'edge') edges.push(JSON.parse(row.body) as TopologyEdge);
+        else warnings = JSON.parse(row.body) as string[];
+      }
+      const nameOf = new Map(nodes.map((n) => [n.id, n.name]));
+      nodes.sort((a, b) => KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
+      edges.sort((a, b) => (nameOf.get(a.from) ?? a.from).localeCompare(nameOf.get(b.from) ?? b.from) ||
+        (nameOf.get(a.to) ?? a.to).localeCompare(nameOf.get(b.to) ?? b.to) || a.port - b.port || a.id.localeCompare(b.id));
+      return { takenAt: new Date(atMs).toISOString(), hostname, warnings, nodes, edges };
+    },
+    traffic(containerId, sinceMs, untilMs) {
+      return q.traffic.all(containerId, sinceMs, untilMs).map((r) => ({
+        containerId: r.container_id, atMs: r.at_ms, rxBytes: r.rx_bytes, txBytes: r.tx_bytes, rxPackets: r.rx_packets, txPackets: r.tx_packets,
+        rxBytesPerSec: r.rx_rate, txBytesPerSec: r.tx_rate,
+      }));
+    },
+    range() {
+      const r = q.range.get();
+      return r && r.first !== null && r.last !== null ? { firstMs: r.first, lastMs: r.last } : undefined;
+    },
+    prune(nowMs) {
+      const cutoff = nowMs - retentionMs;
+      const removed = db.transaction(() => {
+        const n = q.pruneVersions.run(cutoff).changes + q.pruneTraffic.run(cutoff).changes + q.pruneRuns.run(cutoff).changes;
+        // A run that began before the cutoff now covers only what is kept.
+        q.trimRuns.run(cutoff, cutoff);
+        return n;
+      })();
+      if (removed > 0) db.pragma('wal_checkpoint(TRUNCATE)');
+      return removed;
+    },
+    sizeBytes() {
+      let total = 0;
+      for (const f of [file, `${file}-wal`]) {
+        try {
+          total += fs.statSync(f).size;
+        } catch (err) {
+          // No WAL file between checkpoints is normal.
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        }
+      }
+      return total;
+    },
+    close() {
+      db.close();
+    },
+  };
+}
+
+// The order buildTopology lists nodes in.
+const KIND_ORDER: Record<TopologyNode['kind'], number> = { container: 0, process: 1, host: 2, external: 3 };
+
+function withoutDetails(e: TopologyEdge): Omit<TopologyEdge, 'details'> {
+  const { details: _d, ...rest } = e;
+  return rest;
+}
+
+function migrate(db: Database.Database): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > MIGRATIONS.length) {
+    throw new Error(`history database schema version ${version} is newer than this portolan knows (${MIGRATIONS.length}): upgrade portolan or use another --data directory`);
+  }
+  for (let v = version; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v] ?? '');
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}

@@ -1,0 +1,69 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { createNameResolver } from '../collectors/reverse-dns.js';
+import type { Topology } from '../core/model/topology.js';
+import { renderGraphDot, renderGraphMermaid, renderGraphText } from '../core/report/graph.js';
+import { buildTopology, externalAddresses, nameExternalNodes } from '../core/topology/build-topology.js';
+import { collectOnce, printWarnings, withCollectionOptions, type CollectionFlags } from './common.js';
+
+interface GraphFlags extends CollectionFlags {
+  json?: boolean;
+  dot?: boolean;
+  mermaid?: boolean;
+  loopback?: boolean;
+  details: boolean;
+  dns: boolean;
+  dnsTimeout: number;
+  dnsServer?: string[];
+}
+
+function parseMs(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) throw new InvalidArgumentError(`expected milliseconds, got "${value}"`);
+  return n;
+}
+
+function collectList(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+/** Names external nodes by reverse DNS, waiting at most `timeoutMs` for answers (the topology is already built). */
+async function withDnsNames(topology: Topology, flags: GraphFlags): Promise<Topology> {
+  const addresses = externalAddresses(topology);
+  if (!flags.dns || addresses.length === 0) return topology;
+  const resolver = createNameResolver({
+    timeoutMs: Math.max(1, flags.dnsTimeout),
+    ...(flags.dnsServer ? { servers: flags.dnsServer } : {}),
+  });
+  try {
+    resolver.request(addresses);
+    await resolver.settle(flags.dnsTimeout);
+    return nameExternalNodes(topology, resolver.names(addresses));
+  } finally {
+    resolver.close();
+  }
+}
+
+/** Adds `portolan graph` to the program. */
+export function registerGraph(program: Command): void {
+  withCollectionOptions(program.command('graph'))
+    .description('show who talks to whom: containers, host processes and external addresses, client → server')
+    .addOption(new Option('--json', 'print the topology as JSON').conflicts(['dot', 'mermaid']))
+    .addOption(new Option('--dot', 'print Graphviz DOT (render with: dot -Tpng)').conflicts(['mermaid']))
+    .option('--mermaid', 'print a Mermaid flowchart')
+    .option('--loopback', 'also show traffic of a container with itself (loopback inside its namespace)')
+    .option('--no-details', 'leave per-connection details out of the JSON')
+    .option('--no-dns', 'do not look up reverse-DNS names of external addresses')
+    .option('--dns-timeout <ms>', 'longest wait for reverse-DNS names before printing', parseMs, 500)
+    .option('--dns-server <ip[:port]>', 'DNS server for reverse lookups (repeatable; default: the system\'s)', collectList)
+    .action(async (opts: GraphFlags) => {
+      const snapshot = await collectOnce(opts);
+      const built = buildTopology(snapshot, { loopback: opts.loopback === true, details: opts.details });
+      const topology = await withDnsNames(built, opts);
+      printWarnings(topology.warnings);
+      const out = opts.json ? JSON.stringify(topology, null, 2) + '\n'
+        : opts.dot ? renderGraphDot(topology)
+          : opts.mermaid ? renderGraphMermaid(topology)
+            : renderGraphText(topology);
+      process.stdout.write(out);
+    });
+}

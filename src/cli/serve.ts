@@ -1,0 +1,183 @@
+// `portolan serve`: the agent. Wires the collection, the Docker events follower, the history store, the
+// agent loop and the HTTP app, then listens; SIGINT/SIGTERM stop it cleanly.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { pino } from 'pino';
+import { createDockerEventsFollower } from '../agent/events.js';
+import { DEFAULT_RETENTION_MS, openHistory, type HistoryStore } from '../agent/history.js';
+import { createAgent } from '../agent/loop.js';
+import { createCollection } from '../collectors/index.js';
+import { createNameResolver } from '../collectors/reverse-dns.js';
+import { parseDuration } from '../core/duration.js';
+import { parseOutpostInterfaces } from '../core/report/outpost.js';
+import { buildTopology, externalAddresses, nameExternalNodes } from '../core/topology/build-topology.js';
+import { diffTopology, isEmptyDiff } from '../core/topology/diff-topology.js';
+import { buildApp } from '../server/app.js';
+import { checkListenPolicy, DEFAULT_LISTEN, formatListen, parseListen, type ListenAddress } from '../server/listen.js';
+import { CliError, toCollectionConfig, withCollectionOptions, type CollectionFlags } from './common.js';
+
+/** portolan's version, as reported by /metrics and the OpenAPI document. */
+export const VERSION = '0.1.0';
+
+interface ServeFlags extends CollectionFlags {
+  interval: number;
+  listen: string;
+  tokenFile?: string;
+  insecureNoAuth?: boolean;
+  data: string;
+  history: boolean;
+  retention: number;
+  collectTimeout: number;
+  metricsMaxEdges: number;
+  logLevel: string;
+  dns: boolean;
+}
+
+/**
+ * Where history lives by default: $XDG_DATA_HOME/portolan when set; /var/lib/portolan for root (the agent
+ * is a system service there); else ~/.local/share/portolan.
+ */
+export function defaultDataDir(env: NodeJS.ProcessEnv = process.env, uid = process.getuid?.() ?? -1): string {
+  if (env.XDG_DATA_HOME) return path.join(env.XDG_DATA_HOME, 'portolan');
+  if (uid === 0) return '/var/lib/portolan';
+  return path.join(os.homedir(), '.local', 'share', 'portolan');
+}
+
+function seconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a positive number of seconds');
+  return n;
+}
+
+function duration(value: string): number {
+  try {
+    return parseDuration(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
+  return n;
+}
+
+/** The token from --token-file, else PORTOLAN_TOKEN; undefined when neither is set. */
+function readToken(flags: ServeFlags): string | undefined {
+  if (flags.tokenFile) {
+    let text: string;
+    try {
+      text = fs.readFileSync(flags.tokenFile, 'utf8');
+    } catch (err) {
+      throw new CliError(`cannot read the token file ${flags.tokenFile}: ${(err as Error).message}`);
+    }
+    const token = text.trim();
+    if (token === '') throw new CliError(`the token file ${flags.tokenFile} is empty`);
+    return token;
+  }
+  const env = process.env.PORTOLAN_TOKEN?.trim();
+  return env ? env : undefined;
+}
+
+/** Adds `portolan serve` to the program. */
+export function registerServe(program: Command): void {
+  withCollectionOptions(program.command('serve'))
+    .description('run the agent: collect continuously, keep history, serve the HTTP API, /metrics and live streams')
+    .option('--interval <seconds>', 'collection interval (Docker events also trigger one at once)', seconds, 2)
+    .option('--listen <host:port>', 'where to listen (env PORTOLAN_LISTEN); beyond loopback a token is required', process.env.PORTOLAN_LISTEN ?? DEFAULT_LISTEN)
+    .option('--token-file <file>', 'file holding the API token (else env PORTOLAN_TOKEN); clients send "Authorization: Bearer <token>"')
+    .option('--insecure-no-auth', 'allow listening beyond loopback without a token')
+    .option('--data <dir>', 'history directory (env PORTOLAN_DATA)', process.env.PORTOLAN_DATA ?? defaultDataDir())
+    .option('--no-history', 'keep no history (nothing written to disk)')
+    .option('--retention <duration>', 'how long history is kept (e.g. 7d, 12h)', duration, DEFAULT_RETENTION_MS)
+    .option('--collect-timeout <duration>', 'longest a collector may take before its part is dropped for that collection', duration, 10_000)
+    .option('--metrics-max-edges <n>', 'most edges exported on /metrics (busiest first)', positiveInt, 1000)
+    .option('--no-dns', 'do not look up reverse-DNS names of external addresses')
+    .option('--log-level <level>', 'log level (trace, debug, info, warn, error)', 'info')
+    .action(async (flags: ServeFlags) => {
+      let address: ListenAddress;
+      try {
+        address = parseListen(flags.listen);
+      } catch (err) {
+        throw new CliError((err as Error).message);
+      }
+      const token = readToken(flags);
+      const refusal = checkListenPolicy(address, token, flags.insecureNoAuth === true);
+      if (refusal) throw new CliError(refusal);
+      await serve(flags, address, token);
+    });
+}
+
+async function serve(flags: ServeFlags, address: ListenAddress, token: string | undefined): Promise<void> {
+  const logger = pino({ name: 'portolan', level: flags.logLevel });
+  const collection = createCollection({ ...toCollectionConfig(flags), timeoutMs: flags.collectTimeout });
+  let history: HistoryStore | undefined;
+  if (flags.history) {
+    try {
+      history = openHistory({ dir: flags.data, retentionMs: flags.retention, hostname: os.hostname() });
+    } catch (err) {
+      throw new CliError(`cannot open history in ${flags.data}: ${(err as Error).message} (choose another --data DIR, or --no-history)`);
+    }
+  }
+  const resolver = flags.dns ? createNameResolver() : undefined;
+  const agent = createAgent({
+    collection,
+    intervalMs: flags.interval * 1000,
+    logger,
+    ...(history ? { store: history } : {}),
+    events: createDockerEventsFollower({ docker: collection.docker, logger }),
+    topology: {
+      build: (snapshot) => {
+        const topology = buildTopology(snapshot);
+        if (!resolver) return topology;
+        // Names come in the background: this collection takes those already known, later ones the rest.
+        const addresses = externalAddresses(topology);
+        resolver.request(addresses);
+        return nameExternalNodes(topology, resolver.names(addresses));
+      },
+      diff: diffTopology,
+      isEmpty: isEmptyDiff,
+    },
+  });
+  const app = await buildApp(agent, {
+    logger,
+    ...(token !== undefined ? { token } : {}),
+    outpostInterfaces: parseOutpostInterfaces(process.env.OUTPOST_INTERFACES),
+    metrics: { maxEdgeSeries: flags.metricsMaxEdges },
+    collectTimeoutMs: flags.collectTimeout,
+    version: VERSION,
+  });
+  agent.start();
+  try {
+    await app.listen({ host: address.host, port: address.port });
+  } catch (err) {
+    await agent.stop();
+    history?.close();
+    resolver?.close();
+    throw new CliError(`cannot listen on ${formatListen(address)}: ${(err as Error).message}`);
+  }
+  const bound = app.server.address();
+  const actual = bound !== null && typeof bound === 'object' ? formatListen({ host: bound.address, port: bound.port }) : formatListen(address);
+  logger.info({ listen: actual, intervalMs: agent.intervalMs, history: history?.file ?? null, auth: token !== undefined }, 'portolan agent serving');
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      logger.info({ signal }, 'stopping');
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+      resolve();
+    };
+    const onInt = () => stop('SIGINT');
+    const onTerm = () => stop('SIGTERM');
+    process.on('SIGINT', onInt);
+    process.on('SIGTERM', onTerm);
+  });
+  await app.close();
+  await agent.stop();
+  collection.docker.close();
+  resolver?.close();
+  history?.close();
+}

@@ -1,0 +1,155 @@
+// The rendered view: who talks to whom. Built from a Snapshot by core/topology (pure); what `portolan graph`
+// prints and what the server will stream as diffs. Ids are stable across snapshots so that diffs are small.
+import type { PortBinding } from './container.js';
+import type { Endpoint, Protocol, SocketState } from './socket.js';
+
+/** What a node stands for. */
+export type NodeKind = 'container' | 'process' | 'external' | 'host';
+
+/** A container's address on one Docker network, as shown on its node. */
+export interface NodeNetwork {
+  readonly name: string;
+  readonly ipv4?: string;
+  readonly ipv6?: string;
+}
+
+/** A running container. Id: the container's full 64-hex id. */
+export interface ContainerNode {
+  readonly kind: 'container';
+  readonly id: string;
+  /** Container name without the leading slash. */
+  readonly name: string;
+  readonly image: string;
+  /** From the `com.docker.compose.project` / `com.docker.compose.service` labels, when present. */
+  readonly compose?: { readonly project?: string; readonly service?: string };
+  /** `bridge`, `host`, `none`, `container:<id>` or a network name, as `docker inspect` spells it. */
+  readonly networkMode: string;
+  readonly networks: readonly NodeNetwork[];
+  readonly ports: readonly PortBinding[];
+  readonly pid: number;
+}
+
+/**
+ * Host processes (in the host's network namespace, in no container) sharing one command name. Id:
+ * `process:<command>` — pids churn with every restart, the command does not, so a restarted service keeps its
+ * node (and its edges) in diffs; the pids seen in this snapshot are listed.
+ */
+export interface ProcessNode {
+  readonly kind: 'process';
+  readonly id: string;
+  /** The command (`/proc/<pid>/comm`). */
+  readonly name: string;
+  readonly command: string;
+  /** Pids of the processes holding this node's sockets in the edges, ascending. */
+  readonly pids: readonly number[];
+}
+
+/** An address outside this Docker host. Id: `external:<canonical ip>`. */
+export interface ExternalNode {
+  readonly kind: 'external';
+  readonly id: string;
+  /** The reverse-DNS name when one is known, else the address. */
+  readonly name: string;
+  readonly address: string;
+  readonly dnsName?: string;
+}
+
+/** The Docker host itself, when a host-side socket has no known process (TIME_WAIT, unreadable fds). Id: `host`. */
+export interface HostNode {
+  readonly kind: 'host';
+  readonly id: 'host';
+  /** The host's name. */
+  readonly name: string;
+}
+
+/** A node of the topology, discriminated by kind. */
+export type TopologyNode = ContainerNode | ProcessNode | ExternalNode | HostNode;
+
+/**
+ * A flow's state: the kernel's socket state of the client's socket (or the server's when the client's is not
+ * seen), or for UDP flows known only to conntrack, whether the server ever answered.
+ */
+export type FlowState = SocketState | 'UNREPLIED' | 'REPLIED';
+
+/**
+ * How a connection was resolved to its server:
+ * - `socket`: both sockets seen, matched by their addresses and ports;
+ * - `docker-proxy`: the client reached a published port served by Docker's userland proxy (two connections collapsed);
+ * - `dnat`: the client reached a published port rewritten by iptables DNAT, read from conntrack;
+ * - `port-binding`: the client reached a published port, resolved from Docker's port bindings alone (no conntrack entry);
+ * - `address`: only one socket seen; the peer named by its address (a container's IP, the host's, or an external one);
+ * - `conntrack`: a flow with no connected socket (UDP `sendto`), seen only by conntrack.
+ */
+export type Resolution = 'socket' | 'docker-proxy' | 'dnat' | 'port-binding' | 'address' | 'conntrack';
+
+/** One connection (or UDP flow) summarised in an edge. */
+export interface ConnectionDetail {
+  readonly state: FlowState;
+  readonly via: Resolution;
+  /** The client's own address and port. */
+  readonly client: Endpoint;
+  /** The server's own address and port (inside its container). */
+  readonly server: Endpoint;
+  /** The host address and port the client dialled, when it reached the server through a published port. */
+  readonly published?: Endpoint;
+  /** Processes holding the client's and the server's sockets, when known. */
+  readonly clientPids: readonly number[];
+  readonly serverPids: readonly number[];
+}
+
+/** Directed client → server traffic between two nodes on one server port. Id: `<from>-><to>/<protocol>/<port>`. */
+export interface TopologyEdge {
+  readonly id: string;
+  readonly from: string;
+  readonly to: string;
+  readonly protocol: Protocol;
+  /** The server's port (inside the container for published ports, not the host port). */
+  readonly port: number;
+  readonly connections: number;
+  /** Connections per state. */
+  readonly states: Readonly<Partial<Record<FlowState, number>>>;
+  /** How the connections were resolved, sorted. */
+  readonly via: readonly Resolution[];
+  /** Host ports through which the client reached this server (published ports), sorted. */
+  readonly publishedPorts?: readonly number[];
+  /** Each connection, sorted by client endpoint; omitted when built without details. */
+  readonly details?: readonly ConnectionDetail[];
+}
+
+/** Who talks to whom at one moment: the `portolan graph --json` document. */
+export interface Topology {
+  readonly takenAt: string;
+  readonly hostname: string;
+  /** Collection problems, and what the topology cannot show because of them. */
+  readonly warnings: readonly string[];
+  readonly nodes: readonly TopologyNode[];
+  readonly edges: readonly TopologyEdge[];
+}
+
+/** What changed between two topologies, for live updates: whole new values for added and updated items. */
+export interface TopologyDiff {
+  /** takenAt of the topology the diff applies to, and of the one it produces. */
+  readonly from: string;
+  readonly to: string;
+  readonly warnings?: readonly string[];
+  readonly nodes: { readonly added: readonly TopologyNode[]; readonly updated: readonly TopologyNode[]; readonly removed: readonly string[] };
+  readonly edges: { readonly added: readonly TopologyEdge[]; readonly updated: readonly TopologyEdge[]; readonly removed: readonly string[] };
+}
+
+/** Id of the host node. */
+export const HOST_NODE_ID = 'host';
+
+/** Id of the node for host processes with this command. */
+export function processNodeId(command: string): string {
+  return `process:${command}`;
+}
+
+/** Id of the node for an external address (canonical text). */
+export function externalNodeId(address: string): string {
+  return `external:${address}`;
+}
+
+/** Id of an edge. */
+export function edgeId(from: string, to: string, protocol: Protocol, port: number): string {
+  return `${from}->${to}/${protocol}/${port}`;
+}

@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { IDS, syntheticSnapshot } from '../../../test/fixtures/topology/synthetic.js';
+import { attributeSockets } from '../attribute.js';
+import type { Snapshot } from '../model/snapshot.js';
+import type { TcpInfo } from '../model/socket.js';
+import { buildTopology } from '../topology/build-topology.js';
+import { accumulateEdgeBytes } from './edge-bytes.js';
+
+const info = (sent: number, received: number): TcpInfo => ({
+  bytesSent: sent, bytesRetrans: 0, bytesReceived: received, bytesAcked: sent, rttMs: 1, rttVarMs: 0, minRttMs: 1, retransmits: 0,
+  deliveryRateBps: 0, segsOut: 1, segsIn: 1, lastSendMs: 0, lastReceiveMs: 0,
+});
+// web's two connections to api (client sockets 101, 102) carry tcp_info.
+function withBytes(s: Snapshot, a: [number, number], b: [number, number]): Snapshot {
+  return { ...s, sockets: s.sockets.map((t) => ({ ...t, sockets: t.sockets.map((x) => (x.inode === 101 ? { ...x, tcp: info(...a) } : x.inode === 102 ? { ...x, tcp: info(...b) } : x)) })) };
+}
+const edgeId = `${IDS.web}->${IDS.api}/tcp/8080`;
+
+describe('accumulateEdgeBytes', () => {
+  it('adds what each connection carried since the last sample; counters never go down', () => {
+    const s1 = withBytes(syntheticSnapshot(), [100, 1000], [10, 20]);
+    const c1 = accumulateEdgeBytes(undefined, buildTopology(s1), attributeSockets(s1));
+    expect(c1.totals.get(edgeId)).toEqual({ sent: 110, received: 1020 });
+    const s2 = withBytes(syntheticSnapshot(), [150, 1500], [10, 20]);
+    const c2 = accumulateEdgeBytes(c1, buildTopology(s2), attributeSockets(s2));
+    expect(c2.totals.get(edgeId)).toEqual({ sent: 160, received: 1520 });
+    // The second connection's 4-tuple reused by a new connection: its counts restart from what it carried.
+    const s3 = withBytes(syntheticSnapshot(), [150, 1500], [5, 5]);
+    const c3 = accumulateEdgeBytes(c2, buildTopology(s3), attributeSockets(s3));
+    expect(c3.totals.get(edgeId)).toEqual({ sent: 165, received: 1525 });
+  });
+
+  it('edges without tcp_info get no entry', () => {
+    const s = syntheticSnapshot();
+    const c = accumulateEdgeBytes(undefined, buildTopology(s), attributeSockets(s));
+    expect(c.totals.size).toBe(0);
+  });
+});

@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { IDS, syntheticSnapshot } from '../../../test/fixtures/topology/synthetic.js';
+import type { Topology } from '../model/topology.js';
+import { buildTopology } from '../topology/build-topology.js';
+import { nodeLabel, renderGraphDot, renderGraphMermaid, renderGraphText } from './graph.js';
+
+const t = buildTopology(syntheticSnapshot(), { names: new Map([['93.184.216.34', 'example.net']]) });
+
+describe('renderGraphText', () => {
+  it('prints one aligned row per edge: from, to, protocol/port, connections, states, resolution', () => {
+    expect(renderGraphText(t)).toBe([
+      'FROM       TO                           PORT      CONNECTIONS  STATES         VIA',
+      'curl@host  dn                           tcp/9090  1            ESTABLISHED=1  dnat (host port 19090)',
+      'hc         api                          tcp/8080  1            ESTABLISHED=1  docker-proxy (host port 18081)',
+      'side       db                           tcp/5432  1            ESTABLISHED=1  socket',
+      'udpc       udps                         udp/5353  1            UNREPLIED=1    conntrack',
+      'vm (host)  api                          tcp/8080  1            TIME_WAIT=1    docker-proxy (host port 18081)',
+      'web        example.net (93.184.216.34)  tcp/443   1            ESTABLISHED=1  address',
+      'web        agent@host                   tcp/7000  1            ESTABLISHED=1  socket',
+      'web        api                          tcp/8080  2            ESTABLISHED=2  socket',
+      'web        api                          udp/8125  1            ESTABLISHED=1  address',
+      'web        db                           tcp/5432  1            ESTABLISHED=1  socket',
+      '',
+    ].join('\n'));
+  });
+
+  it('prints only the header when nothing talks', () => {
+    expect(renderGraphText({ ...t, edges: [] })).toBe('FROM  TO  PORT  CONNECTIONS  STATES  VIA\n');
+  });
+
+  it('names nodes by kind', () => {
+    expect(t.nodes.map((n) => nodeLabel(n))).toContain('curl@host');
+    expect(nodeLabel(undefined, 'gone')).toBe('gone');
+  });
+});
+
+// A node whose name needs escaping in both languages.
+const tricky: Topology = {
+  ...t,
+  nodes: t.nodes.map((n) => (n.id === IDS.web && n.kind === 'container' ? { ...n, name: 'we"b\\<x>' } : n)),
+};
+
+describe('renderGraphDot', () => {
+  const dot = renderGraphDot(tricky);
+  it('is a digraph with every node and edge, compose projects as clusters, UDP dashed', () => {
+    expect(dot.startsWith('digraph portolan {\n')).toBe(true);
+    expect(dot.trimEnd().endsWith('}')).toBe(true);
+    for (const n of t.nodes) expect(dot).toContain(`"${n.id}" [label=`);
+    expect(dot.match(/ -> /g)).toHaveLength(t.edges.length);
+    expect(dot).toContain('subgraph cluster_0 {\n    label="shop"');
+    expect(dot).toContain(`"${IDS.udpc}" -> "${IDS.udps}" [label="udp/5353 ×1", style=dashed];`);
+    expect(dot).toContain(`"${IDS.hc}" -> "${IDS.api}" [label="tcp/8080 ×1 via :18081"];`);
+  });
+  it('escapes quotes and backslashes in labels', () => {
+    expect(dot).toContain('[label="we\\"b\\\\<x>\\nexample/web:1"');
+  });
+});
+
+describe('renderGraphMermaid', () => {
+  const mmd = renderGraphMermaid(tricky);
+  it('is a left-to-right flowchart with short keys, subgraphs per compose project, dotted UDP', () => {
+    const lines = mmd.trimEnd().split('\n');
+    expect(lines[0]).toBe('flowchart LR');
+    expect(lines.filter((l) => /^\s+n\d+ (-->|-\.->)\|/.test(l))).toHaveLength(t.edges.length);
+    expect(mmd).toContain('  subgraph p0["shop"]');
+    expect(mmd).toMatch(/n\d+ -\.->\|"udp\/5353 ×1"\| n\d+/);
+    expect(mmd).toMatch(/n\d+\(\["curl<br\/>host process 2001"\]\)/);
+  });
+  it('escapes quotes and angle brackets as entities', () => {
+    expect(mmd).toContain('["we#quot;b\\#lt;x#gt;<br/>example/web:1"]');
+  });
+});

@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { IDS, syntheticSnapshot } from '../../../test/fixtures/topology/synthetic.js';
+import type { Snapshot } from '../model/snapshot.js';
+import type { Topology } from '../model/topology.js';
+import { buildTopology } from './build-topology.js';
+import { applyTopologyDiff, diffTopology, isEmptyDiff } from './diff-topology.js';
+
+const byId = <T extends { id: string }>(xs: readonly T[]) => [...xs].sort((a, b) => a.id.localeCompare(b.id));
+const content = (t: Topology) => ({ ...t, nodes: byId(t.nodes), edges: byId(t.edges) });
+
+// The next snapshot: web closed one connection to api, udpc stopped sending, web opened a second connection to db
+// and one to a new external address, curl is gone.
+function nextSnapshot(): Snapshot {
+  const s = syntheticSnapshot();
+  const sockets = s.sockets.map((t) => ({
+    ...t,
+    sockets: t.sockets.filter((x) => ![102, 203, 922, 802].includes(x.inode)),
+  }));
+  const conntrack = s.conntrack.status === 'ok'
+    ? { ...s.conntrack, entries: s.conntrack.entries.filter((e) => e.original.dport !== 5353 && e.original.dport !== 19090) }
+    : s.conntrack;
+  const web = sockets.find((t) => t.netns === 101);
+  const db = sockets.find((t) => t.netns === 103);
+  web?.sockets.push({ ...web.sockets[0]!, inode: 150, local: { address: '172.18.0.2', port: 50200 }, remote: { address: '172.18.0.4', port: 5432 } });
+  web?.sockets.push({ ...web.sockets[0]!, inode: 151, local: { address: '172.18.0.2', port: 50300 }, remote: { address: '198.51.100.7', port: 443 } });
+  db?.sockets.push({ ...db.sockets[3]!, inode: 350, local: { address: '172.18.0.4', port: 5432 }, remote: { address: '172.18.0.2', port: 50200 } });
+  return { ...s, takenAt: '2026-11-21T06:00:05.000Z', sockets, conntrack };
+}
+
+describe('diffTopology', () => {
+  const a = buildTopology(syntheticSnapshot());
+  const b = buildTopology(nextSnapshot());
+  const d = diffTopology(a, b);
+
+  it('lists added, updated and removed edges and nodes by id', () => {
+    expect(d.from).toBe(a.takenAt);
+    expect(d.to).toBe(b.takenAt);
+    expect(d.edges.added.map((e) => e.id)).toEqual([`${IDS.web}->external:198.51.100.7/tcp/443`]);
+    expect(d.nodes.added).toEqual([{ kind: 'external', id: 'external:198.51.100.7', name: '198.51.100.7', address: '198.51.100.7' }]);
+    expect(d.edges.updated.map((e) => e.id).sort()).toEqual([`${IDS.web}->${IDS.api}/tcp/8080`, `${IDS.web}->${IDS.db}/tcp/5432`].sort());
+    expect(d.edges.updated.find((e) => e.id === `${IDS.web}->${IDS.api}/tcp/8080`)?.connections).toBe(1);
+    expect([...d.edges.removed].sort()).toEqual([`${IDS.udpc}->${IDS.udps}/udp/5353`, `process:curl->${IDS.dn}/tcp/9090`].sort());
+    expect(d.nodes.removed).toEqual(['process:curl']);
+    expect(d.nodes.updated).toEqual([]);
+    expect(d.warnings).toBeUndefined();
+  });
+
+  it('applying the diff gives the next topology', () => {
+    expect(content(applyTopologyDiff(a, d))).toEqual(content(b));
+    expect(content(applyTopologyDiff(b, diffTopology(b, a)))).toEqual(content(a));
+  });
+
+  it('an unchanged topology gives an empty diff; warnings are sent when they change', () => {
+    expect(isEmptyDiff(diffTopology(a, buildTopology(syntheticSnapshot())))).toBe(true);
+    const c = buildTopology(syntheticSnapshot({ conntrack: false }));
+    const dc = diffTopology(a, c);
+    expect(dc.warnings).toEqual(c.warnings);
+    expect(isEmptyDiff(dc)).toBe(false);
+    expect(content(applyTopologyDiff(a, dc))).toEqual(content(c));
+  });
+});

@@ -1,0 +1,62 @@
+// Live updates as diffs: what changed between two topologies, by stable node and edge ids.
+import type { Topology, TopologyDiff, TopologyEdge, TopologyNode } from '../model/topology.js';
+
+/**
+ * What changed from `prev` to `next` (pure): nodes and edges added, updated (any field differs; the whole new
+ * value is sent) and removed (by id); `warnings` only when they changed.
+ */
+export function diffTopology(prev: Topology, next: Topology): TopologyDiff {
+  const warningsChanged = !sameJson(prev.warnings, next.warnings);
+  return {
+    from: prev.takenAt,
+    to: next.takenAt,
+    ...(warningsChanged ? { warnings: next.warnings } : {}),
+    nodes: diffById(prev.nodes, next.nodes),
+    edges: diffById(prev.edges, next.edges),
+  };
+}
+
+/** Applies a diff to the topology it was made from (pure): `applyTopologyDiff(a, diffTopology(a, b))` equals b in content. */
+export function applyTopologyDiff(prev: Topology, diff: TopologyDiff): Topology {
+  return {
+    takenAt: diff.to,
+    hostname: prev.hostname,
+    warnings: diff.warnings ?? prev.warnings,
+    nodes: applyById(prev.nodes, diff.nodes),
+    edges: applyById(prev.edges, diff.edges),
+  };
+}
+
+/** True when a diff changes nothing but the time. */
+export function isEmptyDiff(diff: TopologyDiff): boolean {
+  return diff.warnings === undefined &&
+    diff.nodes.added.length + diff.nodes.updated.length + diff.nodes.removed.length +
+    diff.edges.added.length + diff.edges.updated.length + diff.edges.removed.length === 0;
+}
+
+function diffById<T extends TopologyNode | TopologyEdge>(prev: readonly T[], next: readonly T[]): { added: T[]; updated: T[]; removed: string[] } {
+  const before = new Map(prev.map((x) => [x.id, x]));
+  const after = new Set(next.map((x) => x.id));
+  const added: T[] = [];
+  const updated: T[] = [];
+  for (const x of next) {
+    const old = before.get(x.id);
+    if (old === undefined) added.push(x);
+    else if (!sameJson(old, x)) updated.push(x);
+  }
+  const removed = prev.filter((x) => !after.has(x.id)).map((x) => x.id);
+  return { added, updated, removed };
+}
+
+function applyById<T extends TopologyNode | TopologyEdge>(
+  prev: readonly T[], change: { readonly added: readonly T[]; readonly updated: readonly T[]; readonly removed: readonly string[] },
+): T[] {
+  const removed = new Set(change.removed);
+  const updated = new Map(change.updated.map((x) => [x.id, x]));
+  return [...prev.filter((x) => !removed.has(x.id)).map((x) => updated.get(x.id) ?? x), ...change.added];
+}
+
+// Topology values are plain JSON built in a fixed key order, so their JSON text compares them exactly.
+function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}

@@ -1,0 +1,232 @@
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { coreTopology, scriptedCollection, withoutContainers, type Step } from '../../test/fixtures/agent/fake-collection.js';
+import { IDS, syntheticSnapshot } from '../../test/fixtures/topology/synthetic.js';
+import { openHistory } from '../agent/history.js';
+import { createAgent, type RunningAgent } from '../agent/loop.js';
+import { buildApp, type AppOptions } from './app.js';
+
+const logger = pino({ level: 'silent' });
+const apps: FastifyInstance[] = [];
+const dirs: string[] = [];
+afterEach(async () => {
+  for (const a of apps.splice(0)) await a.close();
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+
+async function setup(steps: Step[] = [syntheticSnapshot()], options: AppOptions = {}, collect = 1, history = false) {
+  let store;
+  if (history) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'portolan-app-'));
+    dirs.push(dir);
+    store = openHistory({ dir });
+  }
+  const agent = createAgent({ collection: scriptedCollection(steps), topology: coreTopology, logger, intervalMs: 2000, ...(store ? { store } : {}) });
+  for (let i = 0; i < collect; i++) await agent.collectNow();
+  const app = await buildApp(agent, { metrics: { defaultMetrics: false }, ...options });
+  apps.push(app);
+  return { agent, app };
+}
+
+describe('HTTP API (inject)', () => {
+  it('GET / answers outpost clients with the outpost document, browsers with HTML', async () => {
+    const { app } = await setup();
+    const r = await app.inject({ url: '/' });
+    expect(r.statusCode).toBe(200);
+    expect(r.headers['content-type']).toMatch(/application\/json/);
+    const body = r.json() as { name: string; artefact: string; listening: unknown[]; established: unknown[] }[];
+    expect(body.find((c) => c.name === '/api')).toMatchObject({ artefact: 'example/api:1', listening: [{ address: '0.0.0.0', port: 18081 }] });
+    const html = await app.inject({ url: '/', headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' } });
+    expect(html.headers['content-type']).toMatch(/text\/html/);
+    expect(html.body).toMatch(/<html/);
+  });
+
+  it('GET / honours OUTPOST_INTERFACES', async () => {
+    const { app } = await setup([syntheticSnapshot()], { outpostInterfaces: ['10.0.0.5'] });
+    const body = (await app.inject({ url: '/' })).json() as { name: string; listening: unknown[] }[];
+    expect(body.find((c) => c.name === '/api')?.listening).toEqual([{ address: '10.0.0.5', port: 18081 }]);
+  });
+
+  it('/api/v1/containers: each container with its top figures', async () => {
+    const { app } = await setup();
+    const r = await app.inject({ url: '/api/v1/containers' });
+    const body = r.json() as { stale: boolean; containers: { name: string; socketCount: number; top: { established: number } }[] };
+    expect(body.stale).toBe(false);
+    expect(body.containers.map((c) => c.name)).toContain('db');
+    expect(body.containers.find((c) => c.name === 'db')).toMatchObject({ socketCount: 4, top: { established: 2 } });
+  });
+
+  it('/api/v1/sockets takes the ps filters', async () => {
+    const { app } = await setup();
+    const r = await app.inject({ url: '/api/v1/sockets?container=db&container=we*&state=listen,established&protocol=tcp' });
+    expect(r.statusCode).toBe(200);
+    const body = r.json() as { containers: { name: string; sockets: { state: string; protocol: string }[] }[] };
+    expect(body.containers.map((c) => c.name)).toEqual(['db', 'web']);
+    expect(body.containers.flatMap((c) => c.sockets).every((s) => s.protocol === 'tcp' && ['LISTEN', 'ESTABLISHED'].includes(s.state))).toBe(true);
+    const listening = (await app.inject({ url: '/api/v1/sockets?listening=true&container=udps' })).json() as { containers: { sockets: { state: string }[] }[] };
+    expect(listening.containers[0]?.sockets.map((s) => s.state)).toEqual(['UNCONN']);
+  });
+
+  it('bad parameters are a JSON 400, unknown paths a JSON 404', async () => {
+    const { app } = await setup();
+    for (const url of ['/api/v1/sockets?state=bogus', '/api/v1/sockets?protocol=sctp', '/api/v1/sockets?nonsense=1', '/api/v1/topology?at=yesterday', '/api/v1/events?type=nope']) {
+      const r = await app.inject({ url });
+      expect(r.statusCode, url).toBe(400);
+      expect(r.json(), url).toMatchObject({ statusCode: 400, code: 'bad_parameter', message: expect.any(String) });
+    }
+    const nf = await app.inject({ url: '/api/v2/nothing' });
+    expect(nf.statusCode).toBe(404);
+    expect(nf.json()).toEqual({ statusCode: 404, code: 'not_found', message: 'no route GET /api/v2/nothing' });
+    // Nothing changes anything: other methods find no route.
+    expect((await app.inject({ method: 'POST', url: '/api/v1/topology' })).statusCode).toBe(404);
+    expect((await app.inject({ method: 'DELETE', url: '/api/v1/containers' })).statusCode).toBe(404);
+  });
+
+  it('before the first collection: 503 not_ready, readyz 503, healthz 200 only once started', async () => {
+    const { app } = await setup([syntheticSnapshot()], {}, 0);
+    expect((await app.inject({ url: '/api/v1/topology' })).json()).toMatchObject({ statusCode: 503, code: 'not_ready' });
+    expect((await app.inject({ url: '/readyz' })).statusCode).toBe(503);
+    expect((await app.inject({ url: '/healthz' })).statusCode).toBe(503);
+  });
+
+  it('Docker away: the last state is served, marked stale', async () => {
+    const { app, agent } = await setup([syntheticSnapshot(), { fail: 'docker', error: 'connection refused' }], {}, 2);
+    expect(agent.status().stale).toBe(true);
+    const r = await app.inject({ url: '/api/v1/topology' });
+    expect(r.statusCode).toBe(200);
+    expect(r.headers['portolan-stale']).toBe('true');
+    const body = r.json() as { stale: boolean; staleSince: string; nodes: unknown[] };
+    expect(body.stale).toBe(true);
+    expect(body.nodes.length).toBeGreaterThan(0);
+    expect((await app.inject({ url: '/readyz' })).json()).toMatchObject({ status: 'ready', stale: true, reason: 'docker: connection refused' });
+  });
+
+  it('/api/v1/topology?at= answers from history', async () => {
+    const { app, agent } = await setup([syntheticSnapshot(), withoutContainers(syntheticSnapshot(), [IDS.udpc])], {}, 1, true);
+    const t1 = Date.now();
+    await new Promise((r) => setTimeout(r, 20));
+    await agent.collectNow();
+    const then = (await app.inject({ url: `/api/v1/topology?at=${new Date(t1).toISOString()}` })).json() as { nodes: { id: string }[] };
+    expect(then.nodes.some((n) => n.id === IDS.udpc)).toBe(true);
+    const now = (await app.inject({ url: '/api/v1/topology' })).json() as { nodes: { id: string }[] };
+    expect(now.nodes.some((n) => n.id === IDS.udpc)).toBe(false);
+    const before = await app.inject({ url: '/api/v1/topology?at=2000-01-01T00:00:00Z' });
+    expect(before.statusCode).toBe(404);
+    expect(before.json()).toMatchObject({ code: 'no_history', message: expect.stringMatching(/not collecting then/) });
+    agent.history?.close();
+  });
+
+  it('/api/v1/openapi.json documents every route with its parameters', async () => {
+    const { app } = await setup();
+    const doc = (await app.inject({ url: '/api/v1/openapi.json' })).json() as { openapi: string; paths: Record<string, Record<string, { parameters?: { name: string }[] }>> };
+    expect(doc.openapi).toMatch(/^3\./);
+    for (const p of ['/', '/api/v1/containers', '/api/v1/sockets', '/api/v1/topology', '/api/v1/topology/stream', '/api/v1/events', '/healthz', '/readyz', '/metrics']) {
+      expect(doc.paths[p]?.get, p).toBeDefined();
+    }
+    expect(doc.paths['/api/v1/sockets']?.get?.parameters?.map((x) => x.name)).toEqual(['container', 'state', 'protocol', 'listening']);
+  });
+
+  it('/metrics: container traffic and sockets, edges, collector health', async () => {
+    const { app, agent } = await setup([syntheticSnapshot()], { metrics: { defaultMetrics: false, maxEdgeSeries: 2 } }, 0);
+    // Metrics hear collections from the moment the app exists.
+    await agent.collectNow();
+    await agent.collectNow();
+    const r = await app.inject({ url: '/metrics' });
+    expect(r.headers['content-type']).toMatch(/text\/plain; version=0\.0\.4/);
+    expect(r.body).toMatch(/portolan_container_sockets\{container="db",id="cccccccccccc",protocol="tcp",state="LISTEN"\} 2/);
+    expect(r.body).toMatch(/portolan_container_established_connections\{container="api",id="bbbbbbbbbbbb"\} 3/);
+    expect(r.body.match(/^portolan_edge_connections\{/gm)).toHaveLength(2);
+    expect(r.body).toMatch(/portolan_metrics_series_dropped_total\{family="edge"\} [1-9]/);
+    expect(r.body).toMatch(/portolan_collector_success\{collector="docker"\} 1/);
+    expect(r.body).toMatch(/portolan_collections_total\{result="accepted"\} 2/);
+  });
+
+  it('with a token: 401 without it, bearer and basic accepted, health checks open', async () => {
+    const { app } = await setup([syntheticSnapshot()], { token: 's3cret' });
+    const denied = await app.inject({ url: '/api/v1/topology' });
+    expect(denied.statusCode).toBe(401);
+    expect(denied.json()).toMatchObject({ code: 'unauthorized' });
+    expect(denied.headers['www-authenticate']).toMatch(/Bearer/);
+    expect((await app.inject({ url: '/metrics', headers: { authorization: 'Bearer wrong' } })).statusCode).toBe(401);
+    expect((await app.inject({ url: '/api/v1/topology', headers: { authorization: 'Bearer s3cret' } })).statusCode).toBe(200);
+    const basic = `Basic ${Buffer.from('prom:s3cret').toString('base64')}`;
+    expect((await app.inject({ url: '/metrics', headers: { authorization: basic } })).statusCode).toBe(200);
+    expect((await app.inject({ url: '/healthz' })).statusCode).toBe(503);
+    expect((await app.inject({ url: '/readyz' })).statusCode).toBe(200);
+    expect((await app.inject({ url: '/nope' })).statusCode).toBe(401);
+  });
+});
+
+/** Reads SSE events from a real port until `want` events came. */
+function readEvents(url: string, want: number, onOpen?: () => void): Promise<{ event: string; data: unknown }[]> {
+  return new Promise((resolve, reject) => {
+    const events: { event: string; data: unknown }[] = [];
+    const req = http.get(url, (res) => {
+      expect(res.headers['content-type']).toMatch(/text\/event-stream/);
+      let buf = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        buf += chunk;
+        let i;
+        while ((i = buf.indexOf('\n\n')) >= 0) {
+          const block = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          const event = /^event: (.*)$/m.exec(block)?.[1];
+          const data = /^data: (.*)$/m.exec(block)?.[1];
+          if (event && data) events.push({ event, data: JSON.parse(data) });
+          if (events.length === 1) onOpen?.();
+          if (events.length >= want) {
+            req.destroy();
+            resolve(events);
+          }
+        }
+      });
+    });
+    req.on('error', reject);
+    setTimeout(() => reject(new Error(`only ${events.length} events`)), 5000);
+  });
+}
+
+describe('live streams (real port)', () => {
+  async function listen(agent: RunningAgent, app: FastifyInstance) {
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const addr = app.server.address() as { port: number };
+    return { base: `http://127.0.0.1:${addr.port}`, agent };
+  }
+
+  it('topology stream: the full topology first, then diffs', async () => {
+    const { app, agent } = await setup([syntheticSnapshot(), withoutContainers(syntheticSnapshot(), [IDS.udpc])]);
+    const { base } = await listen(agent, app);
+    const events = await readEvents(`${base}/api/v1/topology/stream`, 2, () => { void agent.collectNow(); });
+    expect(events[0]?.event).toBe('topology');
+    expect((events[0]?.data as { nodes: unknown[] }).nodes.length).toBeGreaterThan(0);
+    expect(events[1]?.event).toBe('diff');
+    expect((events[1]?.data as { nodes: { removed: string[] } }).nodes.removed).toEqual([IDS.udpc]);
+  });
+
+  it('events stream: container stopped and connections closed', async () => {
+    const { app, agent } = await setup([syntheticSnapshot(), withoutContainers(syntheticSnapshot(), [IDS.udpc])]);
+    const { base } = await listen(agent, app);
+    const events = await readEvents(`${base}/api/v1/events?type=container.stopped&type=container.started`, 2, () => { void agent.collectNow(); });
+    expect(events[0]?.event).toBe('ready');
+    expect(events[1]).toMatchObject({ event: 'container.stopped', data: { type: 'container.stopped', container: { id: IDS.udpc, name: 'udpc' } } });
+  });
+
+  it('closing the app ends open streams', async () => {
+    const { app, agent } = await setup();
+    const { base } = await listen(agent, app);
+    await readEvents(`${base}/api/v1/topology/stream`, 1);
+    const ended = new Promise<void>((resolve) => {
+      http.get(`${base}/api/v1/topology/stream`, (res) => { res.resume(); res.on('end', () => resolve()); });
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    await app.close();
+    apps.splice(apps.indexOf(app), 1);
+    await ended;
+  });
+});

@@ -1,0 +1,195 @@
+// Prometheus exposition on its own Registry: per-container traffic and sockets and per-edge connections
+// and bytes (read from the agent's state at scrape time; edges capped, with a counter of what the cap left
+// out), and portolan's own health (collections, collectors, Docker events, history).
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Agent, AgentState } from '../agent/loop.js';
+import type { TopologyNode } from '../core/model/topology.js';
+
+/** Options of createMetrics. */
+export interface MetricsOptions {
+  /** Most edges exported per scrape (busiest first); the rest are counted in portolan_metrics_series_dropped_total. */
+  readonly maxEdgeSeries?: number;
+  readonly version?: string;
+  /** Include process_* and nodejs_* metrics (default true). */
+  readonly defaultMetrics?: boolean;
+}
+
+/** The metrics of one agent. */
+export interface Metrics {
+  readonly registry: Registry;
+  readonly contentType: string;
+  render(): Promise<string>;
+  close(): void;
+}
+
+const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** Creates the registry and subscribes to the agent's collections. */
+export function createMetrics(agent: Agent, options: MetricsOptions = {}): Metrics {
+  const registry = new Registry();
+  const maxEdges = options.maxEdgeSeries ?? 1000;
+  if (options.defaultMetrics !== false) {
+    collectDefaultMetrics({ register: registry });
+    // prom-client names these gauges `_total`, which Prometheus reserves for counters (promtool flags them).
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name);
+  }
+  const current = (): AgentState | undefined => agent.current();
+  const shortId = (id: string) => id.slice(0, 12);
+
+  new Gauge({ name: 'portolan_build_info', help: 'Always 1; the version of the running portolan.', labelNames: ['version'], registers: [registry] })
+    .set({ version: options.version ?? 'unknown' }, 1);
+
+  // Kernel counters are absolute values: each scrape replaces the series with the current ones.
+  const containerCounter = (name: string, help: string, pick: (t: NonNullable<ReturnType<AgentState['traffic']['get']>>) => number) =>
+    new Counter({
+      name, help, labelNames: ['container', 'id'], registers: [registry],
+      collect() {
+        this.reset();
+        const s = current();
+        if (!s) return;
+        for (const c of s.snapshot.containers) {
+          const t = s.traffic.get(c.id);
+          if (t) this.inc({ container: c.name, id: shortId(c.id) }, pick(t));
+        }
+      },
+    });
+  containerCounter('portolan_container_network_receive_bytes_total', 'Bytes received on the container\'s interfaces (all but lo; the host\'s for host-network containers).', (t) => t.rxBytes);
+  containerCounter('portolan_container_network_transmit_bytes_total', 'Bytes sent on the container\'s interfaces (all but lo; the host\'s for host-network containers).', (t) => t.txBytes);
+  containerCounter('portolan_container_network_receive_packets_total', 'Packets received on the container\'s interfaces.', (t) => t.rxPackets);
+  containerCounter('portolan_container_network_transmit_packets_total', 'Packets sent on the container\'s interfaces.', (t) => t.txPackets);
+
+  new Gauge({
+    name: 'portolan_container_sockets', help: 'Sockets attributed to the container, by protocol and kernel state.',
+    labelNames: ['container', 'id', 'protocol', 'state'], registers: [registry],
+    collect() {
+      this.reset();
+      const s = current();
+      if (!s) return;
+      for (const cs of s.attribution.containers) {
+        const counts = new Map<string, number>();
+        for (const so of cs.sockets) counts.set(`${so.protocol}|${so.state}`, (counts.get(`${so.protocol}|${so.state}`) ?? 0) + 1);
+        for (const [k, n] of counts) {
+          const [protocol, state] = k.split('|');
+          this.set({ container: cs.container.name, id: shortId(cs.container.id), protocol, state }, n);
+        }
+      }
+    },
+  });
+  new Gauge({
+    name: 'portolan_container_established_connections', help: 'Established TCP connections the container holds.',
+    labelNames: ['container', 'id'], registers: [registry],
+    collect() {
+      this.reset();
+      const s = current();
+      if (!s) return;
+      for (const cs of s.attribution.containers) {
+        this.set({ container: cs.container.name, id: shortId(cs.container.id) }, cs.sockets.filter((x) => x.protocol === 'tcp' && x.state === 'ESTABLISHED').length);
+      }
+    },
+  });
+  new Gauge({
+    name: 'portolan_containers', help: 'Running containers seen.', registers: [registry],
+    collect() { this.set(current()?.snapshot.containers.length ?? 0); },
+  });
+
+  // Edges: the busiest maxEdges, chosen once per scrape and shared by the edge families.
+  const dropped = new Counter({ name: 'portolan_metrics_series_dropped_total', help: 'Series left out of scrapes by the cardinality cap (--metrics-max-edges), summed over scrapes.', labelNames: ['family'], registers: [registry] });
+  dropped.inc({ family: 'edge' }, 0);
+  let scrapeEdges: { state: AgentState | undefined; edges: AgentState['topology']['edges'] } = { state: undefined, edges: [] };
+  const edgesOf = (s: AgentState) => {
+    if (scrapeEdges.state !== s) {
+      const sorted = [...s.topology.edges].sort((a, b) => b.connections - a.connections || a.id.localeCompare(b.id));
+      scrapeEdges = { state: s, edges: sorted.slice(0, maxEdges) };
+    }
+    return scrapeEdges.edges;
+  };
+  const nodeLabel = (n: TopologyNode | undefined, id: string) => (n?.kind === 'container' ? n.name : id);
+  const edgeLabels = (s: AgentState, e: AgentState['topology']['edges'][number]) => {
+    const nodes = new Map(s.topology.nodes.map((n) => [n.id, n]));
+    return { from: nodeLabel(nodes.get(e.from), e.from), to: nodeLabel(nodes.get(e.to), e.to), protocol: e.protocol, port: String(e.port) };
+  };
+  new Gauge({
+    name: 'portolan_edges', help: 'Edges in the topology (before the cardinality cap).', registers: [registry],
+    collect() {
+      const s = current();
+      const n = s?.topology.edges.length ?? 0;
+      this.set(n);
+      // Counted here, once per scrape.
+      if (s && n > maxEdges) dropped.inc({ family: 'edge' }, n - maxEdges);
+    },
+  });
+  new Gauge({
+    name: 'portolan_edge_connections', help: 'Connections (or UDP flows) on a topology edge: client node -> server node on a server port.',
+    labelNames: ['from', 'to', 'protocol', 'port'], registers: [registry],
+    collect() {
+      this.reset();
+      const s = current();
+      if (!s) return;
+      for (const e of edgesOf(s)) this.set(edgeLabels(s, e), e.connections);
+    },
+  });
+  const edgeBytes = (name: string, help: string, pick: (b: { sent: number; received: number }) => number) => new Counter({
+    name, help, labelNames: ['from', 'to', 'protocol', 'port'], registers: [registry],
+    collect() {
+      this.reset();
+      const s = current();
+      if (!s) return;
+      for (const e of edgesOf(s)) {
+        const b = s.edgeBytes.get(e.id);
+        if (b) this.inc(edgeLabels(s, e), pick(b));
+      }
+    },
+  });
+  edgeBytes('portolan_edge_sent_bytes_total', 'Payload bytes clients sent to servers on the edge since portolan started (TCP, from tcp_info; netlink source only).', (b) => b.sent);
+  edgeBytes('portolan_edge_received_bytes_total', 'Payload bytes servers sent back to clients on the edge since portolan started (TCP, from tcp_info; netlink source only).', (b) => b.received);
+
+  // portolan's own health.
+  const collectorDuration = new Histogram({ name: 'portolan_collector_duration_seconds', help: 'Duration of each collector run.', labelNames: ['collector'], buckets: DURATION_BUCKETS, registers: [registry] });
+  const collectorRuns = new Counter({ name: 'portolan_collector_runs_total', help: 'Collector runs by result.', labelNames: ['collector', 'result'], registers: [registry] });
+  const collectorUp = new Gauge({ name: 'portolan_collector_success', help: '1 when the collector\'s last run succeeded, else 0.', labelNames: ['collector'], registers: [registry] });
+  const collectionDuration = new Histogram({ name: 'portolan_collection_duration_seconds', help: 'Duration of a whole collection (all collectors).', buckets: DURATION_BUCKETS, registers: [registry] });
+  const collections = new Counter({ name: 'portolan_collections_total', help: 'Collections by result: accepted, or rejected (an essential collector failed; the last state stays, stale).', labelNames: ['result'], registers: [registry] });
+  collections.inc({ result: 'accepted' }, 0);
+  collections.inc({ result: 'rejected' }, 0);
+  new Counter({
+    name: 'portolan_docker_reconnects_total', help: 'Times the Docker events stream was re-established after a break.', registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(agent.status().dockerReconnects);
+    },
+  });
+  new Gauge({
+    name: 'portolan_docker_events_connected', help: '1 while the Docker events stream is connected.', registers: [registry],
+    collect() { this.set(agent.status().dockerEvents === 'connected' ? 1 : 0); },
+  });
+  new Gauge({
+    name: 'portolan_state_stale', help: '1 while Docker is away and the state served is the last one collected before.', registers: [registry],
+    collect() { this.set(agent.status().stale ? 1 : 0); },
+  });
+  new Gauge({
+    name: 'portolan_last_collection_timestamp_seconds', help: 'When the last collection ended (unix time).', registers: [registry],
+    collect() { this.set(agent.status().lastCollectionAtMs / 1000); },
+  });
+  new Gauge({
+    name: 'portolan_history_size_bytes', help: 'Size of the history database on disk (with its WAL).', registers: [registry],
+    collect() { this.set(agent.history?.sizeBytes() ?? 0); },
+  });
+
+  const unsubscribe = agent.subscribe((u) => {
+    if (u.kind !== 'collection') return;
+    collectionDuration.observe(u.durationMs / 1000);
+    collections.inc({ result: u.accepted ? 'accepted' : 'rejected' });
+    for (const r of u.runs) {
+      collectorDuration.observe({ collector: r.name }, r.durationMs / 1000);
+      collectorRuns.inc({ collector: r.name, result: r.ok ? 'success' : 'failure' });
+      collectorUp.set({ collector: r.name }, r.ok ? 1 : 0);
+    }
+  });
+
+  return {
+    registry,
+    contentType: registry.contentType,
+    render: () => registry.metrics(),
+    close: unsubscribe,
+  };
+}

@@ -1,0 +1,202 @@
+// The JSON API under /api/v1: containers, sockets (the `ps` filters), topology (live or from history),
+// traffic history and the agent's status. Read-only: every route is a GET.
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { Agent } from '../../agent/loop.js';
+import { parseInstant } from '../../core/duration.js';
+import type { SocketState } from '../../core/model/socket.js';
+import { parseStateFilter, type PsFilter } from '../../core/report/ps.js';
+import { errorSchema, HttpError, notReady } from '../errors.js';
+import { freshness, type Views } from '../views.js';
+
+const errors = { 400: errorSchema, 401: errorSchema, 404: errorSchema, 503: errorSchema } as const;
+
+const freshnessProps = {
+  stale: { type: 'boolean', description: 'true while Docker is away: the last state collected before' },
+  staleSince: { type: 'string', format: 'date-time' },
+} as const;
+
+/** JSON schema of the topology document (nodes and edges summarised; see core/model/topology.ts). */
+export const topologySchema = {
+  type: 'object',
+  required: ['takenAt', 'hostname', 'warnings', 'nodes', 'edges'],
+  properties: {
+    takenAt: { type: 'string', format: 'date-time' },
+    hostname: { type: 'string' },
+    warnings: { type: 'array', items: { type: 'string' } },
+    nodes: {
+      type: 'array',
+      items: {
+        type: 'object', required: ['kind', 'id', 'name'], additionalProperties: true,
+        properties: { kind: { type: 'string', enum: ['container', 'process', 'external', 'host'] }, id: { type: 'string' }, name: { type: 'string' } },
+      },
+    },
+    edges: {
+      type: 'array',
+      items: {
+        type: 'object', required: ['id', 'from', 'to', 'protocol', 'port', 'connections'], additionalProperties: true,
+        properties: {
+          id: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, protocol: { type: 'string', enum: ['tcp', 'udp'] },
+          port: { type: 'integer' }, connections: { type: 'integer' },
+          states: { type: 'object', additionalProperties: { type: 'integer' } },
+          via: { type: 'array', items: { type: 'string' } },
+        },
+      },
+    },
+    ...freshnessProps,
+  },
+} as const;
+
+const containerSchema = {
+  type: 'object', additionalProperties: true,
+  properties: {
+    id: { type: 'string' }, name: { type: 'string' }, image: { type: 'string' }, networkMode: { type: 'string' },
+    pid: { type: 'integer' }, netns: { type: 'integer' }, ownsNetns: { type: 'boolean' },
+    ports: { type: 'array', items: { type: 'object', additionalProperties: true } },
+    labels: { type: 'object', additionalProperties: { type: 'string' } },
+  },
+} as const;
+
+const reportProps = {
+  takenAt: { type: 'string', format: 'date-time' },
+  host: { type: 'object', properties: { hostname: { type: 'string' } } },
+  warnings: { type: 'array', items: { type: 'string' } },
+  ...freshnessProps,
+} as const;
+
+/** Sends a cached JSON text as is (no re-serialisation). */
+export function sendJson(reply: FastifyReply, text: string, stale = false): FastifyReply {
+  if (stale) void reply.header('portolan-stale', 'true');
+  return reply.type('application/json; charset=utf-8').send(text);
+}
+
+/** Parses a time parameter, or answers 400 naming it. */
+export function instantParam(name: string, text: string): number {
+  try {
+    return parseInstant(text, Date.now());
+  } catch (err) {
+    throw new HttpError(400, 'bad_parameter', `${name}: ${(err as Error).message}`);
+  }
+}
+
+interface SocketsQuery { container?: string[]; state?: string[]; protocol?: 'tcp' | 'udp'; listening?: boolean }
+
+/** Registers the /api/v1 JSON routes. */
+export function registerApiRoutes(app: FastifyInstance, agent: Agent, views: Views): void {
+  const state = () => {
+    const s = agent.current();
+    if (!s) throw notReady();
+    return s;
+  };
+
+  app.get('/api/v1/containers', {
+    schema: {
+      summary: 'Running containers with their traffic, socket counts and the figures `portolan top` shows',
+      response: { 200: { type: 'object', properties: { ...reportProps, containers: { type: 'array', items: containerSchema } } }, ...errors },
+    },
+  }, async (_req, reply) => {
+    const f = freshness(agent.status());
+    return sendJson(reply, views.containers(state(), f), f.stale);
+  });
+
+  app.get<{ Querystring: SocketsQuery }>('/api/v1/sockets', {
+    schema: {
+      summary: 'Every container\'s sockets: the `portolan ps --json` document, with the same filters',
+      querystring: {
+        type: 'object', additionalProperties: false,
+        properties: {
+          container: { type: 'array', items: { type: 'string' }, description: 'name or id glob (* ?), repeatable' },
+          state: { type: 'array', items: { type: 'string' }, description: 'socket state (listen, established, time-wait, unconn…), repeatable or comma-separated' },
+          protocol: { type: 'string', enum: ['tcp', 'udp'] },
+          listening: { type: 'boolean', description: 'only listening TCP and unconnected UDP sockets' },
+        },
+      },
+      response: { 200: { type: 'object', properties: { ...reportProps, containers: { type: 'array', items: containerSchema } } }, ...errors },
+    },
+  }, async (req, reply) => {
+    let states: SocketState[] | undefined;
+    try {
+      states = req.query.state?.flatMap((s) => s.split(',')).filter((s) => s !== '').map(parseStateFilter);
+    } catch (err) {
+      throw new HttpError(400, 'bad_parameter', `state: ${(err as Error).message}`);
+    }
+    const filter: PsFilter = {
+      ...(req.query.container && req.query.container.length > 0 ? { containers: req.query.container } : {}),
+      ...(states && states.length > 0 ? { states } : {}),
+      ...(req.query.protocol ? { protocol: req.query.protocol } : {}),
+      ...(req.query.listening ? { listening: true } : {}),
+    };
+    const f = freshness(agent.status());
+    return sendJson(reply, views.sockets(state(), f, filter), f.stale);
+  });
+
+  app.get<{ Querystring: { at?: string } }>('/api/v1/topology', {
+    schema: {
+      summary: 'Who talks to whom: nodes and edges now, or at a past time from history',
+      querystring: {
+        type: 'object', additionalProperties: false,
+        properties: { at: { type: 'string', description: 'ISO 8601 date, unix seconds, or relative (-5m): answer from history' } },
+      },
+      response: { 200: topologySchema, ...errors },
+    },
+  }, async (req, reply) => {
+    if (req.query.at !== undefined) {
+      const at = instantParam('at', req.query.at);
+      if (!agent.history) throw new HttpError(404, 'no_history', 'this agent keeps no history (started with --no-history)');
+      const t = agent.history.topologyAt(at);
+      if (!t) {
+        const r = agent.history.range();
+        throw new HttpError(404, 'no_history', `no history at ${new Date(at).toISOString()}: ` +
+          (r ? `portolan was not collecting then (history covers ${new Date(r.firstMs).toISOString()} to ${new Date(r.lastMs).toISOString()}, with gaps while it was stopped)` : 'history is empty'));
+      }
+      return sendJson(reply, JSON.stringify({ ...t, stale: false }));
+    }
+    const f = freshness(agent.status());
+    return sendJson(reply, views.topology(state(), f), f.stale);
+  });
+
+  app.get<{ Querystring: { container: string; since?: string; until?: string } }>('/api/v1/traffic', {
+    schema: {
+      summary: 'Stored traffic samples of one container (interface counters and rates), from history',
+      querystring: {
+        type: 'object', additionalProperties: false, required: ['container'],
+        properties: {
+          container: { type: 'string', description: 'container name or full id' },
+          since: { type: 'string', description: 'start (default -1h)' },
+          until: { type: 'string', description: 'end (default now)' },
+        },
+      },
+      response: {
+        200: {
+          type: 'object',
+          properties: {
+            containerId: { type: 'string' },
+            samples: { type: 'array', items: { type: 'object', additionalProperties: true, properties: { atMs: { type: 'integer' }, rxBytes: { type: 'integer' }, txBytes: { type: 'integer' } } } },
+          },
+        },
+        ...errors,
+      },
+    },
+  }, async (req, reply) => {
+    if (!agent.history) throw new HttpError(404, 'no_history', 'this agent keeps no history (started with --no-history)');
+    const since = instantParam('since', req.query.since ?? '-1h');
+    const until = instantParam('until', req.query.until ?? String(Date.now() / 1000));
+    const named = agent.current()?.snapshot.containers.find((c) => c.name === req.query.container);
+    const id = named?.id ?? req.query.container;
+    return sendJson(reply, JSON.stringify({ containerId: id, samples: agent.history.traffic(id, since, until) }));
+  });
+
+  app.get('/api/v1/status', {
+    schema: {
+      summary: 'How the agent is doing: interval, staleness, Docker events stream, collections, history',
+      response: { 200: { type: 'object', additionalProperties: true, properties: { stale: { type: 'boolean' }, intervalMs: { type: 'integer' } } }, ...errors },
+    },
+  }, async () => {
+    const s = agent.current();
+    const range = agent.history?.range();
+    return {
+      ...agent.status(),
+      ...(s ? { takenAt: s.snapshot.takenAt, seq: s.seq, runs: s.runs } : {}),
+      history: agent.history ? { file: agent.history.file, sizeBytes: agent.history.sizeBytes(), ...(range ? { firstMs: range.firstMs, lastMs: range.lastMs } : {}) } : null,
+    };
+  });
+}
