@@ -1,6 +1,8 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { createNameResolver } from '../collectors/reverse-dns.js';
+import { attributeSockets } from '../core/attribute.js';
 import type { Topology } from '../core/model/topology.js';
+import { edgesTraffic, withEdgeTraffic } from '../core/traffic/edge-traffic.js';
 import { renderGraphDot, renderGraphMermaid, renderGraphText } from '../core/report/graph.js';
 import { buildTopology, externalAddresses, nameExternalNodes } from '../core/topology/build-topology.js';
 import { collectOnce, printWarnings, withCollectionOptions, type CollectionFlags } from './common.js';
@@ -57,7 +59,10 @@ export function registerGraph(program: Command): void {
     .option('--dns-server <ip[:port]>', 'DNS server for reverse lookups (repeatable; default: the system\'s)', collectList)
     .action(async (opts: GraphFlags) => {
       const snapshot = await collectOnce(opts);
-      const built = buildTopology(snapshot, { loopback: opts.loopback === true, details: opts.details });
+      // Details are needed to sum tcp_info per edge; --no-details drops them after.
+      const detailed = buildTopology(snapshot, { loopback: opts.loopback === true, details: true });
+      const withTraffic = withEdgeTraffic(detailed, edgesTraffic(detailed, attributeSockets(snapshot), undefined).traffic);
+      const built = opts.details ? withTraffic : { ...withTraffic, edges: withTraffic.edges.map(({ details: _d, ...e }) => e) };
       const topology = await withDnsNames(built, opts);
       printWarnings(topology.warnings);
       const out = opts.json ? JSON.stringify(topology, null, 2) + '\n'

@@ -73,6 +73,23 @@ describe('tcp_info per connection (netlink)', () => {
   });
 });
 
+describe('per-edge traffic in portolan graph', () => {
+  it('the mib → echo edge carries 1 MiB each way, with RTT and retransmits, in JSON and text', () => {
+    const r = portolan(['graph', '--json', '--no-dns']);
+    expect(r.status, r.stderr).toBe(0);
+    const g = JSON.parse(r.stdout) as { nodes: { id: string; name: string }[]; edges: { from: string; to: string; port: number; traffic?: { bytesSent: number; bytesReceived: number; rttMinMs: number; rttMeanMs: number; rttMaxMs: number; retransmits: number; measuredConnections: number } }[] };
+    const id = (n: string) => g.nodes.find((x) => x.name === name(n))?.id;
+    const edge = g.edges.find((e) => e.from === id('mib') && e.to === id('echo'));
+    expect(edge?.port).toBe(7000);
+    expect(edge?.traffic).toMatchObject({ bytesSent: MiB, bytesReceived: MiB, measuredConnections: 1 });
+    expect(edge?.traffic?.rttMinMs).toBeGreaterThan(0);
+    expect(edge?.traffic?.rttMaxMs).toBeGreaterThanOrEqual(edge?.traffic?.rttMeanMs ?? Infinity);
+    const text = portolan(['graph', '--no-dns']).stdout;
+    expect(text.split('\n')[0]).toMatch(/BYTES\s+RTT MS\s+RETRANS/);
+    expect(text).toMatch(new RegExp(`${name('mib')}\\s+${name('echo')}\\s+tcp/7000\\s+1\\s+\\S+\\s+1\\.0MB → 1\\.0MB ←`));
+  });
+});
+
 describe('container interface counters', () => {
   it('equal Docker\'s stats API, read around the same moment', () => {
     const id = inspect('mib').Id;

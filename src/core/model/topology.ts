@@ -114,6 +114,26 @@ export interface TopologyEdge {
   readonly publishedPorts?: readonly number[];
   /** Each connection, sorted by client endpoint; omitted when built without details. */
   readonly details?: readonly ConnectionDetail[];
+  /** Bytes, rates, RTT and retransmits over the edge's TCP connections (tcp_info); absent without it. */
+  readonly traffic?: EdgeTraffic;
+}
+
+/** Traffic over one edge, from the tcp_info of its connections (netlink source). */
+export interface EdgeTraffic {
+  /** Payload bytes client → server and server → client, summed over the edge's current connections. */
+  readonly bytesSent: number;
+  readonly bytesReceived: number;
+  /** Bytes per second in each direction since the previous sample (closed connections included up to their last sample). */
+  readonly bytesSentPerSec?: number;
+  readonly bytesReceivedPerSec?: number;
+  /** Smoothed RTT over the connections: min, mean and max, in ms. */
+  readonly rttMinMs?: number;
+  readonly rttMeanMs?: number;
+  readonly rttMaxMs?: number;
+  /** Retransmitted segments, summed over the connections. */
+  readonly retransmits: number;
+  /** How many of the edge's connections had tcp_info. */
+  readonly measuredConnections: number;
 }
 
 /** Who talks to whom at one moment: the `portolan graph --json` document. */

@@ -27,12 +27,35 @@ function viaText(edge: TopologyEdge): string {
   return edge.publishedPorts && edge.publishedPorts.length > 0 ? `${via} (host port ${edge.publishedPorts.join(',')})` : via;
 }
 
-/** One row per edge: FROM, TO, PROTO/PORT, CONNECTIONS, STATES, VIA; columns aligned. */
+function bytesText(n: number | undefined): string {
+  if (n === undefined) return '-';
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let v = n;
+  let i = 0;
+  while (v >= 1000 && i < units.length - 1) { v /= 1000; i++; }
+  return `${i === 0 || v >= 100 ? v.toFixed(0) : v.toFixed(1)}${units[i]}`;
+}
+
+function trafficCells(edge: TopologyEdge): string[] {
+  const t = edge.traffic;
+  if (!t) return ['-', '-', '-'];
+  const rate = t.bytesSentPerSec !== undefined || t.bytesReceivedPerSec !== undefined
+    ? ` (${bytesText(t.bytesSentPerSec)}/s ↔ ${bytesText(t.bytesReceivedPerSec)}/s)` : '';
+  const rtt = t.rttMeanMs === undefined ? '-' : `${t.rttMinMs?.toFixed(2)}/${t.rttMeanMs.toFixed(2)}/${t.rttMaxMs?.toFixed(2)}`;
+  return [`${bytesText(t.bytesSent)} → ${bytesText(t.bytesReceived)} ←${rate}`, rtt, String(t.retransmits)];
+}
+
+/**
+ * One row per edge: FROM, TO, PROTO/PORT, CONNECTIONS, STATES, then (when tcp_info was read) BYTES
+ * client→server / server→client with rates, RTT min/mean/max in ms and RETRANS, then VIA; columns aligned.
+ */
 export function renderGraphText(topology: Topology): string {
   const byId = new Map(topology.nodes.map((n) => [n.id, n]));
-  const header = ['FROM', 'TO', 'PORT', 'CONNECTIONS', 'STATES', 'VIA'];
+  const withTraffic = topology.edges.some((e) => e.traffic);
+  const header = ['FROM', 'TO', 'PORT', 'CONNECTIONS', 'STATES', ...(withTraffic ? ['BYTES', 'RTT MS', 'RETRANS'] : []), 'VIA'];
   const rows = topology.edges.map((e) => [
-    nodeLabel(byId.get(e.from), e.from), nodeLabel(byId.get(e.to), e.to), edgePort(e), String(e.connections), statesText(e), viaText(e),
+    nodeLabel(byId.get(e.from), e.from), nodeLabel(byId.get(e.to), e.to), edgePort(e), String(e.connections), statesText(e),
+    ...(withTraffic ? trafficCells(e) : []), viaText(e),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
