@@ -1,27 +1,13 @@
-import { ParseError, type ParseResult } from '../errors.js';
+import type { ParseResult } from '../errors.js';
 import type { Family, RawSocket } from '../model/socket.js';
-import { parseProcInetTable } from './proc-net-inet.js';
+import { parseProcSockets } from './proc-net-inet.js';
 
 /**
  * Parses /proc/<pid>/net/udp or /proc/<pid>/net/udp6 (udp4_format_sock / __ip6_dgram_sock_seq_show).
  * State 07 (TCP_CLOSE) is an unconnected socket, reported as `UNCONN` as `ss` does; 01 is a connected one.
  */
 export function parseNetUdp(text: string, file: string, family: Family, littleEndian = true): ParseResult<RawSocket> {
-  const { records, errors } = parseProcInetTable(text, file, family, littleEndian);
-  const sockets: RawSocket[] = [];
-  for (const r of records) {
-    const state = udpState(r.stateCode);
-    if (state === undefined) {
-      errors.push(new ParseError(file, r.line, `unknown UDP state code ${r.stateCode}`));
-      continue;
-    }
-    sockets.push({
-      protocol: 'udp', family, state, local: r.local, remote: r.remote,
-      inode: r.inode, uid: r.uid, txQueue: r.txQueue, rxQueue: r.rxQueue,
-    });
-  }
-  errors.sort((a, b) => a.line - b.line);
-  return { records: sockets, errors };
+  return parseProcSockets(text, file, family, 'udp', udpState, littleEndian);
 }
 
 /** Maps a UDP socket's kernel state number to its `ss` name. */

@@ -1,5 +1,5 @@
 import { ParseError, type ParseResult } from '../errors.js';
-import type { Endpoint, Family } from '../model/socket.js';
+import type { Endpoint, Family, Protocol, RawSocket, SocketState } from '../model/socket.js';
 import { formatIpv4, formatIpv6 } from './address.js';
 
 /** Fields common to the socket lines of /proc/<pid>/net/{tcp,tcp6,udp,udp6}. */
@@ -94,4 +94,30 @@ export function parseProcInetTable(
     }
   }
   return { records, errors };
+}
+
+/**
+ * Parses a /proc socket table into sockets of one protocol, mapping each kernel state code with `stateOf`;
+ * a code it does not know becomes a ParseError on that line.
+ */
+export function parseProcSockets(
+  text: string,
+  file: string,
+  family: Family,
+  protocol: Protocol,
+  stateOf: (code: number) => SocketState | undefined,
+  littleEndian: boolean,
+): ParseResult<RawSocket> {
+  const { records, errors } = parseProcInetTable(text, file, family, littleEndian);
+  const sockets: RawSocket[] = [];
+  for (const r of records) {
+    const state = stateOf(r.stateCode);
+    if (state === undefined) {
+      errors.push(new ParseError(file, r.line, `unknown ${protocol.toUpperCase()} state code ${r.stateCode}`));
+      continue;
+    }
+    sockets.push({ protocol, family, state, local: r.local, remote: r.remote, inode: r.inode, uid: r.uid, txQueue: r.txQueue, rxQueue: r.rxQueue });
+  }
+  errors.sort((a, b) => a.line - b.line);
+  return { records: sockets, errors };
 }
