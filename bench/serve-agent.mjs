@@ -26,7 +26,10 @@ const docker = (...a) => execFileSync('docker', a, { encoding: 'utf8' }).trim();
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'portolan-bench-'));
 let agent;
 
+let cleaned = false;
 function cleanup() {
+  if (cleaned) return;
+  cleaned = true;
   if (agent && agent.exitCode === null) agent.kill('SIGTERM');
   const ids = docker('ps', '-aq', '--filter', `label=org.portolan.run=${run}`).split('\n').filter(Boolean);
   if (ids.length) spawnSync('docker', ['rm', '-f', ...ids]);
@@ -34,6 +37,7 @@ function cleanup() {
 }
 process.on('exit', cleanup);
 process.on('SIGINT', () => process.exit(130));
+process.on('SIGTERM', () => process.exit(143));
 
 console.log(`starting ${n} containers…`);
 const servers = Math.ceil(n / 2);
@@ -113,3 +117,5 @@ const errors = result.errors + result.timeouts + result.non2xx;
 console.log(`load: ${loadClients} clients on /api/v1/topology for ${loadSeconds} s: ${result.requests.total} requests (${result.requests.average.toFixed(0)}/s), ` +
   `errors ${errors} (errors ${result.errors}, timeouts ${result.timeouts}, non-2xx ${result.non2xx}), latency p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, max ${result.latency.max} ms`);
 console.log(`loop during load: ${loadTicks} collections in ${loadSeconds} s (${(loadTicks / loadSeconds).toFixed(2)}/s at a 1 s interval), failed ${l1.failedCollections - l0.failedCollections}`);
+cleanup();
+process.exit(0);

@@ -142,8 +142,9 @@ export function openHistory(options: HistoryOptions): HistoryStore {
       current.set(k, body);
     };
     for (const n of topology.nodes) put('node', n.id, JSON.stringify(n));
-    // Per-connection details churn with every ephemeral port: history keeps the edge summary.
-    for (const e of topology.edges) put('edge', e.id, JSON.stringify(withoutDetails(e)));
+    // Per-connection details churn with every ephemeral port and traffic with every byte: history keeps the
+    // edge's shape (traffic history is per container, below).
+    for (const e of topology.edges) put('edge', e.id, JSON.stringify(edgeShape(e)));
     put('warnings', '', JSON.stringify(topology.warnings));
     for (const k of [...current.keys()]) {
       if (seen.has(k)) continue;
@@ -222,8 +223,8 @@ export function openHistory(options: HistoryOptions): HistoryStore {
 // The order buildTopology lists nodes in.
 const KIND_ORDER: Record<TopologyNode['kind'], number> = { container: 0, process: 1, host: 2, external: 3 };
 
-function withoutDetails(e: TopologyEdge): Omit<TopologyEdge, 'details'> {
-  const { details: _d, ...rest } = e;
+function edgeShape(e: TopologyEdge): Omit<TopologyEdge, 'details' | 'traffic'> {
+  const { details: _d, traffic: _t, ...rest } = e;
   return rest;
 }
 

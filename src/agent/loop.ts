@@ -8,8 +8,8 @@ import type { Snapshot } from '../core/model/snapshot.js';
 import type { Topology, TopologyDiff } from '../core/model/topology.js';
 import type { ContainerTraffic } from '../core/model/traffic.js';
 import { toChangeEvents, type ChangeEvent } from '../core/report/changes.js';
-import { accumulateEdgeBytes, type EdgeByteCounters } from '../core/report/edge-bytes.js';
 import { containersTraffic, type TrafficSample } from '../core/traffic/container-traffic.js';
+import { edgesTraffic, withEdgeTraffic, type EdgeTrafficState } from '../core/traffic/edge-traffic.js';
 import type { DockerEventsFollower } from './events.js';
 import type { HistoryStore } from './history.js';
 
@@ -131,7 +131,7 @@ export function createAgent(deps: AgentDeps): RunningAgent {
   const listeners = new Set<(u: AgentUpdate) => void>();
   let state: AgentState | undefined;
   let samples = new Map<string, TrafficSample>();
-  let edgeCounters: EdgeByteCounters | undefined;
+  let edgeState: EdgeTrafficState | undefined;
   let status: AgentStatus = {
     started: false, intervalMs: deps.intervalMs, stale: false, dockerReconnects: 0, collections: 0, failedCollections: 0, lastCollectionAtMs: 0,
     ...(deps.events ? { dockerEvents: 'disconnected' as const } : {}),
@@ -188,11 +188,13 @@ export function createAgent(deps: AgentDeps): RunningAgent {
     const attribution = attributeSockets(snapshot);
     const t = containersTraffic(snapshot, samples);
     samples = t.samples;
-    const topology = deps.topology.build(snapshot);
-    edgeCounters = accumulateEdgeBytes(edgeCounters, topology, attribution);
+    const built = deps.topology.build(snapshot);
+    const edges = edgesTraffic(built, attribution, edgeState);
+    edgeState = edges.state;
+    const topology = withEdgeTraffic(built, edges.traffic);
     const prev = state;
     const next: AgentState = {
-      seq: (prev?.seq ?? 0) + 1, snapshot, attribution, topology, traffic: t.traffic, edgeBytes: edgeCounters.totals, runs, durationMs,
+      seq: (prev?.seq ?? 0) + 1, snapshot, attribution, topology, traffic: t.traffic, edgeBytes: edgeState.counters.totals, runs, durationMs,
     };
     state = next;
     const { staleReason: _r, staleSince: _s, ...rest } = status;

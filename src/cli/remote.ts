@@ -1,5 +1,6 @@
 // `--server URL`: read documents from a running agent instead of collecting. The CLI renders them with the
 // same core report functions it uses on its own collections; it never re-implements the server's logic.
+import type { Topology } from '../core/model/topology.js';
 import { CliError } from './common.js';
 
 /** Fetches a JSON document from the agent at `server` (PORTOLAN_TOKEN, when set, is sent as bearer token). */
@@ -37,4 +38,9 @@ export async function fetchFromAgent<T>(server: string, path: string, query?: UR
 /** Warns on stderr when the agent serves a stale state (Docker away). */
 export function staleWarning(doc: { stale?: boolean; staleSince?: string }): string[] {
   return doc.stale ? [`the agent cannot reach Docker${doc.staleSince ? ` since ${doc.staleSince}` : ''}: this is the last state it collected`] : [];
+}
+
+/** The topology from a running agent (`/api/v1/topology`, `?at=` from its history), for `graph --server`. */
+export async function fetchTopology(server: string, at?: string): Promise<Topology & { stale?: boolean; staleSince?: string }> {
+  return fetchFromAgent(server, 'api/v1/topology', at !== undefined ? new URLSearchParams({ at }) : undefined);
 }
