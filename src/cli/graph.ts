@@ -5,9 +5,12 @@ import type { Topology } from '../core/model/topology.js';
 import { edgesTraffic, withEdgeTraffic } from '../core/traffic/edge-traffic.js';
 import { renderGraphDot, renderGraphMermaid, renderGraphText } from '../core/report/graph.js';
 import { buildTopology, externalAddresses, nameExternalNodes } from '../core/topology/build-topology.js';
-import { collectOnce, printWarnings, withCollectionOptions, type CollectionFlags } from './common.js';
+import { CliError, collectOnce, printWarnings, withCollectionOptions, type CollectionFlags } from './common.js';
+import { fetchTopology, staleWarning } from './remote.js';
 
 interface GraphFlags extends CollectionFlags {
+  server?: string;
+  at?: string;
   json?: boolean;
   dot?: boolean;
   mermaid?: boolean;
@@ -57,7 +60,18 @@ export function registerGraph(program: Command): void {
     .option('--no-dns', 'do not look up reverse-DNS names of external addresses')
     .option('--dns-timeout <ms>', 'longest wait for reverse-DNS names before printing', parseMs, 500)
     .option('--dns-server <ip[:port]>', 'DNS server for reverse lookups (repeatable; default: the system\'s)', collectList)
+    .option('--server <url>', 'read from a running agent (portolan serve) instead of collecting, e.g. http://127.0.0.1:9057')
+    .option('--at <time>', 'with --server: the topology at this time (ISO time or a duration ago, e.g. 10m), from history')
     .action(async (opts: GraphFlags) => {
+      if (opts.at !== undefined && !opts.server) throw new CliError('--at needs --server (history lives in the agent)');
+      if (opts.server) {
+        const remote = await fetchTopology(opts.server, opts.at);
+        const warnings = [...remote.warnings, ...staleWarning(remote)];
+        printWarnings(warnings);
+        const { stale: _s, staleSince: _t, ...topology } = remote;
+        process.stdout.write(render(opts.details ? topology : { ...topology, edges: topology.edges.map(({ details: _d, ...e }) => e) }, opts));
+        return;
+      }
       const snapshot = await collectOnce(opts);
       // Details are needed to sum tcp_info per edge; --no-details drops them after.
       const detailed = buildTopology(snapshot, { loopback: opts.loopback === true, details: true });
@@ -65,10 +79,13 @@ export function registerGraph(program: Command): void {
       const built = opts.details ? withTraffic : { ...withTraffic, edges: withTraffic.edges.map(({ details: _d, ...e }) => e) };
       const topology = await withDnsNames(built, opts);
       printWarnings(topology.warnings);
-      const out = opts.json ? JSON.stringify(topology, null, 2) + '\n'
-        : opts.dot ? renderGraphDot(topology)
-          : opts.mermaid ? renderGraphMermaid(topology)
-            : renderGraphText(topology);
-      process.stdout.write(out);
+      process.stdout.write(render(topology, opts));
     });
+}
+
+function render(topology: Topology, opts: GraphFlags): string {
+  return opts.json ? JSON.stringify(topology, null, 2) + '\n'
+    : opts.dot ? renderGraphDot(topology)
+      : opts.mermaid ? renderGraphMermaid(topology)
+        : renderGraphText(topology);
 }

@@ -104,6 +104,15 @@ describe('portolan serve: collection on Docker events', () => {
     const top = portolan(['top', '--once', '--json', '--server', agent.base]);
     expect(top.status, top.stderr).toBe(0);
     expect((JSON.parse(top.stdout) as { containers: { name: string }[] }).containers.map((c) => c.name)).toContain(name('pub'));
+    // graph --server: the agent's topology, with the same published-port edge nodes as a local graph.
+    const g = portolan(['graph', '--json', '--no-dns', '--server', agent.base]);
+    expect(g.status, g.stderr).toBe(0);
+    const remoteGraph = JSON.parse(g.stdout) as { nodes: { name: string }[]; edges: unknown[] };
+    expect(remoteGraph.nodes.map((n) => n.name)).toContain(name('pub'));
+    expect(Array.isArray(remoteGraph.edges)).toBe(true);
+    const noServer = portolan(['graph', '--at', '10m']);
+    expect(noServer.status).toBe(2);
+    expect(noServer.stderr).toMatch(/--at needs --server/);
     const down = portolan(['ps', '--server', 'http://127.0.0.1:9']);
     expect(down.status).toBe(2);
     expect(down.stderr).toMatch(/cannot reach the agent at http:\/\/127\.0\.0\.1:9/);
