@@ -3,10 +3,12 @@ import { createCollection, isDockerUnavailable } from '../collectors/index.js';
 import { attributeSockets } from '../core/attribute.js';
 import type { Snapshot } from '../core/model/snapshot.js';
 import type { ContainersReport } from '../core/report/containers.js';
-import { TOP_SORT_KEYS, formatBytes, formatRate, sortTopContainers, toTopContainers, type TopContainer, type TopSortKey } from '../core/report/top.js';
+import { TOP_SORT_KEYS, formatBytes, formatRate, sortTopContainers, toTopContainers, toTopEdges, type TopContainer, type TopEdge, type TopSortKey } from '../core/report/top.js';
 import { containersTraffic, type TrafficSample } from '../core/traffic/container-traffic.js';
+import { edgesTraffic, withEdgeTraffic, type EdgeTrafficState } from '../core/traffic/edge-traffic.js';
+import { buildTopology } from '../core/topology/build-topology.js';
 import { CliError, printWarnings, toCollectionConfig, withCollectionOptions, type CollectionFlags } from './common.js';
-import { fetchFromAgent, staleWarning } from './remote.js';
+import { fetchFromAgent, fetchTopology, staleWarning } from './remote.js';
 import { renderTable } from './table.js';
 
 interface TopFlags extends CollectionFlags {
@@ -33,6 +35,8 @@ export interface TopView {
   readonly sort: TopSortKey;
   readonly warnings: readonly string[];
   readonly containers: readonly TopContainer[];
+  /** Busiest edges (client → server) by bytes/s over their TCP connections. */
+  readonly edges: readonly TopEdge[];
 }
 
 const KEYS: Record<string, TopSortKey> = { b: 'rate', r: 'rx', t: 'tx', c: 'connections', l: 'rtt', e: 'retransmits', n: 'name' };
@@ -51,10 +55,11 @@ function createRemoteSampler(server: string): Sampler {
     async start() { await fetchFromAgent(server, 'readyz'); },
     async view(sort: TopSortKey): Promise<TopView> {
       const doc = await fetchFromAgent<ContainersReport & { stale?: boolean; staleSince?: string }>(server, 'api/v1/containers');
+      const topology = await fetchTopology(server);
       const intervalMs = last ? Date.parse(doc.takenAt) - Date.parse(last) : null;
       last = doc.takenAt;
       const containers = sortTopContainers(doc.containers.map((c) => c.top), sort);
-      return { takenAt: doc.takenAt, intervalMs, sort, warnings: [...staleWarning(doc), ...doc.warnings], containers };
+      return { takenAt: doc.takenAt, intervalMs, sort, warnings: [...staleWarning(doc), ...doc.warnings], containers, edges: toTopEdges(topology, sort) };
     },
   };
 }
@@ -63,6 +68,7 @@ function createRemoteSampler(server: string): Sampler {
 function createSampler(flags: TopFlags): Sampler {
   const collection = createCollection(toCollectionConfig(flags));
   let samples = new Map<string, TrafficSample>();
+  let edgeState: EdgeTrafficState | undefined;
   let last: Snapshot | undefined;
   return {
     hasRates: false,
@@ -81,7 +87,15 @@ function createSampler(flags: TopFlags): Sampler {
       const intervalMs = last ? Date.parse(snapshot.takenAt) - Date.parse(last.takenAt) : null;
       last = snapshot;
       const warnings = snapshot.issues.map((i) => `${i.source}: ${i.message}`);
-      return { takenAt: snapshot.takenAt, intervalMs, sort, warnings, containers: toTopContainers(attributeSockets(snapshot), t.traffic, sort) };
+      const attribution = attributeSockets(snapshot);
+      const topology = buildTopology(snapshot, { details: true });
+      const e = edgesTraffic(topology, attribution, edgeState);
+      edgeState = e.state;
+      return {
+        takenAt: snapshot.takenAt, intervalMs, sort, warnings,
+        containers: toTopContainers(attribution, t.traffic, sort),
+        edges: toTopEdges(withEdgeTraffic(topology, e.traffic), sort),
+      };
     },
   };
 }
@@ -95,8 +109,13 @@ export function renderTop(view: TopView, limit: number): string {
   ]);
   const head = `portolan top — ${view.takenAt} — ${view.containers.length} containers — sorted by ${view.sort}\n`;
   const table = renderTable(['CONTAINER', 'RX/s', 'TX/s', 'RX', 'TX', 'CONNS', 'LISTEN', 'RTT ms', 'RETRANS'], rows);
+  const edgeRows = view.edges.slice(0, limit).map((e) => [
+    e.from, e.to, `${e.protocol}/${e.port}`, String(e.connections), formatRate(e.bytesSentPerSec), formatRate(e.bytesReceivedPerSec),
+    e.rttMeanMs === null ? '-' : e.rttMeanMs.toFixed(2), String(e.retransmits),
+  ]);
+  const edges = renderTable(['FROM', 'TO', 'PORT', 'CONNS', '→/s', '←/s', 'RTT ms', 'RETRANS'], edgeRows);
   const help = 'keys: b bytes/s  r rx  t tx  c connections  l rtt  e retransmits  n name  q quit\n';
-  return head + '\n' + table + '\n' + help;
+  return head + '\n' + table + '\n' + edges + '\n' + help;
 }
 
 /** Adds `portolan top` to the program. */

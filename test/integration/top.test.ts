@@ -25,7 +25,7 @@ describe('portolan top --once --json', () => {
   it('a 1 MB/s pump shows a container rate within 10%', () => {
     const r = portolan(['top', '--once', '--json', '--interval', '3']);
     expect(r.status, r.stderr).toBe(0);
-    const view = JSON.parse(r.stdout) as { intervalMs: number; containers: Row[] };
+    const view = JSON.parse(r.stdout) as { intervalMs: number; containers: Row[]; edges: { from: string; to: string; port: number; connections: number; bytesSentPerSec: number | null; bytesReceivedPerSec: number | null }[] };
     expect(view.intervalMs).toBeGreaterThanOrEqual(2900);
     const pump = view.containers.find((c) => c.name === name('pump'));
     const sink = view.containers.find((c) => c.name === name('sink'));
@@ -35,6 +35,12 @@ describe('portolan top --once --json', () => {
     expect(sink?.rxBytesPerSec).toBeGreaterThan(RATE * 0.9);
     expect(sink?.rxBytesPerSec).toBeLessThan(RATE * 1.1);
     expect(pump?.established).toBe(1);
+    // The edge carries the payload rate (tcp_info counts payload only, no headers).
+    const edge = view.edges.find((e) => e.from === name('pump') && e.to === name('sink'));
+    expect(edge).toMatchObject({ port: 7100, connections: 1 });
+    expect(edge?.bytesSentPerSec).toBeGreaterThan(RATE * 0.9);
+    expect(edge?.bytesSentPerSec).toBeLessThan(RATE * 1.1);
+    expect(view.edges[0]?.from).toBe(name('pump'));
     // Busiest first.
     expect(view.containers.slice(0, 2).map((c) => c.name).sort()).toEqual([name('pump'), name('sink')].sort());
   });
@@ -52,6 +58,7 @@ describe('portolan top in a terminal (tmux)', () => {
     const screen = () => tmux('capture-pane', '-p', '-t', session);
     await waitFor(() => screen().includes(name('pump')), 15_000, 'top to show the pump');
     expect(screen()).toMatch(/sorted by rate/);
+    expect(screen()).toMatch(new RegExp(`${name('pump')}\\s+${name('sink')}\\s+tcp/7100`));
     // The pump row has a rate once two samples exist.
     await waitFor(() => new RegExp(`${name('pump')}\\s+\\S+/s`).test(screen()), 10_000, 'a rate on the pump row');
     tmux('send-keys', '-t', session, 'c');

@@ -1,4 +1,5 @@
 import type { Attribution } from '../attribute.js';
+import type { Topology } from '../model/topology.js';
 import type { ContainerTraffic } from '../model/traffic.js';
 
 /** One container row of `portolan top`. */
@@ -81,4 +82,48 @@ export function formatBytes(bytes: number | null): string {
   let i = 0;
   while (v >= 1000 && i < units.length - 1) { v /= 1000; i++; }
   return `${v >= 100 || i === 0 ? v.toFixed(0) : v.toFixed(1)}${units[i]}`;
+}
+
+/** One edge row of `portolan top`. */
+export interface TopEdge {
+  readonly id: string;
+  readonly from: string;
+  readonly to: string;
+  readonly protocol: string;
+  readonly port: number;
+  readonly connections: number;
+  /** Client → server and server → client bytes per second (tcp_info; null until two samples exist). */
+  readonly bytesSentPerSec: number | null;
+  readonly bytesReceivedPerSec: number | null;
+  readonly rttMeanMs: number | null;
+  readonly retransmits: number;
+}
+
+/** Builds the edge rows of `top` from a topology with traffic attached, busiest first by the key (pure). */
+export function toTopEdges(topology: Topology, sort: TopSortKey = 'rate'): TopEdge[] {
+  const names = new Map(topology.nodes.map((n) => [n.id, n.name]));
+  const rows: TopEdge[] = topology.edges.map((e) => ({
+    id: e.id,
+    from: names.get(e.from) ?? e.from,
+    to: names.get(e.to) ?? e.to,
+    protocol: e.protocol,
+    port: e.port,
+    connections: e.connections,
+    bytesSentPerSec: e.traffic?.bytesSentPerSec ?? null,
+    bytesReceivedPerSec: e.traffic?.bytesReceivedPerSec ?? null,
+    rttMeanMs: e.traffic?.rttMeanMs ?? null,
+    retransmits: e.traffic?.retransmits ?? 0,
+  }));
+  const v = (n: number | null) => n ?? -1;
+  const total = (e: TopEdge) => v(e.bytesSentPerSec) + v(e.bytesReceivedPerSec);
+  const by: Record<TopSortKey, (a: TopEdge, b: TopEdge) => number> = {
+    rate: (a, b) => total(b) - total(a),
+    rx: (a, b) => v(b.bytesReceivedPerSec) - v(a.bytesReceivedPerSec),
+    tx: (a, b) => v(b.bytesSentPerSec) - v(a.bytesSentPerSec),
+    connections: (a, b) => b.connections - a.connections,
+    rtt: (a, b) => v(b.rttMeanMs) - v(a.rttMeanMs),
+    retransmits: (a, b) => b.retransmits - a.retransmits,
+    name: () => 0,
+  };
+  return rows.sort((a, b) => by[sort](a, b) || a.from.localeCompare(b.from) || a.to.localeCompare(b.to) || a.port - b.port);
 }
