@@ -60,19 +60,53 @@ const self = fileURLToPath(import.meta.url);
 
 /**
  * Runs scanProcesses in a worker thread, so the fd walk (hundreds of ms with 100,000 sockets) overlaps the
- * netlink dumps on another core instead of blocking them. Falls back to the calling thread when this module
- * is not compiled JavaScript (tests run the TypeScript sources).
+ * netlink dumps on another core instead of blocking them. The worker is started once and kept (unref'd, so
+ * it never holds the process open): the agent scans every interval, and a new thread each time would cost
+ * more than the scan. Falls back to the calling thread when this module is not compiled JavaScript (tests
+ * run the TypeScript sources).
  */
 export function scanProcessesInWorker(root: string): Promise<ProcScanResult> {
   if (path.extname(self) !== '.js') return Promise.resolve(scanProcesses(root));
+  const previous = queue;
+  const next = previous.then(() => scanOnce(root));
+  queue = next.catch(() => undefined);
+  return next;
+}
+
+let worker: Worker | undefined;
+let queue: Promise<unknown> = Promise.resolve();
+
+function scanOnce(root: string): Promise<ProcScanResult> {
+  const w = (worker ??= startWorker());
   return new Promise((resolve, reject) => {
-    const worker = new Worker(self, { workerData: { portolanProcScan: root } });
-    worker.once('message', (result: ProcScanResult) => resolve(result));
-    worker.once('error', reject);
-    worker.once('exit', (code) => { if (code !== 0) reject(new Error(`process scan worker exited with ${code}`)); });
+    const onMessage = (result: ProcScanResult | { error: string }) => {
+      done();
+      if ('error' in result) reject(new Error(result.error)); else resolve(result);
+    };
+    const onError = (err: Error) => { done(); worker = undefined; reject(err); };
+    const onExit = (code: number) => { done(); worker = undefined; reject(new Error(`process scan worker exited with ${code}`)); };
+    const done = () => { w.off('message', onMessage); w.off('error', onError); w.off('exit', onExit); w.unref(); };
+    w.on('message', onMessage);
+    w.once('error', onError);
+    w.once('exit', onExit);
+    w.ref();
+    w.postMessage(root);
   });
 }
 
-if (!isMainThread && parentPort && typeof (workerData as { portolanProcScan?: unknown } | null)?.portolanProcScan === 'string') {
-  parentPort.postMessage(scanProcesses((workerData as { portolanProcScan: string }).portolanProcScan));
+function startWorker(): Worker {
+  const w = new Worker(self, { workerData: { portolanProcScan: true } });
+  w.unref();
+  return w;
+}
+
+if (!isMainThread && parentPort && (workerData as { portolanProcScan?: unknown } | null)?.portolanProcScan === true) {
+  const port = parentPort;
+  port.on('message', (root: string) => {
+    try {
+      port.postMessage(scanProcesses(root));
+    } catch (err) {
+      port.postMessage({ error: err instanceof Error ? err.message : String(err) });
+    }
+  });
 }

@@ -244,9 +244,9 @@ describe('portolan graph outputs', () => {
     const r = portolan(['graph', '--no-dns']);
     expect(r.status, r.stderr).toBe(0);
     const lines = r.stdout.trim().split('\n');
-    expect(lines[0]).toMatch(/^FROM\s+TO\s+PORT\s+CONNECTIONS\s+STATES\s+VIA$/);
-    expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^${name('web')}\\s+${name('api')}\\s+tcp/8080\\s+2\\s+ESTABLISHED=2\\s+socket$`)));
-    expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^${name('hostc')}\\s+${name('api')}\\s+tcp/8080\\s+2\\s+ESTABLISHED=2\\s+docker-proxy \\(host port ${apiHostPort}\\)$`)));
+    expect(lines[0]).toMatch(/^FROM\s+TO\s+PORT\s+CONNECTIONS\s+STATES\s+BYTES\s+RTT MS\s+RETRANS\s+VIA$/);
+    expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^${name('web')}\\s+${name('api')}\\s+tcp/8080\\s+2\\s+ESTABLISHED=2\\s+\\S+B → \\S+B ←.*\\s+socket$`)));
+    expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^${name('hostc')}\\s+${name('api')}\\s+tcp/8080\\s+2\\s+ESTABLISHED=2\\s+.*\\s+docker-proxy \\(host port ${apiHostPort}\\)$`)));
     expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^${name('hcli')}\\s+node@host\\s+tcp/${hostProcPort}\\s+1\\s`)));
   });
 
