@@ -1,0 +1,47 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import type { DockerClient, DockerContainerSummary } from '../sources/docker-api.js';
+import { createDockerCollector } from './docker.js';
+import { emptyParts } from './collector.js';
+
+const inspect = JSON.parse(readFileSync(new URL('../../test/fixtures/docker/bridge-published-port.json', import.meta.url), 'utf8')) as { Id: string; State: { Pid: number } };
+
+function fakeDocker(list: () => DockerContainerSummary[], inspectFor: (id: string) => unknown) {
+  const calls: string[] = [];
+  const client = {
+    listContainers: async () => list(),
+    inspectContainer: async (id: string) => { calls.push(id); return inspectFor(id); },
+  } as unknown as DockerClient;
+  return { client, calls };
+}
+
+const ctx = () => ({ signal: new AbortController().signal, parts: emptyParts() });
+
+describe('docker collector', () => {
+  it('inspects a container once while its list entry is unchanged, again when it changes, and forgets removed ones', async () => {
+    let entry: DockerContainerSummary = { Id: inspect.Id, State: 'running', Status: 'Up 2 minutes', NetworkSettings: { Networks: {} } };
+    let listed = true;
+    const { client, calls } = fakeDocker(() => (listed ? [entry] : []), () => inspect);
+    const c = createDockerCollector(client);
+    expect((await c.collect(ctx())).containers.map((x) => x.id)).toEqual([inspect.Id]);
+    expect((await c.collect(ctx())).containers.map((x) => x.pid)).toEqual([inspect.State.Pid]);
+    expect(calls).toHaveLength(1);
+    entry = { ...entry, Status: 'Up Less than a second' }; // restarted: a new pid to learn
+    await c.collect(ctx());
+    expect(calls).toHaveLength(2);
+    listed = false;
+    expect((await c.collect(ctx())).containers).toEqual([]);
+    listed = true;
+    await c.collect(ctx());
+    expect(calls).toHaveLength(3);
+  });
+
+  it('skips a container removed between list and inspect (404), and fails on other errors', async () => {
+    const gone = Object.assign(new Error('no such container'), { status: 404 });
+    const { client } = fakeDocker(() => [{ Id: inspect.Id, State: 'running' }], () => { throw gone; });
+    expect((await createDockerCollector(client).collect(ctx())).containers).toEqual([]);
+    const broken = Object.assign(new Error('boom'), { status: 500 });
+    const { client: c2 } = fakeDocker(() => [{ Id: inspect.Id, State: 'running' }], () => { throw broken; });
+    await expect(createDockerCollector(c2).collect(ctx())).rejects.toThrow('boom');
+  });
+});
