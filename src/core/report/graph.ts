@@ -1,6 +1,7 @@
 // Renderers of a topology for people and diagram tools: a text table, Graphviz DOT and Mermaid (pure; the CLI
 // prints them, the server can serve them).
 import type { Topology, TopologyEdge, TopologyNode } from '../model/topology.js';
+import { formatBytes } from './top.js';
 
 /** How a node is named in text output: container name, `command@host`, the host's name, or a DNS name/address. */
 export function nodeLabel(node: TopologyNode | undefined, fallbackId = '?'): string {
@@ -27,14 +28,7 @@ function viaText(edge: TopologyEdge): string {
   return edge.publishedPorts && edge.publishedPorts.length > 0 ? `${via} (host port ${edge.publishedPorts.join(',')})` : via;
 }
 
-function bytesText(n: number | undefined): string {
-  if (n === undefined) return '-';
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1000 && i < units.length - 1) { v /= 1000; i++; }
-  return `${i === 0 || v >= 100 ? v.toFixed(0) : v.toFixed(1)}${units[i]}`;
-}
+const bytesText = (n: number | undefined): string => formatBytes(n ?? null);
 
 function trafficCells(edge: TopologyEdge): string[] {
   const t = edge.traffic;
