@@ -20,7 +20,7 @@ export interface AgentCollection {
 
 /** Renders and diffs topologies (core/topology, injected so the loop does not depend on how). */
 export interface TopologyRenderer {
-  build(snapshot: Snapshot): Topology;
+  build(snapshot: Snapshot, attribution: Attribution): Topology;
   diff(prev: Topology, next: Topology): TopologyDiff;
   /** True when a diff changes nothing (then no diff is emitted). */
   isEmpty(diff: TopologyDiff): boolean;
@@ -188,7 +188,7 @@ export function createAgent(deps: AgentDeps): RunningAgent {
     const attribution = attributeSockets(snapshot);
     const t = containersTraffic(snapshot, samples);
     samples = t.samples;
-    const built = deps.topology.build(snapshot);
+    const built = deps.topology.build(snapshot, attribution);
     const edges = edgesTraffic(built, attribution, edgeState);
     edgeState = edges.state;
     const topology = withEdgeTraffic(built, edges.traffic);

@@ -74,8 +74,9 @@ export function registerGraph(program: Command): void {
       }
       const snapshot = await collectOnce(opts);
       // Details are needed to sum tcp_info per edge; --no-details drops them after.
-      const detailed = buildTopology(snapshot, { loopback: opts.loopback === true, details: true });
-      const withTraffic = withEdgeTraffic(detailed, edgesTraffic(detailed, attributeSockets(snapshot), undefined).traffic);
+      const attribution = attributeSockets(snapshot);
+      const detailed = buildTopology(snapshot, { loopback: opts.loopback === true, details: true }, attribution);
+      const withTraffic = withEdgeTraffic(detailed, edgesTraffic(detailed, attribution, undefined).traffic);
       const built = opts.details ? withTraffic : { ...withTraffic, edges: withTraffic.edges.map(({ details: _d, ...e }) => e) };
       const topology = await withDnsNames(built, opts);
       printWarnings(topology.warnings);

@@ -130,8 +130,8 @@ async function serve(flags: ServeFlags, address: ListenAddress, token: string | 
     ...(history ? { store: history } : {}),
     events: createDockerEventsFollower({ docker: collection.docker, logger }),
     topology: {
-      build: (snapshot) => {
-        const topology = buildTopology(snapshot);
+      build: (snapshot, attribution) => {
+        const topology = buildTopology(snapshot, {}, attribution);
         if (!resolver) return topology;
         // Names come in the background: this collection takes those already known, later ones the rest.
         const addresses = externalAddresses(topology);

@@ -88,7 +88,7 @@ function createSampler(flags: TopFlags): Sampler {
       last = snapshot;
       const warnings = snapshot.issues.map((i) => `${i.source}: ${i.message}`);
       const attribution = attributeSockets(snapshot);
-      const topology = buildTopology(snapshot, { details: true });
+      const topology = buildTopology(snapshot, { details: true }, attribution);
       const e = edgesTraffic(topology, attribution, edgeState);
       edgeState = e.state;
       return {

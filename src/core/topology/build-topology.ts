@@ -1,7 +1,7 @@
 // The topology as a pure function of a snapshot, composed of small steps:
 //   attribute sockets → index endpoints → pair sockets → collapse docker-proxy → resolve halves (conntrack DNAT,
 //   addresses, published ports) → UDP flows from conntrack → group into edges and nodes.
-import { attributeSockets } from '../attribute.js';
+import { attributeSockets, type Attribution } from '../attribute.js';
 import type { Snapshot } from '../model/snapshot.js';
 import type { ExternalNode, Topology } from '../model/topology.js';
 import { assembleTopology, type AssembleOptions } from './assemble.js';
@@ -18,9 +18,12 @@ export interface TopologyOptions extends AssembleOptions {
   readonly names?: ReadonlyMap<string, string>;
 }
 
-/** Builds who-talks-to-whom from one snapshot (pure, deterministic). */
-export function buildTopology(snapshot: Snapshot, options: TopologyOptions = {}): Topology {
-  const index = indexEndpoints(snapshot, attributeSockets(snapshot));
+/**
+ * Builds who-talks-to-whom from one snapshot (pure, deterministic). Pass the snapshot's attribution when the
+ * caller already has it: with 100,000 sockets it is the costliest step to do twice.
+ */
+export function buildTopology(snapshot: Snapshot, options: TopologyOptions = {}, attribution: Attribution = attributeSockets(snapshot)): Topology {
+  const index = indexEndpoints(snapshot, attribution);
   const conntrack = indexConntrack(snapshot.conntrack);
   const { pairs, clientOnly, serverOnly } = matchSockets(index);
   const flows = [
