@@ -107,9 +107,11 @@ describe('portolan serve: collection on Docker events', () => {
     // graph --server: the agent's topology, with the same published-port edge nodes as a local graph.
     const g = portolan(['graph', '--json', '--no-dns', '--server', agent.base]);
     expect(g.status, g.stderr).toBe(0);
-    const remoteGraph = JSON.parse(g.stdout) as { nodes: { name: string }[]; edges: unknown[] };
+    const remoteGraph = JSON.parse(g.stdout) as { nodes: { id: string; name: string }[]; edges: { from: string; to: string }[] };
     expect(remoteGraph.nodes.map((n) => n.name)).toContain(name('pub'));
-    expect(Array.isArray(remoteGraph.edges)).toBe(true);
+    // Every edge joins nodes of the same document (the agent's topology, not a mix of two collections).
+    const ids = new Set(remoteGraph.nodes.map((n) => n.id));
+    for (const e of remoteGraph.edges) expect([ids.has(e.from), ids.has(e.to)]).toEqual([true, true]);
     const noServer = portolan(['graph', '--at', '10m']);
     expect(noServer.status).toBe(2);
     expect(noServer.stderr).toMatch(/--at needs --server/);
