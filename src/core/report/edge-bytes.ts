@@ -2,7 +2,7 @@
 // tcp_info byte counts of the connections an edge holds, accumulated sample after sample.
 import type { Attribution } from '../attribute.js';
 import type { Endpoint, TcpInfo } from '../model/socket.js';
-import type { Topology } from '../model/topology.js';
+import type { ConnectionDetail, Topology } from '../model/topology.js';
 
 /** Payload bytes of an edge: client → server (`sent`) and server → client (`received`). */
 export interface EdgeBytes {
@@ -18,20 +18,38 @@ export interface EdgeByteCounters {
 
 const ep = (e: Endpoint) => `${e.address}|${e.port}`;
 
+/** Every socket's tcp_info, keyed by `local>remote`. */
+export function indexTcpInfo(attribution: Attribution): Map<string, TcpInfo> {
+  const tcp = new Map<string, TcpInfo>();
+  for (const group of [...attribution.containers, ...attribution.unclaimed]) {
+    for (const s of group.sockets) if (s.tcp) tcp.set(`${ep(s.local)}>${ep(s.remote)}`, s.tcp);
+  }
+  return tcp;
+}
+
+/**
+ * A connection's tcp_info as the client sees it: its own socket (dialled at the published or the server
+ * address), or the server's socket with the directions swapped when the client's is not seen.
+ */
+export function connectionTcp(d: ConnectionDetail, tcp: ReadonlyMap<string, TcpInfo>): { sent: number; received: number; info: TcpInfo } | undefined {
+  const client = tcp.get(`${ep(d.client)}>${ep(d.published ?? d.server)}`) ?? tcp.get(`${ep(d.client)}>${ep(d.server)}`);
+  if (client) return { sent: client.bytesSent, received: client.bytesReceived, info: client };
+  const server = tcp.get(`${ep(d.server)}>${ep(d.client)}`);
+  return server ? { sent: server.bytesReceived, received: server.bytesSent, info: server } : undefined;
+}
+
 /**
  * Adds what each edge's connections carried since the previous sample (pure). A connection's bytes come from
  * its client socket's tcp_info (or its server socket's, reversed, when the client is not seen); a connection
  * seen for the first time adds all its bytes; a counter that went down (the 4-tuple was reused) restarts.
  * Edges gone from the topology are forgotten. Without tcp_info (UDP, the /proc source) an edge has no entry.
  */
-export function accumulateEdgeBytes(prev: EdgeByteCounters | undefined, topology: Topology, attribution: Attribution): EdgeByteCounters {
-  const tcp = new Map<string, TcpInfo>();
-  for (const c of attribution.containers) {
-    for (const s of c.sockets) if (s.tcp) tcp.set(`${ep(s.local)}>${ep(s.remote)}`, s.tcp);
-  }
-  for (const u of attribution.unclaimed) {
-    for (const s of u.sockets) if (s.tcp) tcp.set(`${ep(s.local)}>${ep(s.remote)}`, s.tcp);
-  }
+export function accumulateEdgeBytes(
+  prev: EdgeByteCounters | undefined,
+  topology: Topology,
+  attribution: Attribution,
+  tcp: ReadonlyMap<string, TcpInfo> = indexTcpInfo(attribution),
+): EdgeByteCounters {
   const totals = new Map<string, EdgeBytes>();
   const connections = new Map<string, EdgeBytes>();
   for (const e of topology.edges) {
@@ -39,13 +57,9 @@ export function accumulateEdgeBytes(prev: EdgeByteCounters | undefined, topology
     let { sent, received } = before ?? { sent: 0, received: 0 };
     let measured = before !== undefined;
     for (const d of e.details ?? []) {
-      const dialled = d.published ?? d.server;
-      const client = tcp.get(`${ep(d.client)}>${ep(dialled)}`) ?? tcp.get(`${ep(d.client)}>${ep(d.server)}`);
-      const server = client ? undefined : tcp.get(`${ep(d.server)}>${ep(d.client)}`);
-      const now: EdgeBytes | undefined = client
-        ? { sent: client.bytesSent, received: client.bytesReceived }
-        : server ? { sent: server.bytesReceived, received: server.bytesSent } : undefined;
-      if (now === undefined) continue;
+      const view = connectionTcp(d, tcp);
+      if (view === undefined) continue;
+      const now: EdgeBytes = { sent: view.sent, received: view.received };
       measured = true;
       const k = `${e.id}#${ep(d.client)}>${ep(d.server)}`;
       const last = prev?.connections.get(k);

@@ -1,31 +1,11 @@
 import type { Attribution } from '../attribute.js';
-import type { Endpoint, TcpInfo } from '../model/socket.js';
-import type { ConnectionDetail, EdgeTraffic, Topology } from '../model/topology.js';
-import { accumulateEdgeBytes, type EdgeByteCounters } from '../report/edge-bytes.js';
+import type { EdgeTraffic, Topology } from '../model/topology.js';
+import { accumulateEdgeBytes, connectionTcp, indexTcpInfo, type EdgeByteCounters } from '../report/edge-bytes.js';
 
 /** What per-edge rates need from the previous sample. */
 export interface EdgeTrafficState {
   readonly takenAtMs: number;
   readonly counters: EdgeByteCounters;
-}
-
-const ep = (e: Endpoint) => `${e.address}|${e.port}`;
-
-/** Indexes every socket's tcp_info by `local>remote`. */
-function tcpIndex(attribution: Attribution): Map<string, TcpInfo> {
-  const tcp = new Map<string, TcpInfo>();
-  for (const group of [...attribution.containers, ...attribution.unclaimed]) {
-    for (const s of group.sockets) if (s.tcp) tcp.set(`${ep(s.local)}>${ep(s.remote)}`, s.tcp);
-  }
-  return tcp;
-}
-
-/** A connection's tcp_info seen from the client: its own socket, or the server's with directions swapped. */
-function clientView(d: ConnectionDetail, tcp: Map<string, TcpInfo>): { sent: number; received: number; info: TcpInfo } | undefined {
-  const client = tcp.get(`${ep(d.client)}>${ep(d.published ?? d.server)}`) ?? tcp.get(`${ep(d.client)}>${ep(d.server)}`);
-  if (client) return { sent: client.bytesSent, received: client.bytesReceived, info: client };
-  const server = tcp.get(`${ep(d.server)}>${ep(d.client)}`);
-  return server ? { sent: server.bytesReceived, received: server.bytesSent, info: server } : undefined;
 }
 
 /**
@@ -38,8 +18,8 @@ export function edgesTraffic(
   attribution: Attribution,
   prev: EdgeTrafficState | undefined,
 ): { traffic: Map<string, EdgeTraffic>; state: EdgeTrafficState } {
-  const tcp = tcpIndex(attribution);
-  const counters = accumulateEdgeBytes(prev?.counters, topology, attribution);
+  const tcp = indexTcpInfo(attribution);
+  const counters = accumulateEdgeBytes(prev?.counters, topology, attribution, tcp);
   const takenAtMs = Date.parse(topology.takenAt);
   const elapsed = prev ? takenAtMs - prev.takenAtMs : 0;
   const traffic = new Map<string, EdgeTraffic>();
@@ -50,7 +30,7 @@ export function edgesTraffic(
     let measured = 0;
     const rtts: number[] = [];
     for (const d of e.details ?? []) {
-      const v = clientView(d, tcp);
+      const v = connectionTcp(d, tcp);
       if (!v) continue;
       measured++;
       sent += v.sent;
