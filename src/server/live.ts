@@ -3,8 +3,9 @@
 // than buffered without bound.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Agent, AgentUpdate } from '../agent/loop.js';
-import { CHANGE_EVENT_TYPES, type ChangeEvent } from '../core/report/changes.js';
+import { CHANGE_EVENT_TYPES } from '../core/report/changes.js';
 import { errorSchema, HttpError, notReady } from './errors.js';
+import { createEventJournal, parseEventId, type JournalEntry } from './journal.js';
 import { freshness } from './views.js';
 
 /** Options of the live routes. */
@@ -13,11 +14,13 @@ export interface LiveOptions {
   readonly keepAliveMs?: number;
   /** Buffered bytes beyond which a client is dropped (default 4 MiB). */
   readonly maxBufferedBytes?: number;
+  /** Change events kept for clients that reconnect with `Last-Event-ID` (default 10,000). */
+  readonly journalCapacity?: number;
 }
 
 /** An open SSE connection. */
 interface Stream {
-  send(event: string, data: unknown, id?: number): void;
+  send(event: string, data: unknown, id?: number | string): void;
   close(): void;
 }
 
@@ -26,11 +29,21 @@ export function registerLiveRoutes(app: FastifyInstance, agent: Agent, options: 
   const keepAliveMs = options.keepAliveMs ?? 15_000;
   const maxBuffered = options.maxBufferedBytes ?? 4 * 1024 * 1024;
   const open = new Set<Stream>();
+  // One journal for all clients, fed from the agent whether or not anyone listens, so a client that was
+  // away can be given what it missed.
+  const journal = createEventJournal(options.journalCapacity ?? 10_000);
+  const journalListeners = new Set<(entries: readonly JournalEntry[]) => void>();
+  const unsubscribeJournal = agent.subscribe((u) => {
+    if (u.kind !== 'state' || u.events.length === 0) return;
+    const entries = journal.append(u.events);
+    for (const l of journalListeners) l(entries);
+  });
   app.addHook('preClose', async () => {
+    unsubscribeJournal();
     for (const s of open) s.close();
   });
 
-  function openStream(req: FastifyRequest, reply: FastifyReply, onUpdate: (s: Stream, u: AgentUpdate) => void): Stream {
+  function openStream(req: FastifyRequest, reply: FastifyReply, onUpdate?: (s: Stream, u: AgentUpdate) => void, onClose?: () => void): Stream {
     reply.hijack();
     const raw = reply.raw;
     raw.writeHead(200, {
@@ -56,13 +69,14 @@ export function registerLiveRoutes(app: FastifyInstance, agent: Agent, options: 
         closed = true;
         clearInterval(keepAlive);
         unsubscribe();
+        onClose?.();
         open.delete(stream);
         raw.end();
       },
     };
     const keepAlive = setInterval(() => { if (!closed) raw.write(': keep-alive\n\n'); }, keepAliveMs);
     keepAlive.unref();
-    const unsubscribe = agent.subscribe((u) => onUpdate(stream, u));
+    const unsubscribe = onUpdate ? agent.subscribe((u) => onUpdate(stream, u)) : () => undefined;
     open.add(stream);
     req.raw.on('close', () => stream.close());
     // Tell EventSource how soon to come back.
@@ -88,25 +102,38 @@ export function registerLiveRoutes(app: FastifyInstance, agent: Agent, options: 
     stream.send('topology', { ...state.topology, ...freshness(agent.status()) }, state.seq);
   });
 
-  app.get<{ Querystring: { type?: string[] } }>('/api/v1/events', {
+  app.get<{ Querystring: { type?: string[]; lastEventId?: string } }>('/api/v1/events', {
     schema: {
       ...sse,
-      summary: 'Server-Sent Events of changes: connection.opened, connection.closed, container.started, container.stopped (event name = type)',
+      summary: 'Server-Sent Events of changes: connection.opened, connection.closed, container.started, container.stopped (event name = type). ' +
+        'Each has an id; a client reconnecting with `Last-Event-ID` (EventSource does so by itself) first gets the events it missed, or a `gap` event when they are no longer kept',
       querystring: {
         type: 'object', additionalProperties: false,
-        properties: { type: { type: 'array', items: { type: 'string', enum: [...CHANGE_EVENT_TYPES] }, description: 'only these event types (repeatable)' } },
+        properties: {
+          type: { type: 'array', items: { type: 'string', enum: [...CHANGE_EVENT_TYPES] }, description: 'only these event types (repeatable)' },
+          lastEventId: { type: 'string', description: 'resume after this event id (as the Last-Event-ID header; for clients that cannot set headers)' },
+        },
       },
       response: { 200: { type: 'string', description: 'text/event-stream' }, 400: errorSchema, 401: errorSchema },
     },
   }, async (req, reply) => {
     const wanted = new Set<string>(req.query.type && req.query.type.length > 0 ? req.query.type : CHANGE_EVENT_TYPES);
     if ([...wanted].some((t) => !(CHANGE_EVENT_TYPES as readonly string[]).includes(t))) throw new HttpError(400, 'bad_parameter', 'unknown event type');
-    let n = 0;
-    const stream = openStream(req, reply, (s, u) => {
-      if (u.kind !== 'state') return;
-      for (const e of u.events as readonly ChangeEvent[]) if (wanted.has(e.type)) s.send(e.type, e, ++n);
-    });
-    // An opening comment so clients see the stream is live before the first change.
+    const header = req.headers['last-event-id'];
+    const lastEventId = req.query.lastEventId ?? (Array.isArray(header) ? header[0] : header);
+    if (lastEventId !== undefined && parseEventId(lastEventId) === undefined) {
+      throw new HttpError(400, 'bad_parameter', `Last-Event-ID: "${lastEventId}" is not an event id of this stream (ids look like "mi3x2k-42")`);
+    }
+    const resume = lastEventId !== undefined ? journal.since(lastEventId) : undefined;
+    const sendEntries = (s: Stream, entries: readonly JournalEntry[]) => {
+      for (const e of entries) if (wanted.has(e.event.type)) s.send(e.event.type, e.event, e.id);
+    };
+    const listener = (entries: readonly JournalEntry[]) => sendEntries(stream, entries);
+    const stream = openStream(req, reply, undefined, () => journalListeners.delete(listener));
+    journalListeners.add(listener);
+    // An opening event so clients see the stream is live before the first change.
     stream.send('ready', { at: new Date().toISOString() });
+    if (resume?.kind === 'gap') stream.send('gap', { lastEventId, reason: resume.reason });
+    if (resume) sendEntries(stream, resume.entries);
   });
 }
