@@ -5,6 +5,8 @@
 //   3. load: LOAD_CLIENTS concurrent clients on /api/v1/topology for LOAD_SECONDS (autocannon): errors, p99,
 //      and whether the collection loop kept its interval meanwhile.
 // Usage: npm run build && node bench/serve-agent.mjs [N=50] [SECONDS=60] [LOAD_CLIENTS=200] [LOAD_SECONDS=30]
+// LOAD_SECONDS=0 skips the load, GET_REQUESTS=0 the GET / latency. PROFILE=DIR writes the agent's V8 CPU profile there and prints where its
+// time went (self time by function), to find what to make cheaper.
 // Creates N labelled containers and removes them after; the agent listens on loopback only.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -50,7 +52,8 @@ for (let i = 0; i < n - servers; i++) {
   docker('run', '-d', '--name', `${run}-c${i}`, ...labels, image, 'node', '/opt/peer.mjs', 'tcp-client', ips[i % ips.length], '8080', '100', '2');
 }
 
-agent = spawn(process.execPath, [path.join(root, 'dist/cli/main.js'), 'serve', '--listen', '127.0.0.1:0', '--interval', '1', '--data', dataDir], { stdio: ['ignore', 'pipe', 'inherit'] });
+const profileDir = process.env.PROFILE;
+agent = spawn(process.execPath, [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), path.join(root, 'dist/cli/main.js'), 'serve', '--listen', '127.0.0.1:0', '--interval', '1', '--data', dataDir], { stdio: ['ignore', 'pipe', 'inherit'] });
 const base = await new Promise((resolve, reject) => {
   let out = '';
   agent.stdout.on('data', (d) => {
@@ -95,8 +98,9 @@ const count = Number(/^portolan_collection_duration_seconds_count (\S+)/m.exec(m
 console.log(`collection duration: mean ${(sum / count * 1000).toFixed(1)} ms over ${count} collections`);
 
 // 2. GET / latency (sequential; some requests land on a fresh state and render it).
+const getRequests = Number(process.env.GET_REQUESTS ?? 300);
 const lat = [];
-for (let i = 0; i < 300; i++) {
+for (let i = 0; i < getRequests; i++) {
   const t = performance.now();
   const r = await fetch(`${base}/`);
   await r.text();
@@ -104,11 +108,16 @@ for (let i = 0; i < 300; i++) {
   await sleep(10);
 }
 lat.sort((a, b) => a - b);
-const p = (q) => lat[Math.min(lat.length - 1, Math.floor(q * lat.length))].toFixed(2);
+const p = (q) => lat.length === 0 ? 'n/a' : lat[Math.min(lat.length - 1, Math.floor(q * lat.length))].toFixed(2);
 const outpostCount = (await json('/')).length;
-console.log(`GET / over ${outpostCount} containers, 300 requests: p50 ${p(0.5)} ms, p99 ${p(0.99)} ms, max ${p(1)} ms (target < 20 ms; outpost ~${(outpostCount * 110 / 1000).toFixed(1)} s)`);
+if (getRequests > 0) console.log(`GET / over ${outpostCount} containers, ${getRequests} requests: p50 ${p(0.5)} ms, p99 ${p(0.99)} ms, max ${p(1)} ms (target < 20 ms; outpost ~${(outpostCount * 110 / 1000).toFixed(1)} s)`);
 
 // 3. Load.
+if (loadSeconds <= 0) {
+  await stopAndProfile();
+  cleanup();
+  process.exit(0);
+}
 const l0 = await json('/api/v1/status');
 const result = await autocannon({ url: `${base}/api/v1/topology`, connections: loadClients, duration: loadSeconds });
 const l1 = await json('/api/v1/status');
@@ -117,5 +126,34 @@ const errors = result.errors + result.timeouts + result.non2xx;
 console.log(`load: ${loadClients} clients on /api/v1/topology for ${loadSeconds} s: ${result.requests.total} requests (${result.requests.average.toFixed(0)}/s), ` +
   `errors ${errors} (errors ${result.errors}, timeouts ${result.timeouts}, non-2xx ${result.non2xx}), latency p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, max ${result.latency.max} ms`);
 console.log(`loop during load: ${loadTicks} collections in ${loadSeconds} s (${(loadTicks / loadSeconds).toFixed(2)}/s at a 1 s interval), failed ${l1.failedCollections - l0.failedCollections}`);
+await stopAndProfile();
 cleanup();
 process.exit(0);
+
+/** With PROFILE: stops the agent (V8 writes the profile on exit) and prints the top self times. */
+async function stopAndProfile() {
+  if (!profileDir) return;
+  const exited = new Promise((r) => agent.once('exit', r));
+  agent.kill('SIGTERM');
+  await exited;
+  const file = fs.readdirSync(profileDir).filter((f) => f.endsWith('.cpuprofile')).map((f) => path.join(profileDir, f))
+    .sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs)[0];
+  if (!file) return console.log(`no profile in ${profileDir}`);
+  const prof = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const dt = new Map();
+  for (let i = 0; i < prof.samples.length; i++) dt.set(prof.samples[i], (dt.get(prof.samples[i]) ?? 0) + (prof.timeDeltas[i] ?? 0));
+  const self = new Map();
+  let total = 0;
+  for (const node of prof.nodes) {
+    const us = dt.get(node.id) ?? 0;
+    total += us;
+    const f = node.callFrame;
+    const key = `${f.functionName || '(anonymous)'} ${f.url.replace(/^.*\/(node_modules\/|dist\/)/, '$1')}:${f.lineNumber + 1}`;
+    self.set(key, (self.get(key) ?? 0) + us);
+  }
+  const idle = self.get('(idle) :0') ?? 0;
+  console.log(`profile ${file}: ${(total / 1e6).toFixed(1)} s sampled, ${((total - idle) / 1e6).toFixed(2)} s busy; top self time:`);
+  for (const [k, us] of [...self].filter(([k]) => k !== '(idle) :0').sort((a, b) => b[1] - a[1]).slice(0, 30)) {
+    console.log(`  ${(us / 1000).toFixed(0).padStart(7)} ms  ${(100 * us / (total - idle)).toFixed(1).padStart(5)} %  ${k}`);
+  }
+}

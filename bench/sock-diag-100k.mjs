@@ -52,7 +52,7 @@ async function measureFullCollection(pid, source) {
   const procfs = createProcfs('/proc');
   const netnsPart = { host: Number(/\d+/.exec(procfs.readLink(pid, 'ns/net'))[0]), hostPid: pid, containers: [] };
   const fixedNetns = { name: 'netns', provides: ['netns'], needs: [], collect: async () => ({ netns: netnsPart }) };
-  const collectors = [fixedNetns, createProcessesCollector(() => scanProcessesInWorker('/proc')), createSocketsCollector({ procfs, source })];
+  const collectors = [fixedNetns, createProcessesCollector({ full: () => scanProcessesInWorker('/proc') }), createSocketsCollector({ procfs, source })];
   const t = performance.now();
   const { snapshot, runs } = await runCollectors(collectors, { hostname: 'bench', timeoutMs: 60_000 });
   const collectMs = performance.now() - t;

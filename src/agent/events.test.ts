@@ -52,7 +52,7 @@ describe('createDockerEventsFollower', () => {
     expect(seen.map((e) => `${e.action}@${e.timeNano}`)).toEqual(['start@1000', 'die@2000', 'destroy@3000']);
     expect(calls[0]?.since).toBe('0.000000000');
     expect(calls[1]?.since).toBe(formatSince(2_000n));
-    expect(calls[0]?.filters).toEqual({ type: ['container', 'network'], event: ['start', 'die', 'destroy', 'connect', 'disconnect'] });
+    expect(calls[0]?.filters).toEqual({ type: ['container', 'network'], event: ['start', 'die', 'destroy', 'rename', 'connect', 'disconnect'] });
     expect(connected).toBe(2);
     expect(disconnected).toBe(1);
     expect(pings).toBe(3);

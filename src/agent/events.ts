@@ -45,10 +45,10 @@ export interface FollowerOptions {
   readonly random?: () => number;
 }
 
-/** The events the agent collects on (docs: container start/die/destroy, network connect/disconnect). */
+/** The events the agent collects on: container start/die/destroy/rename, network connect/disconnect — all that changes Docker's answer for running containers. */
 export const AGENT_EVENT_FILTERS = {
   type: ['container', 'network'],
-  event: ['start', 'die', 'destroy', 'connect', 'disconnect'],
+  event: ['start', 'die', 'destroy', 'rename', 'connect', 'disconnect'],
 } as const;
 
 /** Formats nanoseconds since the epoch as Docker's `since` (seconds with a nanosecond fraction). */

@@ -16,6 +16,11 @@ import type { HistoryStore } from './history.js';
 /** What the agent collects with: one call returns a snapshot and how each collector did. */
 export interface AgentCollection {
   collect(): Promise<{ snapshot: Snapshot; runs: CollectorRun[] }>;
+  /**
+   * Told what the Docker events stream says: an event (something changed), connected (watching from now on) or
+   * lost (not watching). A collection that knows may skip asking Docker while nothing changed.
+   */
+  dockerEvents?(news: 'event' | 'connected' | 'lost'): void;
 }
 
 /** Renders and diffs topologies (core/topology, injected so the loop does not depend on how). */
@@ -42,7 +47,7 @@ export interface AgentState {
   readonly topology: Topology;
   /** Per container id: interface counters and rates since the previous collection. */
   readonly traffic: ReadonlyMap<string, ContainerTraffic>;
-  /** Per edge id: bytes carried since the agent started (tcp_info of its connections). */
+  /** Per edge id: bytes carried since the agent started (tcp_info of TCP connections; conntrack accounting for UDP flows and connections closed between samples). */
   readonly edgeBytes: ReadonlyMap<string, { readonly sent: number; readonly received: number }>;
   readonly runs: readonly CollectorRun[];
   readonly durationMs: number;
@@ -189,7 +194,7 @@ export function createAgent(deps: AgentDeps): RunningAgent {
     const t = containersTraffic(snapshot, samples);
     samples = t.samples;
     const built = deps.topology.build(snapshot, attribution);
-    const edges = edgesTraffic(built, attribution, edgeState);
+    const edges = edgesTraffic(built, attribution, edgeState, snapshot.conntrack);
     edgeState = edges.state;
     const topology = withEdgeTraffic(built, edges.traffic);
     const prev = state;
@@ -275,6 +280,7 @@ export function createAgent(deps: AgentDeps): RunningAgent {
       deps.events?.start({
         onEvent: (e) => {
           deps.logger.debug({ event: e }, 'docker event');
+          deps.collection.dockerEvents?.('event');
           agent.trigger(`${e.type} ${e.action}`);
         },
         onConnected: () => {
@@ -283,12 +289,14 @@ export function createAgent(deps: AgentDeps): RunningAgent {
           const { dockerEventsError: _e, ...rest } = status;
           status = rest;
           setStatus({ dockerEvents: 'connected' });
+          deps.collection.dockerEvents?.('connected');
           deps.logger.info('docker events stream connected');
           // Whatever happened while the stream was down: look again.
           agent.trigger('events connected');
         },
         onDisconnected: (err) => {
           setStatus({ dockerEvents: 'disconnected', dockerEventsError: err.message });
+          deps.collection.dockerEvents?.('lost');
           deps.logger.warn({ error: err.message }, 'docker events stream lost; reconnecting');
           agent.trigger('events lost');
         },

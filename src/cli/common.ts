@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { createCollection, isDockerUnavailable, type CollectionConfig } from '../collectors/index.js';
+import { CONNTRACK_ACCT_NAME, type AccountingChange } from '../collectors/conntrack.js';
+import { createCollection, isDockerUnavailable, type Collection, type CollectionConfig } from '../collectors/index.js';
 import type { Snapshot } from '../core/model/snapshot.js';
 
 /** Error the CLI reports as one line with exit code 2 (bad usage, Docker unreachable). */
@@ -11,15 +12,25 @@ export interface CollectionFlags {
   readonly procRoot: string;
   readonly dockerHost?: string;
   readonly hostPid?: number;
+  /** Ask netlink for tcp_info (`--no-tcp-info` turns it off). */
+  readonly tcpInfo: boolean;
+  /** `--conntrack-acct` (graph, top, serve): turn conntrack byte accounting on at start. */
+  readonly conntrackAcct?: boolean;
 }
 
-/** Adds the collection flags (socket source, proc root, Docker endpoint) to a command. */
+/** Adds the collection flags (socket source, proc root, Docker endpoint, tcp_info) to a command. */
 export function withCollectionOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option('--source <source>', 'socket source: netlink (with /proc fallback), or force one').choices(['auto', 'netlink', 'proc']).default('auto'))
+    .option('--no-tcp-info', 'do not ask netlink for tcp_info (no per-connection bytes, RTT or retransmits; cheaper)')
     .option('--proc-root <dir>', 'procfs root (e.g. /host/proc in a container)', '/proc')
     .option('--docker-host <url>', 'Docker endpoint: unix:///path or tcp://host:port (default: DOCKER_HOST or /var/run/docker.sock)')
     .option('--host-pid <pid>', 'a pid in the Docker host\'s network namespace, when dockerd runs in another one (default: pid 1)', parsePid);
+}
+
+/** Adds `--conntrack-acct` to a command that shows edges (graph, top, serve). */
+export function withConntrackAcctOption(cmd: Command): Command {
+  return cmd.option('--conntrack-acct', `set ${CONNTRACK_ACCT_NAME}=1 in the host network namespace at start, so that UDP edges and connections closed between samples get byte counts (a host-wide setting; portolan never changes it without this flag)`);
 }
 
 function parsePid(value: string): number {
@@ -34,7 +45,24 @@ export function toCollectionConfig(flags: CollectionFlags): CollectionConfig {
     source: flags.source, procRoot: flags.procRoot,
     ...(flags.dockerHost ? { dockerHost: flags.dockerHost } : {}),
     ...(flags.hostPid !== undefined ? { hostPid: flags.hostPid } : {}),
+    ...(flags.tcpInfo === false ? { tcpInfo: false } : {}),
   };
+}
+
+/** The one line that says what `--conntrack-acct` did. */
+export function accountingMessage(change: AccountingChange): string {
+  return change.previous === '1'
+    ? `conntrack accounting already on: ${CONNTRACK_ACCT_NAME} is 1 in the host network namespace (net:[${change.netns}]); nothing changed`
+    : `conntrack accounting enabled: ${CONNTRACK_ACCT_NAME} was 0, now 1 in the host network namespace (net:[${change.netns}]); only flows that start from now on are counted (restore with: sysctl -w ${CONNTRACK_ACCT_NAME}=0)`;
+}
+
+/** Turns accounting on for `--conntrack-acct`; a failure becomes a one-line CliError. */
+export function enableAccounting(collection: Pick<Collection, 'enableConntrackAccounting'>): AccountingChange {
+  try {
+    return collection.enableConntrackAccounting();
+  } catch (err) {
+    throw new CliError(`--conntrack-acct: ${(err as Error).message}`);
+  }
 }
 
 /** Collects one snapshot; Docker being unreachable becomes a one-line CliError. */
@@ -46,6 +74,7 @@ export async function collectOnce(flags: CollectionFlags): Promise<Snapshot> {
     if (isDockerUnavailable(err)) throw new CliError(err.message);
     throw err;
   }
+  if (flags.conntrackAcct) process.stderr.write(`portolan: ${accountingMessage(enableAccounting(collection))}\n`);
   const { snapshot } = await collection.collect();
   const dockerFailure = snapshot.issues.find((i) => i.source === 'docker');
   if (dockerFailure) throw new CliError(`docker: ${dockerFailure.message}`);

@@ -5,7 +5,7 @@ import type { Topology } from '../core/model/topology.js';
 import { edgesTraffic, withEdgeTraffic } from '../core/traffic/edge-traffic.js';
 import { renderGraphDot, renderGraphMermaid, renderGraphText } from '../core/report/graph.js';
 import { buildTopology, externalAddresses, nameExternalNodes } from '../core/topology/build-topology.js';
-import { CliError, collectOnce, printWarnings, withCollectionOptions, type CollectionFlags } from './common.js';
+import { CliError, collectOnce, printWarnings, withCollectionOptions, withConntrackAcctOption, type CollectionFlags } from './common.js';
 import { fetchTopology, staleWarning } from './remote.js';
 
 interface GraphFlags extends CollectionFlags {
@@ -50,7 +50,7 @@ async function withDnsNames(topology: Topology, flags: GraphFlags): Promise<Topo
 
 /** Adds `portolan graph` to the program. */
 export function registerGraph(program: Command): void {
-  withCollectionOptions(program.command('graph'))
+  withConntrackAcctOption(withCollectionOptions(program.command('graph')))
     .description('show who talks to whom: containers, host processes and external addresses, client → server')
     .addOption(new Option('--json', 'print the topology as JSON').conflicts(['dot', 'mermaid']))
     .addOption(new Option('--dot', 'print Graphviz DOT (render with: dot -Tpng)').conflicts(['mermaid']))
@@ -73,10 +73,10 @@ export function registerGraph(program: Command): void {
         return;
       }
       const snapshot = await collectOnce(opts);
-      // Details are needed to sum tcp_info per edge; --no-details drops them after.
+      // Details are needed to sum bytes per edge; --no-details drops them after.
       const attribution = attributeSockets(snapshot);
       const detailed = buildTopology(snapshot, { loopback: opts.loopback === true, details: true }, attribution);
-      const withTraffic = withEdgeTraffic(detailed, edgesTraffic(detailed, attribution, undefined).traffic);
+      const withTraffic = withEdgeTraffic(detailed, edgesTraffic(detailed, attribution, undefined, snapshot.conntrack).traffic);
       const built = opts.details ? withTraffic : { ...withTraffic, edges: withTraffic.edges.map(({ details: _d, ...e }) => e) };
       const topology = await withDnsNames(built, opts);
       printWarnings(topology.warnings);

@@ -7,7 +7,7 @@ import { TOP_SORT_KEYS, formatBytes, formatRate, sortTopContainers, toTopContain
 import { containersTraffic, type TrafficSample } from '../core/traffic/container-traffic.js';
 import { edgesTraffic, withEdgeTraffic, type EdgeTrafficState } from '../core/traffic/edge-traffic.js';
 import { buildTopology } from '../core/topology/build-topology.js';
-import { CliError, printWarnings, toCollectionConfig, withCollectionOptions, type CollectionFlags } from './common.js';
+import { accountingMessage, CliError, enableAccounting, printWarnings, toCollectionConfig, withCollectionOptions, withConntrackAcctOption, type CollectionFlags } from './common.js';
 import { fetchFromAgent, fetchTopology, staleWarning } from './remote.js';
 import { renderTable } from './table.js';
 
@@ -66,7 +66,7 @@ function createRemoteSampler(server: string): Sampler {
 
 /** Samples repeatedly, keeping the previous counters so every view after the first has rates. */
 function createSampler(flags: TopFlags): Sampler {
-  const collection = createCollection(toCollectionConfig(flags));
+  const collection = createCollection({ ...toCollectionConfig(flags), ...(flags.once ? {} : { repeat: {} }) });
   let samples = new Map<string, TrafficSample>();
   let edgeState: EdgeTrafficState | undefined;
   let last: Snapshot | undefined;
@@ -79,6 +79,7 @@ function createSampler(flags: TopFlags): Sampler {
         if (isDockerUnavailable(err)) throw new CliError(err.message);
         throw err;
       }
+      if (flags.conntrackAcct) process.stderr.write(`portolan: ${accountingMessage(enableAccounting(collection))}\n`);
     },
     async view(sort: TopSortKey): Promise<TopView> {
       const { snapshot } = await collection.collect();
@@ -86,13 +87,13 @@ function createSampler(flags: TopFlags): Sampler {
       samples = t.samples;
       const intervalMs = last ? Date.parse(snapshot.takenAt) - Date.parse(last.takenAt) : null;
       last = snapshot;
-      const warnings = snapshot.issues.map((i) => `${i.source}: ${i.message}`);
       const attribution = attributeSockets(snapshot);
       const topology = buildTopology(snapshot, { details: true }, attribution);
-      const e = edgesTraffic(topology, attribution, edgeState);
+      const e = edgesTraffic(topology, attribution, edgeState, snapshot.conntrack);
       edgeState = e.state;
       return {
-        takenAt: snapshot.takenAt, intervalMs, sort, warnings,
+        // The topology's warnings: collection issues, plus what conntrack (or its accounting) cannot tell.
+        takenAt: snapshot.takenAt, intervalMs, sort, warnings: topology.warnings,
         containers: toTopContainers(attribution, t.traffic, sort),
         edges: toTopEdges(withEdgeTraffic(topology, e.traffic), sort),
       };
@@ -111,7 +112,7 @@ export function renderTop(view: TopView, limit: number): string {
   const table = renderTable(['CONTAINER', 'RX/s', 'TX/s', 'RX', 'TX', 'CONNS', 'LISTEN', 'RTT ms', 'RETRANS'], rows);
   const edgeRows = view.edges.slice(0, limit).map((e) => [
     e.from, e.to, `${e.protocol}/${e.port}`, String(e.connections), formatRate(e.bytesSentPerSec), formatRate(e.bytesReceivedPerSec),
-    e.rttMeanMs === null ? '-' : e.rttMeanMs.toFixed(2), String(e.retransmits),
+    e.rttMeanMs === null ? '-' : e.rttMeanMs.toFixed(2), e.retransmits === null ? '-' : String(e.retransmits),
   ]);
   const edges = renderTable(['FROM', 'TO', 'PORT', 'CONNS', '→/s', '←/s', 'RTT ms', 'RETRANS'], edgeRows);
   const help = 'keys: b bytes/s  r rx  t tx  c connections  l rtt  e retransmits  n name  q quit\n';
@@ -120,7 +121,7 @@ export function renderTop(view: TopView, limit: number): string {
 
 /** Adds `portolan top` to the program. */
 export function registerTop(program: Command): void {
-  withCollectionOptions(program.command('top'))
+  withConntrackAcctOption(withCollectionOptions(program.command('top')))
     .description('live view of the busiest containers by bytes/s, connections and RTT (q quits)')
     .option('--interval <seconds>', 'refresh interval', positive, 1)
     .addOption(new Option('--sort <key>', 'sort by').choices([...TOP_SORT_KEYS]).default('rate'))

@@ -2,9 +2,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { NetnsEntryError } from '../sources/netns-file.js';
 import { createProcfs, type Procfs } from '../sources/procfs.js';
 import { emptyParts, type CollectContext } from './collector.js';
-import { createConntrackCollector } from './conntrack.js';
+import { createConntrackCollector, enableConntrackAccounting, type NetnsFiles } from './conntrack.js';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'portolan-conntrack-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -23,16 +24,58 @@ function failingProcfs(code: string): Procfs {
   return { ...real, readText: () => { throw Object.assign(new Error(`${code}: nope`), { code }); } };
 }
 
+/** A namespace's files held in memory: what was read and written, by path. */
+function fakeFiles(initial: Record<string, string | Error>): NetnsFiles & { reads: string[][]; writes: string[][]; files: Record<string, string | Error> } {
+  const files = { ...initial };
+  const reads: string[][] = [];
+  const writes: string[][] = [];
+  return {
+    files, reads, writes,
+    read(nsPath, file) {
+      reads.push([nsPath, file]);
+      const v = files[file];
+      if (v === undefined) throw Object.assign(new Error(`ENOENT: ${file}`), { code: 'ENOENT' });
+      if (v instanceof Error) throw v;
+      return v;
+    },
+    write(nsPath, file, text) {
+      writes.push([nsPath, file, text]);
+      const v = files[file];
+      if (v instanceof Error) throw v;
+      files[file] = text;
+    },
+  };
+}
+const ACCT = path.join(root, 'sys/net/netfilter/nf_conntrack_acct');
+const acctIs = (value: string | Error) => fakeFiles({ [ACCT]: value });
+
 describe('conntrack collector', () => {
   it('reads the host pid\'s table, keeps TCP and UDP, and counts malformed lines as one issue', async () => {
     mkdirSync(path.join(root, '77/net'), { recursive: true });
     writeFileSync(path.join(root, '77/net/nf_conntrack'), [TCP, IGMP, 'garbage', UDP, ''].join('\n'));
-    const r = await createConntrackCollector(createProcfs(root)).collect(ctx(77));
+    const files = acctIs('0\n');
+    const r = await createConntrackCollector(createProcfs(root), { netnsFiles: files }).collect(ctx(77));
     expect(r.conntrack.status).toBe('ok');
     if (r.conntrack.status !== 'ok') return;
     expect(r.conntrack.netns).toBe(4026531833);
     expect(r.conntrack.entries.map((e) => e.protocol)).toEqual(['tcp', 'udp']);
     expect(r.issues).toEqual([{ source: 'conntrack', message: expect.stringMatching(/77\/net\/nf_conntrack:3: expected "ipv4 2"/), count: 1 }]);
+    // Accounting is read from inside the host pid's namespace, not portolan's.
+    expect(r.conntrack.accounting).toBe('off');
+    expect(files.reads).toEqual([[path.join(root, '77/ns/net'), ACCT]]);
+  });
+
+  it('accounting: 1 is on; a namespace it cannot enter, a missing sysctl or an odd value are unknown, with the reason', async () => {
+    const accounting = async (files: NetnsFiles) => {
+      const r = await createConntrackCollector(createProcfs(root), { netnsFiles: files }).collect(ctx(77));
+      if (r.conntrack.status !== 'ok') throw new Error('table expected');
+      return { accounting: r.conntrack.accounting, reason: r.conntrack.accountingReason };
+    };
+    expect(await accounting(acctIs('1\n'))).toEqual({ accounting: 'on', reason: undefined });
+    expect(await accounting(acctIs(new NetnsEntryError('setns(/proc/77/ns/net, CLONE_NEWNET) failed: EPERM (needs CAP_SYS_ADMIN)'))))
+      .toEqual({ accounting: 'unknown', reason: expect.stringMatching(/cannot read .*nf_conntrack_acct in the host network namespace: setns.*EPERM/) });
+    expect(await accounting(fakeFiles({}))).toEqual({ accounting: 'unknown', reason: expect.stringMatching(/nf_conntrack_acct does not exist in the host network namespace/) });
+    expect(await accounting(acctIs('2\n'))).toEqual({ accounting: 'unknown', reason: expect.stringMatching(/holds "2", expected 0 or 1/) });
   });
 
   it('a missing table is unavailable with a reason, not a failure', async () => {
@@ -49,5 +92,33 @@ describe('conntrack collector', () => {
     const r = await createConntrackCollector(createProcfs(root)).collect(ctx(1, 0));
     expect(r.conntrack.status).toBe('unavailable');
     await expect(createConntrackCollector(failingProcfs('EIO')).collect(ctx(1))).rejects.toThrow(/EIO/);
+  });
+});
+
+describe('enableConntrackAccounting', () => {
+  mkdirSync(path.join(root, '88/ns'), { recursive: true });
+  writeFileSync(path.join(root, '88/ns/net'), '');
+  // readlink of the fixture's ns/net: a symlink named like the kernel's.
+  const procfs: Procfs = { ...createProcfs(root), readLink: (pid, rel) => (pid === 88 && rel === 'ns/net' ? 'net:[4026531999]' : createProcfs(root).readLink(pid, rel)) };
+
+  it('writes 1 in the host pid\'s namespace when it was 0, reads it back, and says what it was', () => {
+    const files = acctIs('0\n');
+    expect(enableConntrackAccounting(procfs, 88, files)).toEqual({ netns: 4026531999, previous: '0' });
+    expect(files.writes).toEqual([[path.join(root, '88/ns/net'), ACCT, '1\n']]);
+    expect(files.files[ACCT]).toBe('1\n');
+  });
+
+  it('writes nothing when it is on already', () => {
+    const files = acctIs('1\n');
+    expect(enableConntrackAccounting(procfs, 88, files)).toEqual({ netns: 4026531999, previous: '1' });
+    expect(files.writes).toEqual([]);
+  });
+
+  it('fails with one clear line when it cannot set or read it', () => {
+    const readOnly = { ...acctIs('0\n'), write: () => { throw Object.assign(new Error('EROFS: read-only file system'), { code: 'EROFS' }); } };
+    expect(() => enableConntrackAccounting(procfs, 88, readOnly)).toThrow(/^cannot set net\.netfilter\.nf_conntrack_acct in the host network namespace: EROFS$/);
+    expect(() => enableConntrackAccounting(procfs, 88, fakeFiles({}))).toThrow(/cannot read .*nf_conntrack_acct does not exist \(connection tracking not loaded/);
+    const ignored = { ...acctIs('0\n'), write: () => undefined };
+    expect(() => enableConntrackAccounting(procfs, 88, ignored)).toThrow(/wrote 1 .* but it reads "0"/);
   });
 });

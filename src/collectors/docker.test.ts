@@ -45,3 +45,52 @@ describe('docker collector', () => {
     await expect(createDockerCollector(c2).collect(ctx())).rejects.toThrow('boom');
   });
 });
+
+describe('docker collector, repeated collections', () => {
+  const entry: DockerContainerSummary = { Id: inspect.Id, State: 'running', Status: 'Up 2 minutes', NetworkSettings: { Networks: {} } };
+
+  it('asks Docker only after an event, a (re)connection, or when its last answer is older than reuseForMs', async () => {
+    let lists = 0;
+    const { client } = fakeDocker(() => { lists++; return [entry]; }, () => inspect);
+    let t = 0;
+    const c = createDockerCollector(client, { repeat: { reuseForMs: 30_000, now: () => t } });
+    await c.collect(ctx());
+    await c.collect(ctx());
+    // Not watching events yet: every collection asks.
+    expect(lists).toBe(2);
+    c.dockerEvents('connected');
+    await c.collect(ctx());
+    expect(lists).toBe(3);
+    t = 1000;
+    expect((await c.collect(ctx())).containers.map((x) => x.id)).toEqual([inspect.Id]);
+    expect(lists).toBe(3);
+    c.dockerEvents('event');
+    await c.collect(ctx());
+    expect(lists).toBe(4);
+    t = 30_999;
+    await c.collect(ctx());
+    expect(lists).toBe(4);
+    t = 31_000;
+    await c.collect(ctx());
+    expect(lists).toBe(5);
+    c.dockerEvents('lost');
+    await c.collect(ctx());
+    await c.collect(ctx());
+    expect(lists).toBe(7);
+  });
+
+  it('a failed list is asked again next time', async () => {
+    let fail = false;
+    let lists = 0;
+    const { client } = fakeDocker(() => { lists++; if (fail) throw new Error('connect ECONNREFUSED'); return [entry]; }, () => inspect);
+    const c = createDockerCollector(client, { repeat: { reuseForMs: 30_000, now: () => 0 } });
+    c.dockerEvents('connected');
+    await c.collect(ctx());
+    c.dockerEvents('event');
+    fail = true;
+    await expect(c.collect(ctx())).rejects.toThrow(/ECONNREFUSED/);
+    fail = false;
+    await c.collect(ctx());
+    expect(lists).toBe(3);
+  });
+});

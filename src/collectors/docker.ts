@@ -12,19 +12,54 @@ function fingerprint(c: DockerContainerSummary): string {
   return JSON.stringify([c['State'], c['Status'], c['NetworkSettings'], c['Ports'], c['Labels'], c['Image']]);
 }
 
+/** The Docker collector with what it hears from the events stream. */
+export interface DockerCollector extends Collector<'containers'> {
+  /** See AgentCollection.dockerEvents. */
+  dockerEvents(news: 'event' | 'connected' | 'lost'): void;
+}
+
+/** Options of the Docker collector. */
+export interface DockerCollectorOptions {
+  /**
+   * For collections that repeat: while the events stream is connected and has said nothing, answer with the
+   * last list instead of asking Docker again, for at most `reuseForMs` (every container start, stop, rename,
+   * network connect or disconnect is an event).
+   */
+  readonly repeat?: { readonly reuseForMs: number; readonly now?: () => number };
+}
+
 /**
  * Lists running containers and inspects each (in parallel); a container removed mid-list is skipped.
  * Inspect results are kept while a container's list entry is unchanged, so a steady host costs one list
- * call per collection (the agent collects every interval).
+ * call per collection — or none, repeating, while the events stream says nothing changed.
  */
-export function createDockerCollector(docker: DockerClient): Collector<'containers'> {
+export function createDockerCollector(docker: DockerClient, options: DockerCollectorOptions = {}): DockerCollector {
   let cache = new Map<string, { fingerprint: string; info: ContainerInfo }>();
+  const repeat = options.repeat;
+  const now = repeat?.now ?? Date.now;
+  let watching = false;
+  let changed = true;
+  let last: { atMs: number; containers: ContainerInfo[] } | undefined;
   return {
     name: 'docker',
     provides: ['containers'],
     needs: [],
+    dockerEvents(news) {
+      watching = news !== 'lost';
+      changed = true;
+    },
     collect: async () => {
-      const list = await docker.listContainers();
+      const t = now();
+      if (repeat && watching && !changed && last && t - last.atMs < repeat.reuseForMs) return { containers: last.containers };
+      // Cleared before asking: an event that arrives while the list is on its way makes the next collection ask again.
+      changed = false;
+      let list;
+      try {
+        list = await docker.listContainers();
+      } catch (err) {
+        changed = true;
+        throw err;
+      }
       const next = new Map<string, { fingerprint: string; info: ContainerInfo }>();
       await Promise.all(list.map(async (c) => {
         const fp = fingerprint(c);
@@ -47,6 +82,7 @@ export function createDockerCollector(docker: DockerClient): Collector<'containe
         const info = next.get(c.Id)?.info;
         if (info) containers.push(info);
       }
+      last = { atMs: t, containers };
       return { containers };
     },
   };

@@ -1,10 +1,10 @@
 import os from 'node:os';
 import type { Snapshot } from '../core/model/snapshot.js';
 import { createDockerClient, DockerUnavailableError, type DockerClient } from '../sources/docker-api.js';
-import { scanProcessesInWorker } from '../sources/proc-scan.js';
+import { scanProcesses, scanProcessesInWorker } from '../sources/proc-scan.js';
 import { createProcfs } from '../sources/procfs.js';
 import { runCollectors, type AnyCollector, type CollectorRun } from './collector.js';
-import { createConntrackCollector } from './conntrack.js';
+import { createConntrackCollector, enableConntrackAccounting, type AccountingChange } from './conntrack.js';
 import { createDockerCollector } from './docker.js';
 import { createNetdevCollector } from './netdev.js';
 import { createNetnsCollector } from './netns.js';
@@ -18,10 +18,17 @@ export interface CollectionConfig {
   /** Docker endpoint (`unix://…` or `tcp://…`; default DOCKER_HOST or the standard socket). */
   readonly dockerHost?: string;
   readonly source?: SocketSourceChoice;
+  /** Ask netlink for tcp_info (per-connection bytes, RTT); default true. */
   readonly tcpInfo?: boolean;
   readonly timeoutMs?: number;
   /** A pid in the Docker host's network namespace (default: pid 1, or portolan's own when pid 1 is unreadable). */
   readonly hostPid?: number;
+  /**
+   * Collections repeat (the agent, `top`): keep what the last one learnt and read again only what changed —
+   * namespaces with socket activity, processes new or suspected of holding a new socket — with everything read
+   * afresh at least every `fullEveryMs` (default 30 s).
+   */
+  readonly repeat?: { readonly fullEveryMs?: number };
 }
 
 /** A ready-to-run set of collectors over real sources. */
@@ -29,6 +36,13 @@ export interface Collection {
   /** Fails with a one-line message when Docker does not answer (see isDockerUnavailable). */
   preflight(): Promise<void>;
   collect(): Promise<{ snapshot: Snapshot; runs: CollectorRun[] }>;
+  /** What the Docker events stream says (see AgentCollection.dockerEvents); with `repeat`, lets the list be skipped while nothing changed. */
+  dockerEvents(news: 'event' | 'connected' | 'lost'): void;
+  /**
+   * Turns conntrack byte accounting on in the Docker host's network namespace (for an explicit flag only:
+   * portolan never does it on its own). Throws with a one-line message when it cannot.
+   */
+  enableConntrackAccounting(): AccountingChange;
   readonly collectors: readonly AnyCollector[];
   readonly docker: DockerClient;
 }
@@ -37,11 +51,21 @@ export interface Collection {
 export function createCollection(config: CollectionConfig = {}): Collection {
   const procfs = createProcfs(config.procRoot ?? '/proc');
   const docker = createDockerClient(config.dockerHost ? { host: config.dockerHost } : {});
+  const fullEveryMs = config.repeat?.fullEveryMs ?? 30_000;
+  const dockerCollector = createDockerCollector(docker, config.repeat ? { repeat: { reuseForMs: fullEveryMs } } : {});
   const collectors: AnyCollector[] = [
-    createDockerCollector(docker),
+    dockerCollector,
     createNetnsCollector(procfs, config.hostPid !== undefined ? { hostPid: config.hostPid } : {}),
-    createProcessesCollector(() => scanProcessesInWorker(procfs.root)),
-    createSocketsCollector({ procfs, source: config.source ?? 'auto', tcpInfo: config.tcpInfo ?? true }),
+    config.repeat
+      ? createProcessesCollector(
+        { full: () => scanProcessesInWorker(procfs.root, { keepWorker: false }), some: (pids) => scanProcesses(procfs.root, pids), listPids: () => procfs.listPids() },
+        { repeat: { fullEveryMs: fullEveryMs } },
+      )
+      : createProcessesCollector({ full: () => scanProcessesInWorker(procfs.root) }),
+    createSocketsCollector({
+      procfs, source: config.source ?? 'auto', tcpInfo: config.tcpInfo ?? true,
+      ...(config.repeat ? { repeat: { reuseForMs: fullEveryMs } } : {}),
+    }),
     createNetdevCollector(procfs),
     createConntrackCollector(procfs),
   ];
@@ -49,6 +73,8 @@ export function createCollection(config: CollectionConfig = {}): Collection {
     collectors,
     docker,
     preflight: async () => { await docker.ping(); },
+    dockerEvents: (news) => { dockerCollector.dockerEvents(news); },
+    enableConntrackAccounting: () => enableConntrackAccounting(procfs, config.hostPid),
     collect: () => runCollectors(collectors, { hostname: os.hostname(), timeoutMs: config.timeoutMs ?? 10_000 }),
   };
 }

@@ -28,7 +28,8 @@ export function createNetdevCollector(procfs: Procfs, now: () => number = Date.n
         const readAtMs = now();
         const { records, errors } = parseNetDev(text, procfs.pathOf(pid, 'net/dev'));
         if (errors.length > 0) issues.push({ source: 'netdev', message: `skipped malformed lines, first: ${errors[0]?.message ?? ''}`, count: errors.length });
-        netdev.push({ netns, readAtMs, interfaces: records.filter((r) => r.name !== 'lo') });
+        const loopback = records.find((r) => r.name === 'lo');
+        netdev.push({ netns, readAtMs, interfaces: records.filter((r) => r.name !== 'lo'), ...(loopback ? { loopback } : {}) });
       }
       return { netdev, issues };
     },

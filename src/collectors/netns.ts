@@ -8,7 +8,7 @@ import type { Collector } from './collector.js';
  * sandboxes), portolan's own namespace stands in: it runs on the host (or with --network host). A Docker
  * host living in another namespace (a dockerd started in a netns) is named by any pid in it (`hostPid`).
  */
-function hostNetns(procfs: Procfs, hostPid: number | undefined): { host: number; hostPid: number | 'self' } {
+export function hostNetns(procfs: Procfs, hostPid: number | undefined): { host: number; hostPid: number | 'self' } {
   if (hostPid !== undefined) {
     try {
       return { host: parseNsLink(procfs.readLink(hostPid, 'ns/net')), hostPid };

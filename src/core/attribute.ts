@@ -15,6 +15,8 @@ export interface ContainerSockets {
   /** Whether this container owns its namespace (false for `host` and `container:` modes). */
   readonly ownsNetns: boolean;
   readonly source: SocketSource | undefined;
+  /** Whether its TCP sockets carry tcp_info (see NetnsSockets.tcpInfo). */
+  readonly tcpInfo: boolean;
   readonly sockets: readonly AttributedSocket[];
 }
 
@@ -98,6 +100,7 @@ export function attributeSockets(snapshot: Snapshot): Attribution {
       netns: ns,
       ownsNetns: owner.get(ns) === c.id,
       source: tables.get(ns)?.source,
+      tcpInfo: tables.get(ns)?.source === 'netlink' && tables.get(ns)?.tcpInfo !== false,
       sockets: perContainer.get(c.id) ?? [],
     });
   }

@@ -19,17 +19,20 @@ export interface RawProcessEntry {
 export interface ProcScanResult {
   readonly entries: RawProcessEntry[];
   readonly denied: { pid: number; comm: string }[];
+  /** Every pid walked (with or without sockets, vanished ones excluded from entries). */
+  readonly scanned: number[];
 }
 
 /**
- * Walks every /proc/<pid>/fd (as `ss -p` does) and returns the processes that hold sockets. Processes that
- * exit mid-scan are skipped; EACCES is reported in `denied`.
+ * Walks every /proc/<pid>/fd (as `ss -p` does), or those of `pids` only, and returns the processes that hold
+ * sockets. Processes that exit mid-scan are skipped; EACCES is reported in `denied`.
  */
-export function scanProcesses(root: string): ProcScanResult {
+export function scanProcesses(root: string, pids?: readonly number[]): ProcScanResult {
   const procfs = createProcfs(root);
   const entries: RawProcessEntry[] = [];
   const denied: { pid: number; comm: string }[] = [];
-  for (const pid of procfs.listPids()) {
+  const scanned = pids ? [...pids] : procfs.listPids();
+  for (const pid of scanned) {
     try {
       const socketLinks = procfs.readFdLinks(pid).filter((l) => l.startsWith('socket:'));
       if (socketLinks.length === 0) continue;
@@ -45,7 +48,7 @@ export function scanProcesses(root: string): ProcScanResult {
       else if (!isVanished(err)) throw err;
     }
   }
-  return { entries, denied };
+  return { entries, denied, scanned };
 }
 
 function commOf(procfs: ReturnType<typeof createProcfs>, pid: number): string {
@@ -65,10 +68,17 @@ const self = fileURLToPath(import.meta.url);
  * more than the scan. Falls back to the calling thread when this module is not compiled JavaScript (tests
  * run the TypeScript sources).
  */
-export function scanProcessesInWorker(root: string): Promise<ProcScanResult> {
+export function scanProcessesInWorker(root: string, options: { keepWorker?: boolean } = {}): Promise<ProcScanResult> {
   if (path.extname(self) !== '.js') return Promise.resolve(scanProcesses(root));
+  const keep = options.keepWorker ?? true;
   const previous = queue;
-  const next = previous.then(() => scanOnce(root));
+  const next = previous.then(() => scanOnce(root)).finally(() => {
+    // A scan now and then (the agent's periodic full walk) does not justify a thread and its heap kept in between.
+    if (!keep && worker) {
+      void worker.terminate();
+      worker = undefined;
+    }
+  });
   queue = next.catch(() => undefined);
   return next;
 }

@@ -7,6 +7,9 @@
 //   tcp-pump HOST PORT RATE SECONDS   send RATE bytes/s for SECONDS over one connection, then hold it
 //   udp-server PORT [HOST]           bind a UDP socket and discard datagrams
 //   udp-send HOST PORT [INTERVAL_MS] send a datagram every INTERVAL_MS with sendto (unconnected)
+//   udp-burst HOST PORT COUNT SIZE    send COUNT datagrams of SIZE bytes with sendto, then stay up
+//   tcp-once HOST PORT BYTES [DELAY_MS] after DELAY_MS, connect, send BYTES, close (client closes first, so its
+//                                    socket lingers in TIME_WAIT), then stay up
 import net from 'node:net';
 import dgram from 'node:dgram';
 
@@ -69,6 +72,37 @@ switch (mode) {
     const [host, port, interval = '200'] = args;
     const sock = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
     setInterval(() => sock.send('ping', Number(port), host), Number(interval));
+    break;
+  }
+  case 'udp-burst': {
+    const [host, port, count, size] = args;
+    const sock = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
+    let sent = 0;
+    // One at a time: each send waits for the previous one to leave the socket.
+    const next = () => {
+      if (sent === Number(count)) { log('sent', sent); return; }
+      sock.send(Buffer.alloc(Number(size), 117), Number(port), host, (err) => {
+        if (err) { log('error', err.message); return; }
+        sent++;
+        next();
+      });
+    };
+    next();
+    setInterval(() => {}, 1 << 30);
+    break;
+  }
+  case 'tcp-once': {
+    const [host, port, bytes, delay = '0'] = args;
+    setTimeout(() => {
+      const s = net.connect(Number(port), host, () => {
+        log('connected', s.localPort);
+        s.end(Buffer.alloc(Number(bytes), 119));
+      });
+      s.on('data', () => {});
+      s.on('error', (e) => log('error', e.message));
+      s.on('close', () => log('closed', s.localPort));
+    }, Number(delay));
+    setInterval(() => {}, 1 << 30);
     break;
   }
   default:

@@ -7,7 +7,7 @@ import { cleanup, inspect, name, portolan, run, testImage, waitFor } from './har
 
 interface Traffic { rxBytes: number; txBytes: number; rxPackets: number; txPackets: number; scope: string; interfaces: { name: string }[] }
 interface Sock { state: string; local: { port: number }; remote: { port: number }; tcp?: { bytesSent: number; bytesReceived: number; rttMs: number; rttVarMs: number; retransmits: number; deliveryRateBps: number } }
-interface Container { name: string; traffic?: Traffic; tcpInfo: boolean; sockets: Sock[] }
+interface Container { name: string; source: string | null; traffic?: Traffic; tcpInfo: boolean; sockets: Sock[] }
 const P = '/opt/peer.mjs';
 const MiB = 1024 * 1024;
 
@@ -70,6 +70,14 @@ describe('tcp_info per connection (netlink)', () => {
     expect(c?.tcpInfo).toBe(false);
     expect(c?.sockets.every((s) => s.tcp === undefined)).toBe(true);
     expect(ps('--container', name('mib'))[0]?.tcpInfo).toBe(true);
+  });
+
+  it('--no-tcp-info: netlink without tcp_info, and the output says so', () => {
+    const c = ps('--container', name('mib'), '--no-tcp-info')[0];
+    expect(c?.source).toBe('netlink');
+    expect(c?.tcpInfo).toBe(false);
+    expect(c?.sockets.some((s) => s.state === 'ESTABLISHED')).toBe(true);
+    expect(c?.sockets.every((s) => s.tcp === undefined)).toBe(true);
   });
 });
 

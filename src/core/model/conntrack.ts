@@ -36,6 +36,9 @@ export interface ConntrackEntry {
   readonly zone?: number;
 }
 
+/** State of conntrack byte accounting (`net.netfilter.nf_conntrack_acct`) in a network namespace. */
+export type ConntrackAccounting = 'on' | 'off' | 'unknown';
+
 /**
  * The host's conntrack table, or why it could not be read. Read in the Docker host's network namespace, it
  * holds container-to-container flows on Docker bridges (through br_netfilter), docker-proxy legs and every
@@ -48,6 +51,14 @@ export type ConntrackTable =
     readonly netns: number;
     /** TCP and UDP entries (other protocols are dropped at collection). */
     readonly entries: readonly ConntrackEntry[];
+    /**
+     * `net.netfilter.nf_conntrack_acct` of that namespace: whether new entries get packet and byte counters
+     * (entries keep the setting they were created under, so `off` can still show counters on older ones).
+     * `unknown` when it could not be read (see `accountingReason`).
+     */
+    readonly accounting: ConntrackAccounting;
+    /** Why accounting is `unknown`, one line. */
+    readonly accountingReason?: string;
   }
   | {
     readonly status: 'unavailable';

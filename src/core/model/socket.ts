@@ -79,5 +79,7 @@ export type SocketSource = 'netlink' | 'proc';
 export interface NetnsSockets {
   readonly netns: number;
   readonly source: SocketSource;
+  /** Whether TCP sockets carry tcp_info: false for /proc, and for netlink asked not to (`--no-tcp-info`). Absent: as the source implies. */
+  readonly tcpInfo?: boolean;
   readonly sockets: readonly RawSocket[];
 }

@@ -114,26 +114,47 @@ export interface TopologyEdge {
   readonly publishedPorts?: readonly number[];
   /** Each connection, sorted by client endpoint; omitted when built without details. */
   readonly details?: readonly ConnectionDetail[];
-  /** Bytes, rates, RTT and retransmits over the edge's TCP connections (tcp_info); absent without it. */
+  /** Bytes, rates, RTT and retransmits over the edge's connections; absent when none has byte counts. */
   readonly traffic?: EdgeTraffic;
 }
 
-/** Traffic over one edge, from the tcp_info of its connections (netlink source). */
+/**
+ * Where an edge's byte counts come from. `tcp_info`: the kernel's per-socket TCP counters (netlink source),
+ * which count **payload** bytes (bytes_acked / bytes_received: no IP or TCP headers, no retransmissions).
+ * `conntrack`: netfilter's per-flow accounting (`net.netfilter.nf_conntrack_acct=1`), which counts **IP-level**
+ * bytes of every packet, headers included (IPv4 UDP: payload + 28 bytes a datagram; TCP: + 40–60 bytes a
+ * segment, handshake and ACKs included) — for UDP flows, and for TCP connections that closed before tcp_info
+ * could see them. `mixed`: some connections of the edge counted each way.
+ */
+export type EdgeBytesSource = 'tcp_info' | 'conntrack' | 'mixed';
+
+/** Traffic over one edge: bytes from tcp_info or conntrack accounting, RTT and retransmits from tcp_info. */
 export interface EdgeTraffic {
-  /** Payload bytes client → server and server → client, summed over the edge's current connections. */
+  /**
+   * Bytes client → server and server → client, summed over the edge's current connections: each connection
+   * from its tcp_info when tcp_info has seen it, else from its conntrack entry (see `bytesSource`).
+   */
   readonly bytesSent: number;
   readonly bytesReceived: number;
-  /** Bytes per second in each direction since the previous sample (closed connections included up to their last sample). */
+  /**
+   * Bytes per second in each direction since the previous sample, from counters accumulated per connection
+   * (closed connections included up to their last sample; a connection opened and closed between two samples
+   * once, from conntrack, when accounting is on).
+   */
   readonly bytesSentPerSec?: number;
   readonly bytesReceivedPerSec?: number;
-  /** Smoothed RTT over the connections: min, mean and max, in ms. */
+  /** Payload bytes (tcp_info), IP-level bytes (conntrack), or both over different connections. */
+  readonly bytesSource: EdgeBytesSource;
+  /** Smoothed RTT over the tcp_info connections: min, mean and max, in ms; absent without tcp_info (UDP). */
   readonly rttMinMs?: number;
   readonly rttMeanMs?: number;
   readonly rttMaxMs?: number;
-  /** Retransmitted segments, summed over the connections. */
-  readonly retransmits: number;
-  /** How many of the edge's connections had tcp_info. */
+  /** Retransmitted segments, summed over the tcp_info connections; absent without tcp_info (UDP). */
+  readonly retransmits?: number;
+  /** How many of the edge's connections had tcp_info (the connections RTT and retransmits are over). */
   readonly measuredConnections: number;
+  /** How many had no tcp_info and were counted from conntrack instead (UDP flows, TCP connections closed unseen). */
+  readonly conntrackConnections: number;
 }
 
 /** Who talks to whom at one moment: the `portolan graph --json` document. */

@@ -18,6 +18,8 @@ export interface NetnsCounters {
   readonly readAtMs: number;
   /** Every interface but `lo`. */
   readonly interfaces: readonly InterfaceCounters[];
+  /** `lo`: traffic that never leaves the namespace (not the container's traffic, but a sign of activity). */
+  readonly loopback?: InterfaceCounters;
 }
 
 /** Traffic of a container: interface counters summed over its interfaces (all but `lo`), with rates. */

@@ -24,6 +24,26 @@ describe('renderGraphText', () => {
     ].join('\n'));
   });
 
+  it('with traffic: bytes and rates each way, conntrack-counted bytes marked, RTT and retransmits only from tcp_info', () => {
+    const withTraffic: Topology = {
+      ...t,
+      edges: t.edges.flatMap((e) => {
+        if (e.id === `${IDS.udpc}->${IDS.udps}/udp/5353`) return [{ ...e, traffic: { bytesSent: 1280, bytesReceived: 0, bytesSentPerSec: 640, bytesReceivedPerSec: 0, bytesSource: 'conntrack' as const, measuredConnections: 0, conntrackConnections: 1 } }];
+        if (e.id === `${IDS.side}->${IDS.db}/tcp/5432`) {
+          return [{ ...e, traffic: { bytesSent: 6320, bytesReceived: 568, bytesSource: 'mixed' as const, rttMinMs: 0.1, rttMeanMs: 0.2, rttMaxMs: 0.3, retransmits: 2, measuredConnections: 1, conntrackConnections: 1 } }];
+        }
+        return e.id === `${IDS.web}->${IDS.db}/tcp/5432` ? [e] : [];
+      }),
+    };
+    expect(renderGraphText(withTraffic)).toBe([
+      'FROM  TO    PORT      CONNECTIONS  STATES         BYTES                                     RTT MS          RETRANS  VIA',
+      'side  db    tcp/5432  1            ESTABLISHED=1  6.3kB → 568B ← [mixed]                    0.10/0.20/0.30  2        socket',
+      'udpc  udps  udp/5353  1            UNREPLIED=1    1.3kB → 0B ← (640B/s ↔ 0B/s) [conntrack]  -               -        conntrack',
+      'web   db    tcp/5432  1            ESTABLISHED=1  -                                         -               -        socket',
+      '',
+    ].join('\n'));
+  });
+
   it('prints only the header when nothing talks', () => {
     expect(renderGraphText({ ...t, edges: [] })).toBe('FROM  TO  PORT  CONNECTIONS  STATES  VIA\n');
   });

@@ -35,13 +35,16 @@ function trafficCells(edge: TopologyEdge): string[] {
   if (!t) return ['-', '-', '-'];
   const rate = t.bytesSentPerSec !== undefined || t.bytesReceivedPerSec !== undefined
     ? ` (${bytesText(t.bytesSentPerSec)}/s ↔ ${bytesText(t.bytesReceivedPerSec)}/s)` : '';
+  // Conntrack counts IP-level bytes (headers included), tcp_info payload: say which when it is not tcp_info.
+  const source = t.bytesSource === 'tcp_info' ? '' : ` [${t.bytesSource}]`;
   const rtt = t.rttMeanMs === undefined ? '-' : `${t.rttMinMs?.toFixed(2)}/${t.rttMeanMs.toFixed(2)}/${t.rttMaxMs?.toFixed(2)}`;
-  return [`${bytesText(t.bytesSent)} → ${bytesText(t.bytesReceived)} ←${rate}`, rtt, String(t.retransmits)];
+  return [`${bytesText(t.bytesSent)} → ${bytesText(t.bytesReceived)} ←${rate}${source}`, rtt, t.retransmits === undefined ? '-' : String(t.retransmits)];
 }
 
 /**
- * One row per edge: FROM, TO, PROTO/PORT, CONNECTIONS, STATES, then (when tcp_info was read) BYTES
- * client→server / server→client with rates, RTT min/mean/max in ms and RETRANS, then VIA; columns aligned.
+ * One row per edge: FROM, TO, PROTO/PORT, CONNECTIONS, STATES, then (when some edge has byte counts) BYTES
+ * client→server / server→client with rates (marked `[conntrack]` or `[mixed]` when conntrack's IP-level
+ * accounting counted them), RTT min/mean/max in ms and RETRANS, then VIA; columns aligned.
  */
 export function renderGraphText(topology: Topology): string {
   const byId = new Map(topology.nodes.map((n) => [n.id, n]));

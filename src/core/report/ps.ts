@@ -120,7 +120,7 @@ export function toPsReport(
       ports: c.ports,
       labels: c.labels,
       ...(traffic.get(c.id) ? { traffic: traffic.get(c.id) } : {}),
-      tcpInfo: cs.source === 'netlink',
+      tcpInfo: cs.tcpInfo,
       sockets,
     });
   }

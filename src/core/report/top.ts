@@ -92,11 +92,15 @@ export interface TopEdge {
   readonly protocol: string;
   readonly port: number;
   readonly connections: number;
-  /** Client → server and server → client bytes per second (tcp_info; null until two samples exist). */
+  /**
+   * Client → server and server → client bytes per second (tcp_info payload, or conntrack IP-level bytes for UDP
+   * and connections closed unseen; null until two samples exist).
+   */
   readonly bytesSentPerSec: number | null;
   readonly bytesReceivedPerSec: number | null;
   readonly rttMeanMs: number | null;
-  readonly retransmits: number;
+  /** Retransmitted segments (tcp_info); null for edges without tcp_info (UDP). */
+  readonly retransmits: number | null;
 }
 
 /** Builds the edge rows of `top` from a topology with traffic attached, busiest first by the key (pure). */
@@ -112,7 +116,7 @@ export function toTopEdges(topology: Topology, sort: TopSortKey = 'rate'): TopEd
     bytesSentPerSec: e.traffic?.bytesSentPerSec ?? null,
     bytesReceivedPerSec: e.traffic?.bytesReceivedPerSec ?? null,
     rttMeanMs: e.traffic?.rttMeanMs ?? null,
-    retransmits: e.traffic?.retransmits ?? 0,
+    retransmits: e.traffic?.retransmits ?? null,
   }));
   const v = (n: number | null) => n ?? -1;
   const total = (e: TopEdge) => v(e.bytesSentPerSec) + v(e.bytesReceivedPerSec);
@@ -122,7 +126,7 @@ export function toTopEdges(topology: Topology, sort: TopSortKey = 'rate'): TopEd
     tx: (a, b) => v(b.bytesSentPerSec) - v(a.bytesSentPerSec),
     connections: (a, b) => b.connections - a.connections,
     rtt: (a, b) => v(b.rttMeanMs) - v(a.rttMeanMs),
-    retransmits: (a, b) => b.retransmits - a.retransmits,
+    retransmits: (a, b) => v(b.retransmits) - v(a.retransmits),
     name: () => 0,
   };
   return rows.sort((a, b) => by[sort](a, b) || a.from.localeCompare(b.from) || a.to.localeCompare(b.to) || a.port - b.port);

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { IDS, syntheticSnapshot } from '../../../test/fixtures/topology/synthetic.js';
 import type { Snapshot } from '../model/snapshot.js';
 import type { Topology, TopologyEdge } from '../model/topology.js';
-import { buildTopology } from './build-topology.js';
+import { buildTopology, topologyWarnings } from './build-topology.js';
 
 // Golden files: `UPDATE_GOLDEN=1 npx vitest run --project unit src/core/topology` rewrites them; review the diff.
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures/topology');
@@ -184,5 +184,27 @@ describe('buildTopology on real captures', () => {
     const noCt = buildTopology(withoutConntrack(load('dnat-second-host')));
     expect(edge(noCt, byName(noCt, 'pt-n-hc'), api, 'tcp', 8080)).toMatchObject({ connections: 3, via: ['port-binding'] });
     expect(noCt.edges.filter((e) => e.to === api).map((e) => e.connections)).toEqual([1, 3]);
+  });
+});
+
+describe('topology warnings about conntrack accounting', () => {
+  const withAccounting = (accounting: 'on' | 'off' | 'unknown', accountingReason?: string): Snapshot => {
+    const s = syntheticSnapshot();
+    if (s.conntrack.status !== 'ok') throw new Error('synthetic conntrack');
+    return { ...s, conntrack: { ...s.conntrack, accounting, ...(accountingReason ? { accountingReason } : {}) } };
+  };
+
+  it('accounting off: one line saying what has no byte counts and how to enable it', () => {
+    const w = buildTopology(withAccounting('off')).warnings;
+    expect(w).toEqual([
+      'conntrack: byte accounting is off (net.netfilter.nf_conntrack_acct=0): UDP edges and connections that closed between samples have no byte counts; ' +
+      'enable it with --conntrack-acct or sysctl -w net.netfilter.nf_conntrack_acct=1 (only flows that start after that are counted)',
+    ]);
+  });
+
+  it('accounting on: nothing; unknown: the reason; an unreadable table: only the table\'s warning', () => {
+    expect(topologyWarnings(withAccounting('on'))).toEqual([]);
+    expect(topologyWarnings(withAccounting('unknown', 'setns failed: EPERM'))).toEqual([expect.stringMatching(/^conntrack: cannot tell whether byte accounting is on \(setns failed: EPERM\): .*--conntrack-acct/)]);
+    expect(topologyWarnings(syntheticSnapshot({ conntrack: false }))).toEqual([expect.stringMatching(/^conntrack: cannot read \/proc\/1\/net\/nf_conntrack/)]);
   });
 });

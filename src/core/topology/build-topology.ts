@@ -2,6 +2,7 @@
 //   attribute sockets → index endpoints → pair sockets → collapse docker-proxy → resolve halves (conntrack DNAT,
 //   addresses, published ports) → UDP flows from conntrack → group into edges and nodes.
 import { attributeSockets, type Attribution } from '../attribute.js';
+import type { ConntrackTable } from '../model/conntrack.js';
 import type { Snapshot } from '../model/snapshot.js';
 import type { ExternalNode, Topology } from '../model/topology.js';
 import { assembleTopology, type AssembleOptions } from './assemble.js';
@@ -36,13 +37,33 @@ export function buildTopology(snapshot: Snapshot, options: TopologyOptions = {},
   return options.names ? nameExternalNodes(topology, options.names) : topology;
 }
 
-/** Collection issues as one line each, plus what the topology cannot show without conntrack. */
+/**
+ * Collection issues as one line each, plus what the topology cannot show without conntrack, or without
+ * conntrack's byte accounting.
+ */
 export function topologyWarnings(snapshot: Snapshot): string[] {
   const warnings = snapshot.issues.map((i) => (i.count > 1 ? `${i.source}: ${i.message} (${i.count} times)` : `${i.source}: ${i.message}`));
   if (snapshot.conntrack.status === 'unavailable') {
     warnings.push(`conntrack: ${snapshot.conntrack.reason}; UDP flows sent without a connected socket and connections to published ports through iptables DNAT are not resolved, so some edges are missing or end at the host`);
+  } else {
+    const acct = accountingWarning(snapshot.conntrack);
+    if (acct) warnings.push(acct);
   }
   return warnings;
+}
+
+/** How to turn accounting on, for warnings. */
+const ENABLE_ACCOUNTING = 'enable it with --conntrack-acct or sysctl -w net.netfilter.nf_conntrack_acct=1 (only flows that start after that are counted)';
+
+/** One line when conntrack's byte accounting is off (or cannot be read) in the host namespace; undefined when on. */
+export function accountingWarning(table: Extract<ConntrackTable, { status: 'ok' }>): string | undefined {
+  switch (table.accounting) {
+    case 'on': return undefined;
+    case 'off': return `conntrack: byte accounting is off (net.netfilter.nf_conntrack_acct=0): UDP edges and connections that closed between samples have no byte counts; ${ENABLE_ACCOUNTING}`;
+    case 'unknown': return `conntrack: cannot tell whether byte accounting is on (${table.accountingReason ?? 'no reason given'}): UDP edges and connections that closed between samples have byte counts only if it is; ${ENABLE_ACCOUNTING}`;
+    // Snapshots recorded before accounting was read carry no state: nothing to say about them.
+    default: return undefined;
+  }
 }
 
 /** Puts reverse-DNS names on external nodes (pure); nodes without a name keep their address as name. */

@@ -34,7 +34,7 @@ function snapshot(parts: { containers: ContainerInfo[]; netns: [string, number, 
     processes: parts.processes,
     sockets: parts.tables.map(([netns, sockets]) => ({ netns, source: 'netlink', sockets })),
     netdev: [],
-    conntrack: parts.conntrack ? { status: 'ok', netns: H, entries: parts.conntrack } : { status: 'unavailable', reason: 'test' },
+    conntrack: parts.conntrack ? { status: 'ok', netns: H, entries: parts.conntrack, accounting: 'on' } : { status: 'unavailable', reason: 'test' },
   };
 }
 

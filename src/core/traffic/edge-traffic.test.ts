@@ -27,7 +27,7 @@ describe('edgesTraffic', () => {
   const first = edgesTraffic(t0, a0, undefined);
 
   it('sums bytes each way, RTT min/mean/max and retransmits over the edge\'s connections', () => {
-    expect(first.traffic.get('a->b/tcp/80')).toEqual({ bytesSent: 300, bytesReceived: 3000, rttMinMs: 0.5, rttMeanMs: 1, rttMaxMs: 1.5, retransmits: 3, measuredConnections: 2 });
+    expect(first.traffic.get('a->b/tcp/80')).toEqual({ bytesSent: 300, bytesReceived: 3000, bytesSource: 'tcp_info', rttMinMs: 0.5, rttMeanMs: 1, rttMaxMs: 1.5, retransmits: 3, measuredConnections: 2, conntrackConnections: 0 });
   });
 
   it('gives rates from the previous sample, counting a connection that closed up to its last sample', () => {

@@ -1,0 +1,160 @@
+// The sockets collector for repeated collections: cached netlink sockets, one TCP dump for both families, and
+// tables reused while a namespace shows no activity.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import type { InterfaceCounters } from '../core/model/traffic.js';
+import type { Procfs } from '../sources/procfs.js';
+import type { SockDiagSocket } from '../sources/sock-diag.js';
+import { emptyParts, type CollectContext } from './collector.js';
+import { createSocketsCollector } from './sockets.js';
+
+interface Fixture { dumps: { family: number; protocol: number; ext: number; payloads: string[] }[] }
+const fixture = JSON.parse(readFileSync(new URL('../../test/fixtures/sock-diag/loopback.json', import.meta.url), 'utf8')) as Fixture;
+const payloads = (family: number, protocol: number) =>
+  fixture.dumps.filter((d) => d.family === family && d.protocol === protocol && (protocol === 17 || d.ext !== 0)).slice(0, 1)
+    .flatMap((d) => d.payloads.map((h) => Buffer.from(h, 'hex')));
+
+const SOCKSTAT = (tcp: number) => `sockets: used 9\nTCP: inuse ${tcp} orphan 3 tw 0 alloc 77 mem 12\nUDP: inuse 1 mem 0\n`;
+const counters = (packets: number): InterfaceCounters => ({
+  name: 'lo', rxBytes: 1000, rxPackets: packets, rxErrors: 0, rxDropped: 0, txBytes: 1000, txPackets: packets, txErrors: 0, txDropped: 0,
+});
+
+interface World { tcp: number; packets: number; orphan?: number; eth?: number }
+
+/** A procfs whose sockstat says what `world` holds; pid 10 is namespace 100, pid 20 namespace 200. */
+function fakeProcfs(state: World): Procfs {
+  return {
+    root: '/fake',
+    listPids: () => [10, 20],
+    readText: (pid, rel) => {
+      if (rel === 'net/sockstat') return SOCKSTAT(state.tcp).replace('orphan 3', `orphan ${state.orphan ?? 3}`);
+      throw Object.assign(new Error(`ENOENT ${pid}/${rel}`), { code: 'ENOENT' });
+    },
+    readLink: () => { throw new Error('unused'); },
+    readFdLinks: () => [],
+    pathOf: (pid, rel) => `/fake/${pid}/${rel}`,
+  };
+}
+
+function fakeDiag(options: { refuseCompat?: boolean; failNext?: { on: boolean } } = {}) {
+  const log = { opens: [] as string[], closes: [] as string[], dumps: [] as string[] };
+  const open = (nsPath: string): SockDiagSocket => {
+    log.opens.push(nsPath);
+    return {
+      dump: async (family, protocol, ext) => {
+        log.dumps.push(`${nsPath} ${family}/${protocol}/${ext}`);
+        if (options.failNext?.on) {
+          options.failNext.on = false;
+          throw new Error('recvmsg: ENOBUFS');
+        }
+        if (family === 0) {
+          if (options.refuseCompat) throw Object.assign(new Error('sock_diag dump failed: EINVAL'), { code: 'EINVAL' });
+          return [...payloads(2, 6), ...payloads(10, 6)];
+        }
+        return payloads(family, protocol);
+      },
+      close: () => { log.closes.push(nsPath); },
+    };
+  };
+  return { open, log };
+}
+
+/** Collection context: the namespaces (host 100 and `containers`) and their interface counters from `world`. */
+const ctx = (world: World, ...containers: number[]): CollectContext => ({
+  signal: new AbortController().signal,
+  parts: {
+    ...emptyParts(),
+    netns: { host: 100, hostPid: 10, containers: containers.map((netns) => ({ containerId: `c${netns}`, pid: netns / 10, netns })) },
+    netdev: [100, ...containers].map((netns) => ({
+      netns, readAtMs: 0, loopback: counters(world.packets), interfaces: [{ ...counters(world.eth ?? 0), name: 'eth0' }],
+    })),
+  },
+});
+
+describe('sockets collector, repeated collections', () => {
+  it('dumps TCP of both families at once and UDP per family, and keeps the socket open', async () => {
+    const diag = fakeDiag();
+    let t = 0;
+    const world = { tcp: 1, packets: 5 };
+    const c = createSocketsCollector({ procfs: fakeProcfs(world), source: 'netlink', openDiag: diag.open, repeat: { reuseForMs: 30_000, now: () => t } });
+    expect(c.needs).toEqual(['netns', 'netdev']);
+    const first = await c.collect(ctx(world));
+    expect(diag.log.dumps).toEqual(['/fake/10/ns/net 0/6/2', '/fake/10/ns/net 2/17/0', '/fake/10/ns/net 10/17/0']);
+    const sockets = first.sockets?.[0]?.sockets ?? [];
+    expect(sockets.some((s) => s.family === 'ipv4' && s.protocol === 'tcp')).toBe(true);
+    expect(sockets.some((s) => s.family === 'ipv6' && s.protocol === 'tcp')).toBe(true);
+    expect(diag.log.closes).toEqual([]);
+    t = 1000;
+    const second = await c.collect(ctx(world));
+    // Nothing moved: no new dump, the same table, only the idle times grown by the elapsed second.
+    expect(diag.log.dumps).toHaveLength(3);
+    expect(diag.log.opens).toHaveLength(1);
+    const again = second.sockets?.[0]?.sockets ?? [];
+    expect(again.map((s) => s.inode)).toEqual(sockets.map((s) => s.inode));
+    const tcp = sockets.findIndex((s) => s.tcp);
+    expect(again[tcp]?.tcp?.lastSendMs).toBe((sockets[tcp]?.tcp?.lastSendMs ?? NaN) + 1000);
+    expect(again[tcp]?.tcp?.bytesSent).toBe(sockets[tcp]?.tcp?.bytesSent);
+  });
+
+  it('dumps again when packets moved, sockets were opened or closed, or the table is older than reuseForMs', async () => {
+    const diag = fakeDiag();
+    const state: World = { tcp: 1, packets: 5, orphan: 3 };
+    let t = 0;
+    const c = createSocketsCollector({ procfs: fakeProcfs(state), source: 'netlink', openDiag: diag.open, repeat: { reuseForMs: 10_000, now: () => t } });
+    const dumps = async () => { await c.collect(ctx(state)); return diag.log.dumps.length / 3; };
+    expect(await dumps()).toBe(1);
+    state.orphan = 9; // a kernel-wide counter: other namespaces' business
+    expect(await dumps()).toBe(1);
+    state.packets = 6;
+    expect(await dumps()).toBe(2);
+    state.eth = 1; // a packet on eth0
+    expect(await dumps()).toBe(3);
+    state.tcp = 2;
+    expect(await dumps()).toBe(4);
+    t = 9_999;
+    expect(await dumps()).toBe(4);
+    t = 10_000;
+    expect(await dumps()).toBe(5);
+  });
+
+  it('falls back to one TCP dump per family when the kernel refuses the legacy request, once', async () => {
+    const diag = fakeDiag({ refuseCompat: true });
+    const state: World = { tcp: 1, packets: 5 };
+    const c = createSocketsCollector({ procfs: fakeProcfs(state), source: 'netlink', openDiag: diag.open, repeat: { reuseForMs: 30_000 } });
+    const r = await c.collect(ctx(state));
+    expect(r.sockets?.[0]?.sockets.some((s) => s.family === 'ipv6' && s.protocol === 'tcp')).toBe(true);
+    state.packets = 7;
+    await c.collect(ctx(state));
+    expect(diag.log.dumps.filter((d) => d.includes(' 0/6/'))).toHaveLength(1);
+    expect(diag.log.dumps.filter((d) => d.includes(' 10/6/'))).toHaveLength(2);
+  });
+
+  it('closes the socket of a namespace that is gone, and replaces a socket whose dump failed', async () => {
+    const failNext = { on: false };
+    const diag = fakeDiag({ failNext });
+    const state: World = { tcp: 1, packets: 5 };
+    const c = createSocketsCollector({ procfs: fakeProcfs(state), source: 'netlink', openDiag: diag.open, repeat: { reuseForMs: 30_000 } });
+    await c.collect(ctx(state, 200));
+    expect(diag.log.opens).toEqual(['/fake/10/ns/net', '/fake/20/ns/net']);
+    await c.collect(ctx(state));
+    expect(diag.log.closes).toEqual(['/fake/20/ns/net']);
+    state.packets = 8;
+    failNext.on = true;
+    await expect(c.collect(ctx(state))).rejects.toThrow(/ENOBUFS/);
+    expect(diag.log.closes).toEqual(['/fake/20/ns/net', '/fake/10/ns/net']);
+    await c.collect(ctx(state));
+    expect(diag.log.opens).toEqual(['/fake/10/ns/net', '/fake/20/ns/net', '/fake/10/ns/net']);
+  });
+
+  it('without repeat, every collection opens, dumps and closes', async () => {
+    const diag = fakeDiag();
+    const world = { tcp: 1, packets: 5 };
+    const c = createSocketsCollector({ procfs: fakeProcfs(world), source: 'netlink', openDiag: diag.open });
+    expect(c.needs).toEqual(['netns']);
+    await c.collect(ctx(world));
+    await c.collect(ctx(world));
+    expect(diag.log.opens).toHaveLength(2);
+    expect(diag.log.closes).toHaveLength(2);
+    expect(diag.log.dumps).toHaveLength(6);
+  });
+});
