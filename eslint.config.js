@@ -48,4 +48,20 @@ export default tseslint.config(
     files: ['src/collectors/**/*.ts', 'src/agent/**/*.ts', 'src/server/**/*.ts'],
     rules: { 'no-console': 'error' },
   },
+  {
+    // The web map runs in the browser: it sees the agent only through HTTP, and core/model only as types.
+    files: ['src/ui/**/*.ts'],
+    ignores: ['src/ui/**/*.test.ts', 'src/ui/vite.config.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': ['error', {
+        patterns: [
+          { group: ['**/core/model/**'], allowTypeImports: true, message: 'src/ui takes only types from core/model: use `import type`.' },
+          { group: ['**/core/**', '!**/core/model/**'], message: 'src/ui imports only `import type` from core/model, nothing else from core/.' },
+          { group: ['**/server/**', '**/agent/**', '**/collectors/**', '**/sources/**', '**/cli/**'], message: 'src/ui talks to the agent over HTTP only.' },
+          { group: ['node:*'], message: 'src/ui is browser code: no Node modules.' },
+        ],
+      }],
+      'no-console': 'error',
+    },
+  },
 );

@@ -23,6 +23,8 @@ command -v tmux >/dev/null 2>&1 || need_pkgs+=(tmux)
 command -v python3 >/dev/null 2>&1 || need_pkgs+=(python3)
 # promtool (Debian ships it in the prometheus package) checks /metrics in the serve tests.
 command -v promtool >/dev/null 2>&1 || need_pkgs+=(prometheus)
+# Debian's Chromium (and a font for its text) drives the web map's browser tests.
+[ -x /usr/bin/chromium ] || need_pkgs+=(chromium fonts-dejavu-core)
 if [ "${#need_pkgs[@]}" -gt 0 ]; then
   log "installing ${need_pkgs[*]}"
   apt-get update -qq >&2

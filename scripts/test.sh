@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 [ -d node_modules ] || npm ci
 bash scripts/ensure-docker.sh
 echo '== lint' && npx eslint .
-echo '== typecheck' && npx tsc -p tsconfig.json --noEmit
+echo '== typecheck' && npm run typecheck --silent
 echo '== build' && npm run build --silent
 echo '== unit tests' && npx vitest run --project unit
 echo '== integration tests (real Docker engine)'

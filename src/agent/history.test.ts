@@ -72,6 +72,32 @@ describe('openHistory', () => {
     h2.close();
   });
 
+  it('lists the instants the topology changed at, and the runs', () => {
+    const dir = tmp();
+    const a = buildTopology(syntheticSnapshot());
+    const b = buildTopology(withoutContainers(syntheticSnapshot(), [IDS.udpc]));
+    const h1 = openHistory({ dir, now: () => 500 });
+    h1.record(1000, a, new Map());
+    h1.record(2000, a, new Map());
+    h1.record(3000, b, new Map());
+    h1.record(4000, b, new Map());
+    // The run's start, the first record, the change; the current run's last tick is "now", not a change.
+    expect(h1.changes(0, 10_000, 100)).toEqual([500, 1000, 3000]);
+    expect(h1.changes(900, 2999, 100)).toEqual([1000]);
+    expect(h1.changes(0, 10_000, 2)).toEqual([500, 1000]);
+    const names = (t: ReturnType<typeof h1.topologyAt>) => t?.nodes.map((n) => n.id).sort();
+    expect(names(h1.topologyAt(2999))).not.toEqual(names(h1.topologyAt(3000)));
+    // A second agent after a crash: the first run's end closed what was open, so it is a change too.
+    const h2 = openHistory({ dir, now: () => 10_000 });
+    h2.record(11_000, a, new Map());
+    expect(h2.changes(0, 20_000, 100)).toEqual([500, 1000, 3000, 4000, 10_000, 11_000]);
+    expect(h2.runs(0, 20_000)).toEqual([{ startMs: 500, lastMs: 4000 }, { startMs: 10_000, lastMs: 11_000 }]);
+    expect(h2.runs(5000, 9000)).toEqual([]);
+    expect(h2.runs(3500, 10_000)).toEqual([{ startMs: 500, lastMs: 4000 }, { startMs: 10_000, lastMs: 11_000 }]);
+    h1.close();
+    h2.close();
+  });
+
   it('prunes what is older than the retention', () => {
     const dir = tmp();
     const h = openHistory({ dir, now: () => 0, retentionMs: 10_000, trafficStepMs: 0 });

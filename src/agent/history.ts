@@ -33,11 +33,25 @@ export interface HistoryStore {
   traffic(containerId: string, sinceMs: number, untilMs: number): TrafficRow[];
   /** First and last instant history covers; undefined when empty. */
   range(): { readonly firstMs: number; readonly lastMs: number } | undefined;
+  /** The runs (times portolan was collecting) overlapping [sinceMs, untilMs], oldest first. */
+  runs(sinceMs: number, untilMs: number): HistoryRun[];
+  /**
+   * The instants in [sinceMs, untilMs] at which the stored topology changed, ascending and distinct: where a
+   * version of a node, an edge or the warnings began or ended, and where a run began or (for runs other than
+   * the current one) ended. At most `limit`, the earliest first.
+   */
+  changes(sinceMs: number, untilMs: number, limit: number): number[];
   /** Deletes what is older than the retention; returns the rows removed. */
   prune(nowMs: number): number;
   /** Bytes on disk (database + WAL). */
   sizeBytes(): number;
   close(): void;
+}
+
+/** A time portolan was collecting: from its start to its last recorded tick. */
+export interface HistoryRun {
+  readonly startMs: number;
+  readonly lastMs: number;
 }
 
 /** Options of openHistory. */
@@ -107,6 +121,16 @@ export function openHistory(options: HistoryOptions): HistoryStore {
     at: db.prepare<[number, number], { kind: string; body: string }>(
       'SELECT kind, body FROM versions WHERE from_ms <= ? AND (to_ms IS NULL OR to_ms > ?) ORDER BY rowid'),
     range: db.prepare<[], { first: number | null; last: number | null }>('SELECT MIN(started_ms) AS first, MAX(last_ms) AS last FROM runs'),
+    runs: db.prepare<[number, number], { id: number; started_ms: number; last_ms: number }>(
+      'SELECT id, started_ms, last_ms FROM runs WHERE last_ms >= ? AND started_ms <= ? ORDER BY started_ms'),
+    // UNION (not UNION ALL) makes the instants distinct; each arm uses the index on its column.
+    changes: db.prepare<[number, number, number, number, number, number, number, number, number, number], { t: number }>(
+      `SELECT t FROM (
+         SELECT from_ms AS t FROM versions WHERE from_ms >= ? AND from_ms <= ?
+         UNION SELECT to_ms FROM versions WHERE to_ms >= ? AND to_ms <= ?
+         UNION SELECT started_ms FROM runs WHERE started_ms >= ? AND started_ms <= ?
+         UNION SELECT last_ms FROM runs WHERE last_ms >= ? AND last_ms <= ? AND id <> ?
+       ) ORDER BY t LIMIT ?`),
     insertTraffic: db.prepare<[string, number, number, number, number, number, number | null, number | null]>(
       'INSERT OR REPLACE INTO traffic (container_id, at_ms, rx_bytes, tx_bytes, rx_packets, tx_packets, rx_rate, tx_rate) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
     traffic: db.prepare<[string, number, number], { container_id: string; at_ms: number; rx_bytes: number; tx_bytes: number; rx_packets: number; tx_packets: number; rx_rate: number | null; tx_rate: number | null }>(
@@ -190,6 +214,13 @@ export function openHistory(options: HistoryOptions): HistoryStore {
     range() {
       const r = q.range.get();
       return r && r.first !== null && r.last !== null ? { firstMs: r.first, lastMs: r.last } : undefined;
+    },
+    runs(sinceMs, untilMs) {
+      return q.runs.all(sinceMs, untilMs).map((r) => ({ startMs: r.started_ms, lastMs: r.last_ms }));
+    },
+    changes(sinceMs, untilMs, limit) {
+      // The current run's last tick is "now", not a change: it moves with every collection.
+      return q.changes.all(sinceMs, untilMs, sinceMs, untilMs, sinceMs, untilMs, sinceMs, untilMs, runId, limit).map((r) => r.t);
     },
     prune(nowMs) {
       const cutoff = nowMs - retentionMs;

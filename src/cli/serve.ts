@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
 import { createDockerEventsFollower } from '../agent/events.js';
@@ -16,7 +17,8 @@ import { buildTopology, externalAddresses, nameExternalNodes } from '../core/top
 import { diffTopology, isEmptyDiff } from '../core/topology/diff-topology.js';
 import { buildApp } from '../server/app.js';
 import { checkListenPolicy, DEFAULT_LISTEN, formatListen, parseListen, type ListenAddress } from '../server/listen.js';
-import { CliError, toCollectionConfig, withCollectionOptions, type CollectionFlags } from './common.js';
+import { defaultUiDir, loadUiAssets } from '../server/ui-assets.js';
+import { accountingMessage, CliError, enableAccounting, toCollectionConfig, withCollectionOptions, withConntrackAcctOption, type CollectionFlags } from './common.js';
 
 /** portolan's version, as reported by /metrics and the OpenAPI document. */
 export const VERSION = '0.1.0';
@@ -84,7 +86,7 @@ function readToken(flags: ServeFlags): string | undefined {
 
 /** Adds `portolan serve` to the program. */
 export function registerServe(program: Command): void {
-  withCollectionOptions(program.command('serve'))
+  withConntrackAcctOption(withCollectionOptions(program.command('serve')))
     .description('run the agent: collect continuously, keep history, serve the HTTP API, /metrics and live streams')
     .option('--interval <seconds>', 'collection interval (Docker events also trigger one at once)', seconds, 2)
     .option('--listen <host:port>', 'where to listen (env PORTOLAN_LISTEN); beyond loopback a token is required', process.env.PORTOLAN_LISTEN ?? DEFAULT_LISTEN)
@@ -113,7 +115,11 @@ export function registerServe(program: Command): void {
 
 async function serve(flags: ServeFlags, address: ListenAddress, token: string | undefined): Promise<void> {
   const logger = pino({ name: 'portolan', level: flags.logLevel });
-  const collection = createCollection({ ...toCollectionConfig(flags), timeoutMs: flags.collectTimeout });
+  const collection = createCollection({ ...toCollectionConfig(flags), timeoutMs: flags.collectTimeout, repeat: {} });
+  if (flags.conntrackAcct) {
+    const change = enableAccounting(collection);
+    logger.info({ sysctl: 'net.netfilter.nf_conntrack_acct', previous: Number(change.previous), value: 1, netns: change.netns }, accountingMessage(change));
+  }
   let history: HistoryStore | undefined;
   if (flags.history) {
     try {
@@ -142,8 +148,12 @@ async function serve(flags: ServeFlags, address: ListenAddress, token: string | 
       isEmpty: isEmptyDiff,
     },
   });
+  // dist/ui beside dist/cli; absent in a checkout that was not built, then GET / serves the fallback page.
+  const ui = loadUiAssets(defaultUiDir(path.dirname(fileURLToPath(import.meta.url))));
+  if (!ui) logger.warn('web map not built (no dist/ui/index.html): browsers get a page listing the API; run npm run build');
   const app = await buildApp(agent, {
     logger,
+    ...(ui ? { ui } : {}),
     ...(token !== undefined ? { token } : {}),
     outpostInterfaces: parseOutpostInterfaces(process.env.OUTPOST_INTERFACES),
     metrics: { maxEdgeSeries: flags.metricsMaxEdges },

@@ -10,6 +10,7 @@ import { IDS, syntheticSnapshot } from '../../test/fixtures/topology/synthetic.j
 import { openHistory } from '../agent/history.js';
 import { createAgent, type RunningAgent } from '../agent/loop.js';
 import { buildApp, type AppOptions } from './app.js';
+import { loadUiAssets } from './ui-assets.js';
 
 const logger = pino({ level: 'silent' });
 const apps: FastifyInstance[] = [];
@@ -121,11 +122,84 @@ describe('HTTP API (inject)', () => {
     agent.history?.close();
   });
 
+  it('/api/v1/history: runs and the instants the topology changed at; each answers ?at=', async () => {
+    const { app, agent } = await setup([syntheticSnapshot(), syntheticSnapshot(), withoutContainers(syntheticSnapshot(), [IDS.udpc])], {}, 1, true);
+    await new Promise((r) => setTimeout(r, 5));
+    await agent.collectNow();
+    await new Promise((r) => setTimeout(r, 5));
+    await agent.collectNow();
+    const r = await app.inject({ url: '/api/v1/history' });
+    expect(r.statusCode).toBe(200);
+    const body = r.json() as { firstMs: number; lastMs: number; runs: { startMs: number; lastMs: number }[]; changes: number[]; truncated: boolean };
+    expect(body.runs).toHaveLength(1);
+    expect(body.runs[0]).toEqual({ startMs: body.firstMs, lastMs: body.lastMs });
+    expect(body.truncated).toBe(false);
+    // The run's start, the first collection, the one where udpc went away (the unchanged second adds nothing).
+    expect(body.changes).toHaveLength(3);
+    expect([...body.changes].sort((a, b) => a - b)).toEqual(body.changes);
+    const last = body.changes[2] ?? 0;
+    const at = async (ms: number) => ((await app.inject({ url: `/api/v1/topology?at=${ms / 1000}` })).json() as { nodes: { id: string }[] }).nodes.map((n) => n.id);
+    expect(await at(last - 1)).toContain(IDS.udpc);
+    expect(await at(last)).not.toContain(IDS.udpc);
+    const cut = (await app.inject({ url: '/api/v1/history?limit=1' })).json() as { changes: number[]; truncated: boolean };
+    expect(cut).toMatchObject({ changes: [body.changes[0]], truncated: true });
+    const since = (await app.inject({ url: `/api/v1/history?since=${new Date(last).toISOString()}` })).json() as { changes: number[] };
+    expect(since.changes).toEqual([last]);
+    for (const url of ['/api/v1/history?since=yesterday', '/api/v1/history?limit=0', '/api/v1/history?until=-1h&since=-10s', '/api/v1/history?at=1']) {
+      const bad = await app.inject({ url });
+      expect(bad.statusCode, url).toBe(400);
+      expect(bad.json(), url).toMatchObject({ code: 'bad_parameter' });
+    }
+    agent.history?.close();
+  });
+
+  it('/api/v1/history without history: 404 no_history', async () => {
+    const { app } = await setup();
+    const r = await app.inject({ url: '/api/v1/history' });
+    expect(r.statusCode).toBe(404);
+    expect(r.json()).toMatchObject({ code: 'no_history' });
+  });
+
+  it('with the built web map: its page at / for browsers, its files under /ui/, the fallback without it', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'portolan-ui-'));
+    dirs.push(dir);
+    expect(loadUiAssets(dir)).toBeUndefined();
+    fs.mkdirSync(path.join(dir, 'assets'));
+    fs.writeFileSync(path.join(dir, 'index.html'), '<!doctype html><html><script type="module" src="/ui/assets/main-abc.js"></script></html>');
+    fs.writeFileSync(path.join(dir, 'assets', 'main-abc.js'), 'console.log(1)');
+    fs.writeFileSync(path.join(dir, 'favicon.svg'), '<svg/>');
+    const ui = loadUiAssets(dir);
+    const { app } = await setup([syntheticSnapshot()], { ui, token: 't' });
+    const auth = { authorization: 'Bearer t' };
+    const page = await app.inject({ url: '/', headers: { accept: 'text/html', ...auth } });
+    expect(page.headers['content-type']).toMatch(/text\/html/);
+    expect(page.body).toContain('/ui/assets/main-abc.js');
+    // Outpost clients still get JSON at /.
+    expect((await app.inject({ url: '/', headers: auth })).headers['content-type']).toMatch(/application\/json/);
+    const js = await app.inject({ url: '/ui/assets/main-abc.js', headers: auth });
+    expect(js.statusCode).toBe(200);
+    expect(js.headers['content-type']).toMatch(/text\/javascript/);
+    expect(js.headers['cache-control']).toMatch(/immutable/);
+    expect(js.body).toBe('console.log(1)');
+    const icon = await app.inject({ url: '/ui/favicon.svg', headers: auth });
+    expect(icon.headers).toMatchObject({ 'content-type': 'image/svg+xml', 'cache-control': 'no-cache' });
+    for (const url of ['/ui/assets/none.js', '/ui/../package.json', '/ui/%2e%2e/index.html', '/ui/index.html']) {
+      expect((await app.inject({ url, headers: auth })).statusCode, url).toBe(404);
+    }
+    // The files need the token like everything else; a browser answers the Basic challenge with a prompt.
+    const denied = await app.inject({ url: '/ui/assets/main-abc.js' });
+    expect(denied.statusCode).toBe(401);
+    expect(denied.headers['www-authenticate']).toContain('Basic realm="portolan", charset="UTF-8"');
+    const { app: bare } = await setup();
+    expect((await bare.inject({ url: '/', headers: { accept: 'text/html' } })).body).toMatch(/web map is not built/);
+    expect((await bare.inject({ url: '/ui/assets/main-abc.js' })).statusCode).toBe(404);
+  });
+
   it('/api/v1/openapi.json documents every route with its parameters', async () => {
     const { app } = await setup();
     const doc = (await app.inject({ url: '/api/v1/openapi.json' })).json() as { openapi: string; paths: Record<string, Record<string, { parameters?: { name: string }[] }>> };
     expect(doc.openapi).toMatch(/^3\./);
-    for (const p of ['/', '/api/v1/containers', '/api/v1/sockets', '/api/v1/topology', '/api/v1/topology/stream', '/api/v1/events', '/healthz', '/readyz', '/metrics']) {
+    for (const p of ['/', '/api/v1/containers', '/api/v1/sockets', '/api/v1/topology', '/api/v1/history', '/api/v1/topology/stream', '/api/v1/events', '/healthz', '/readyz', '/metrics']) {
       expect(doc.paths[p]?.get, p).toBeDefined();
     }
     expect(doc.paths['/api/v1/sockets']?.get?.parameters?.map((x) => x.name)).toEqual(['container', 'state', 'protocol', 'listening']);
@@ -151,7 +225,7 @@ describe('HTTP API (inject)', () => {
     const denied = await app.inject({ url: '/api/v1/topology' });
     expect(denied.statusCode).toBe(401);
     expect(denied.json()).toMatchObject({ code: 'unauthorized' });
-    expect(denied.headers['www-authenticate']).toMatch(/Bearer/);
+    expect(denied.headers['www-authenticate']).toEqual(['Basic realm="portolan", charset="UTF-8"', 'Bearer realm="portolan"']);
     expect((await app.inject({ url: '/metrics', headers: { authorization: 'Bearer wrong' } })).statusCode).toBe(401);
     expect((await app.inject({ url: '/api/v1/topology', headers: { authorization: 'Bearer s3cret' } })).statusCode).toBe(200);
     const basic = `Basic ${Buffer.from('prom:s3cret').toString('base64')}`;

@@ -10,6 +10,7 @@ import { registerApiRoutes } from './routes/api.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { collectOpenApi } from './routes/openapi.js';
 import { registerOutpostRoute } from './routes/outpost.js';
+import { registerUiRoutes, type UiAssets } from './ui-assets.js';
 import { createViews } from './views.js';
 
 /** Options of buildApp. */
@@ -25,8 +26,10 @@ export interface AppOptions {
   /** The collectors' timeout, for the liveness rule (default 10 s). */
   readonly collectTimeoutMs?: number;
   readonly version?: string;
-  /** The page browsers get at GET / (default: a small page pointing at the API). */
+  /** The page browsers get at GET / (default: the web map's page when `ui` is given, else a small page pointing at the API). */
   readonly html?: string;
+  /** The built web map (loadUiAssets): its page at GET / for browsers, its files under /ui/. */
+  readonly ui?: UiAssets;
 }
 
 /** Builds the fastify app (routes, auth, errors, metrics, live streams); call listen() or inject() on it. */
@@ -49,7 +52,9 @@ export async function buildApp(agent: Agent, options: AppOptions = {}): Promise<
   app.addHook('onClose', async () => { metrics.close(); });
 
   registerHealthRoutes(app, agent, { collectTimeoutMs: options.collectTimeoutMs ?? 10_000 });
-  registerOutpostRoute(app, agent, views, () => options.html ?? DEFAULT_HTML);
+  const html = options.html ?? options.ui?.index ?? DEFAULT_HTML;
+  registerOutpostRoute(app, agent, views, () => html);
+  if (options.ui) registerUiRoutes(app, options.ui);
   registerApiRoutes(app, agent, views);
   registerLiveRoutes(app, agent, options.live);
   app.get('/metrics', {
@@ -66,7 +71,7 @@ const DEFAULT_HTML = `<!doctype html>
 <style>body{font:15px/1.5 system-ui,sans-serif;max-width:48em;margin:2em auto;padding:0 1em}code{background:#eee;padding:0 .2em}</style>
 </head><body>
 <h1>portolan</h1>
-<p>Which Docker containers talk to which, read from the kernel. The web UI is not built into this agent; the API is:</p>
+<p>Which Docker containers talk to which, read from the kernel. The web map is not built into this agent (<code>npm run build</code> builds it into dist/ui); the API is:</p>
 <ul>
 <li><a href="/api/v1/topology">/api/v1/topology</a> — who talks to whom (<code>?at=-10m</code> from history)</li>
 <li><a href="/api/v1/containers">/api/v1/containers</a>, <a href="/api/v1/sockets">/api/v1/sockets</a></li>

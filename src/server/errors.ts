@@ -51,7 +51,9 @@ export function installErrorHandlers(app: FastifyInstance): void {
       req.log.error({ err }, 'request failed');
       body = { statusCode: 500, code: 'internal_error', message: 'internal error (see the agent log)' };
     }
-    if (body.statusCode === 401) void reply.header('www-authenticate', 'Bearer realm="portolan", Basic realm="portolan"');
+    // One challenge per header line: browsers read a line as one challenge, and Chromium would take
+    // `Bearer …, Basic …` for a Bearer challenge it cannot answer instead of prompting for Basic (the web map).
+    if (body.statusCode === 401) void reply.header('www-authenticate', ['Basic realm="portolan", charset="UTF-8"', 'Bearer realm="portolan"']);
     void reply.code(body.statusCode).type('application/json; charset=utf-8').send(body);
   });
 }

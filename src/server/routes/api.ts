@@ -1,5 +1,5 @@
 // The JSON API under /api/v1: containers, sockets (the `ps` filters), topology (live or from history),
-// traffic history and the agent's status. Read-only: every route is a GET.
+// traffic history, what history covers and the agent's status. Read-only: every route is a GET.
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Agent } from '../../agent/loop.js';
 import { parseInstant } from '../../core/duration.js';
@@ -183,6 +183,43 @@ export function registerApiRoutes(app: FastifyInstance, agent: Agent, views: Vie
     const named = agent.current()?.snapshot.containers.find((c) => c.name === req.query.container);
     const id = named?.id ?? req.query.container;
     return sendJson(reply, JSON.stringify({ containerId: id, samples: agent.history.traffic(id, since, until) }));
+  });
+
+  app.get<{ Querystring: { since?: string; until?: string; limit?: number } }>('/api/v1/history', {
+    schema: {
+      summary: 'What history covers: its first and last instant, the runs (times portolan was collecting) and the instants the topology changed at, for stepping through with ?at=',
+      querystring: {
+        type: 'object', additionalProperties: false,
+        properties: {
+          since: { type: 'string', description: 'start (default: the beginning of history)' },
+          until: { type: 'string', description: 'end (default now)' },
+          limit: { type: 'integer', minimum: 1, maximum: 100_000, default: 10_000, description: 'most change instants listed (the earliest)' },
+        },
+      },
+      response: {
+        200: {
+          type: 'object', required: ['firstMs', 'lastMs', 'runs', 'changes', 'truncated'],
+          properties: {
+            firstMs: { type: 'integer' }, lastMs: { type: 'integer' },
+            runs: { type: 'array', items: { type: 'object', required: ['startMs', 'lastMs'], properties: { startMs: { type: 'integer' }, lastMs: { type: 'integer' } } } },
+            changes: { type: 'array', items: { type: 'integer' }, description: 'ms since the epoch, ascending' },
+            truncated: { type: 'boolean', description: 'true when more changes than limit fall in the range' },
+          },
+        },
+        ...errors,
+      },
+    },
+  }, async (req) => {
+    if (!agent.history) throw new HttpError(404, 'no_history', 'this agent keeps no history (started with --no-history)');
+    const since = req.query.since !== undefined ? instantParam('since', req.query.since) : 0;
+    const until = req.query.until !== undefined ? instantParam('until', req.query.until) : Date.now();
+    if (since > until) throw new HttpError(400, 'bad_parameter', 'since: after until');
+    const range = agent.history.range();
+    if (!range) throw new HttpError(404, 'no_history', 'history is empty');
+    const limit = req.query.limit ?? 10_000;
+    // One more than asked tells whether the list was cut.
+    const changes = agent.history.changes(since, until, limit + 1);
+    return { firstMs: range.firstMs, lastMs: range.lastMs, runs: agent.history.runs(since, until), changes: changes.slice(0, limit), truncated: changes.length > limit };
   });
 
   app.get('/api/v1/status', {

@@ -1,0 +1,42 @@
+// Light and dark: the system's choice (prefers-color-scheme) unless the person picked one, kept in localStorage.
+
+/** The person's choice. */
+export type ThemeChoice = 'auto' | 'light' | 'dark';
+
+const KEY = 'portolan-theme';
+const ORDER: readonly ThemeChoice[] = ['auto', 'light', 'dark'];
+
+/** The stored choice (auto when none or unreadable). */
+export function storedTheme(): ThemeChoice {
+  try {
+    const v = localStorage.getItem(KEY);
+    return v === 'light' || v === 'dark' ? v : 'auto';
+  } catch {
+    // Storage disabled (privacy settings): the system's choice.
+    return 'auto';
+  }
+}
+
+/** Applies a choice to the page (data-theme on <html>) and stores it. */
+export function applyTheme(choice: ThemeChoice): void {
+  if (choice === 'auto') document.documentElement.removeAttribute('data-theme');
+  else document.documentElement.setAttribute('data-theme', choice);
+  try {
+    localStorage.setItem(KEY, choice);
+  } catch {
+    // Not stored: the choice lasts for this page only.
+  }
+}
+
+/** The choice after `current` (auto → light → dark → auto). */
+export function nextTheme(current: ThemeChoice): ThemeChoice {
+  return ORDER[(ORDER.indexOf(current) + 1) % ORDER.length] ?? 'auto';
+}
+
+/** Whether the page is dark now. */
+export function isDark(): boolean {
+  const t = document.documentElement.getAttribute('data-theme');
+  if (t === 'dark') return true;
+  if (t === 'light') return false;
+  return window.matchMedia('(prefers-color-scheme: dark)').matches;
+}
