@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { coreTopology, scriptedCollection, withoutContainers, type Step } from '../../test/fixtures/agent/fake-collection.js';
+import { readEvents } from '../../test/fixtures/sse.js';
 import { IDS, syntheticSnapshot } from '../../test/fixtures/topology/synthetic.js';
 import { openHistory } from '../agent/history.js';
 import { createAgent, type RunningAgent } from '../agent/loop.js';
@@ -236,36 +237,6 @@ describe('HTTP API (inject)', () => {
   });
 });
 
-/** Reads SSE events from a real port until `want` events came. */
-function readEvents(url: string, want: number, onOpen?: () => void): Promise<{ event: string; data: unknown }[]> {
-  return new Promise((resolve, reject) => {
-    const events: { event: string; data: unknown }[] = [];
-    const req = http.get(url, (res) => {
-      expect(res.headers['content-type']).toMatch(/text\/event-stream/);
-      let buf = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        buf += chunk;
-        let i;
-        while ((i = buf.indexOf('\n\n')) >= 0) {
-          const block = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          const event = /^event: (.*)$/m.exec(block)?.[1];
-          const data = /^data: (.*)$/m.exec(block)?.[1];
-          if (event && data) events.push({ event, data: JSON.parse(data) });
-          if (events.length === 1) onOpen?.();
-          if (events.length >= want) {
-            req.destroy();
-            resolve(events);
-          }
-        }
-      });
-    });
-    req.on('error', reject);
-    setTimeout(() => reject(new Error(`only ${events.length} events`)), 5000);
-  });
-}
-
 describe('live streams (real port)', () => {
   async function listen(agent: RunningAgent, app: FastifyInstance) {
     await app.listen({ host: '127.0.0.1', port: 0 });
@@ -276,7 +247,7 @@ describe('live streams (real port)', () => {
   it('topology stream: the full topology first, then diffs', async () => {
     const { app, agent } = await setup([syntheticSnapshot(), withoutContainers(syntheticSnapshot(), [IDS.udpc])]);
     const { base } = await listen(agent, app);
-    const events = await readEvents(`${base}/api/v1/topology/stream`, 2, () => { void agent.collectNow(); });
+    const events = await readEvents(`${base}/api/v1/topology/stream`, 2, {}, () => { void agent.collectNow(); });
     expect(events[0]?.event).toBe('topology');
     expect((events[0]?.data as { nodes: unknown[] }).nodes.length).toBeGreaterThan(0);
     expect(events[1]?.event).toBe('diff');
@@ -286,7 +257,7 @@ describe('live streams (real port)', () => {
   it('events stream: container stopped and connections closed', async () => {
     const { app, agent } = await setup([syntheticSnapshot(), withoutContainers(syntheticSnapshot(), [IDS.udpc])]);
     const { base } = await listen(agent, app);
-    const events = await readEvents(`${base}/api/v1/events?type=container.stopped&type=container.started`, 2, () => { void agent.collectNow(); });
+    const events = await readEvents(`${base}/api/v1/events?type=container.stopped&type=container.started`, 2, {}, () => { void agent.collectNow(); });
     expect(events[0]?.event).toBe('ready');
     expect(events[1]).toMatchObject({ event: 'container.stopped', data: { type: 'container.stopped', container: { id: IDS.udpc, name: 'udpc' } } });
   });

@@ -1,9 +1,9 @@
 // Resuming /api/v1/events with Last-Event-ID over a real port.
-import http from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { coreTopology, scriptedCollection, withoutContainers } from '../../test/fixtures/agent/fake-collection.js';
+import { readEvents } from '../../test/fixtures/sse.js';
 import { IDS, syntheticSnapshot } from '../../test/fixtures/topology/synthetic.js';
 import { createAgent } from '../agent/loop.js';
 import { buildApp } from './app.js';
@@ -13,41 +13,6 @@ const apps: FastifyInstance[] = [];
 afterEach(async () => {
   for (const a of apps.splice(0)) await a.close();
 });
-
-interface SseEvent { event: string; id?: string; data: unknown }
-
-/** Reads `want` SSE events (sending `headers`), calling `onOpen` once the first arrived. */
-function readEvents(url: string, want: number, headers: http.OutgoingHttpHeaders = {}, onOpen?: () => void): Promise<SseEvent[]> {
-  return new Promise((resolve, reject) => {
-    const events: SseEvent[] = [];
-    const timer = setTimeout(() => { req.destroy(); reject(new Error(`only ${events.length} events: ${JSON.stringify(events)}`)); }, 5000);
-    const req = http.get(url, { headers }, (res) => {
-      expect(res.statusCode).toBe(200);
-      let buf = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        buf += chunk;
-        let i;
-        while ((i = buf.indexOf('\n\n')) >= 0) {
-          const block = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          const event = /^event: (.*)$/m.exec(block)?.[1];
-          const id = /^id: (.*)$/m.exec(block)?.[1];
-          const data = /^data: (.*)$/m.exec(block)?.[1];
-          if (!event || !data) continue;
-          events.push({ event, ...(id ? { id } : {}), data: JSON.parse(data) });
-          if (events.length === 1) onOpen?.();
-          if (events.length >= want) {
-            clearTimeout(timer);
-            req.destroy();
-            resolve(events);
-          }
-        }
-      });
-    });
-    req.on('error', (err) => { clearTimeout(timer); reject(err); });
-  });
-}
 
 async function setup() {
   const full = syntheticSnapshot();
@@ -69,7 +34,7 @@ describe('/api/v1/events resumes with Last-Event-ID', () => {
     expect(lastId).toMatch(/^[0-9a-z]+-\d+$/);
     // While no client listens, udpc comes back.
     await agent.collectNow();
-    const resumed = await readEvents(base, 2, { 'last-event-id': lastId });
+    const resumed = await readEvents(base, 2, lastId ? { 'last-event-id': lastId } : {});
     expect(resumed.map((e) => e.event)).toEqual(['ready', 'container.started']);
     expect(resumed[1]).toMatchObject({ data: { container: { id: IDS.udpc } } });
     expect(resumed[1]?.id).not.toBe(lastId);

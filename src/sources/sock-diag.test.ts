@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeSockDiagRequest, NetlinkUnavailableError, openSockDiag, type SockDiagSocket } from './sock-diag.js';
+import { encodeSockDiagRequest, encodeTcpDiagCompatRequest, NetlinkUnavailableError, openSockDiag, type SockDiagSocket } from './sock-diag.js';
 
 const canCreateNetns = process.getuid?.() === 0 && (() => {
   try {
@@ -125,6 +125,13 @@ describe('encodeSockDiagRequest', () => {
     );
     expect(encodeSockDiagRequest(1, 2, 17, 0, false).subarray(0, 12).toString('hex')).toBe('000000480014030100000001');
   });
+
+  it('builds the legacy TCP request: nlmsghdr + inet_diag_req (v1) with every state', () => {
+    expect(encodeTcpDiagCompatRequest(9, 2, true).toString('hex')).toBe(
+      '4c000000' + '1200' + '0103' + '09000000' + '00000000' + // len 76, type 18 (TCPDIAG_GETSOCK), REQUEST|DUMP, seq 9, pid 0
+        '02' + '00' + '00' + '02' + '00'.repeat(48) + 'ffffffff' + '00000000', // family, src/dst len, ext, sockid, states, dbs
+    );
+  });
 });
 
 describe.skipIf(!canCreateNetns)('openSockDiag against a live namespace (root, ip, python3)', () => {
@@ -166,6 +173,20 @@ describe.skipIf(!canCreateNetns)('openSockDiag against a live namespace (root, i
       expect(fromNetlink.filter((k) => k.startsWith('udp '))).toHaveLength(2);
       expect(fromNetlink.some((k) => k.includes('::ffff:7f00:1'))).toBe(true);
       expect(fromNetlink.length).toBe(11);
+    } finally {
+      diag.close();
+    }
+  });
+
+  it('one legacy TCP dump returns the TCP sockets of both families, the same as the two per-family dumps', async () => {
+    const diag = openSockDiag(nsPath);
+    try {
+      const both = (await diag.dump(0, 6, 2)).map((p) => keyOfPayload(p, 'tcp')).sort();
+      const apart = (await dumpAll(diag)).filter((d) => d.protocol === 'tcp').map(({ payload }) => keyOfPayload(payload, 'tcp')).sort();
+      expect(both).toEqual(apart);
+      expect(both.some((k) => k.startsWith('tcp 127.0.0.1:'))).toBe(true);
+      expect(both.some((k) => k.startsWith('tcp ::1:'))).toBe(true);
+      await expect(diag.dump(0, 17, 0)).rejects.toThrow(/only possible for TCP/);
     } finally {
       diag.close();
     }

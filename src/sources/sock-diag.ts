@@ -113,24 +113,33 @@ function openNamespace(nsPath: string): number {
 }
 
 /**
- * Encodes the request of a sock_diag dump: nlmsghdr (type SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST|NLM_F_DUMP) and
- * `struct inet_diag_req_v2` with all states and a zero inet_diag_sockid, in host byte order.
+ * A dump request: nlmsghdr (`type`, NLM_F_REQUEST|NLM_F_DUMP, `seq`, pid 0 so the kernel answers the sending
+ * socket) followed by `bodySize` bytes that `fill` writes, in host byte order.
  */
-export function encodeSockDiagRequest(seq: number, family: number, protocol: number, ext: number, littleEndian = HOST_LE): Buffer {
-  const buf = Buffer.alloc(NLMSG_HDRLEN + INET_DIAG_REQ_V2_SIZE);
+function dumpRequest(type: number, seq: number, bodySize: number, littleEndian: boolean, fill: (buf: Buffer, w32: (v: number, o: number) => number) => void): Buffer {
+  const buf = Buffer.alloc(NLMSG_HDRLEN + bodySize);
   const w32 = (v: number, o: number): number => (littleEndian ? buf.writeUInt32LE(v, o) : buf.writeUInt32BE(v, o));
   const w16 = (v: number, o: number): number => (littleEndian ? buf.writeUInt16LE(v, o) : buf.writeUInt16BE(v, o));
   w32(buf.length, 0);
-  w16(SOCK_DIAG_BY_FAMILY, 4);
+  w16(type, 4);
   w16(NLM_F_REQUEST | NLM_F_DUMP, 6);
   w32(seq >>> 0, 8);
-  w32(0, 12); // nlmsg_pid 0: the kernel addresses replies to the sending socket
-  buf[16] = family;
-  buf[17] = protocol;
-  buf[18] = ext;
-  buf[19] = 0;
-  w32(0xffffffff, 20); // idiag_states: every state
+  w32(0, 12);
+  fill(buf, w32);
   return buf;
+}
+
+/**
+ * Encodes the request of a sock_diag dump: nlmsghdr (type SOCK_DIAG_BY_FAMILY) and `struct inet_diag_req_v2`
+ * with all states and a zero inet_diag_sockid, in host byte order.
+ */
+export function encodeSockDiagRequest(seq: number, family: number, protocol: number, ext: number, littleEndian = HOST_LE): Buffer {
+  return dumpRequest(SOCK_DIAG_BY_FAMILY, seq, INET_DIAG_REQ_V2_SIZE, littleEndian, (buf, w32) => {
+    buf[16] = family;
+    buf[17] = protocol;
+    buf[18] = ext;
+    w32(0xffffffff, 20); // idiag_states: every state
+  });
 }
 
 /**
@@ -138,18 +147,11 @@ export function encodeSockDiagRequest(seq: number, family: number, protocol: num
  * `struct inet_diag_req` (family, src_len, dst_len, ext, inet_diag_sockid, states, dbs), all states.
  */
 export function encodeTcpDiagCompatRequest(seq: number, ext: number, littleEndian = HOST_LE): Buffer {
-  const buf = Buffer.alloc(NLMSG_HDRLEN + INET_DIAG_REQ_V1_SIZE);
-  const w32 = (v: number, o: number): number => (littleEndian ? buf.writeUInt32LE(v, o) : buf.writeUInt32BE(v, o));
-  const w16 = (v: number, o: number): number => (littleEndian ? buf.writeUInt16LE(v, o) : buf.writeUInt16BE(v, o));
-  w32(buf.length, 0);
-  w16(TCPDIAG_GETSOCK, 4);
-  w16(NLM_F_REQUEST | NLM_F_DUMP, 6);
-  w32(seq >>> 0, 8);
-  w32(0, 12);
-  buf[16] = 2; // idiag_family: ignored by the dump, which asks for AF_UNSPEC
-  buf[19] = ext;
-  w32(0xffffffff, NLMSG_HDRLEN + 4 + 48); // idiag_states, after the 48-byte inet_diag_sockid
-  return buf;
+  return dumpRequest(TCPDIAG_GETSOCK, seq, INET_DIAG_REQ_V1_SIZE, littleEndian, (buf, w32) => {
+    buf[16] = 2; // idiag_family: ignored by the dump, which asks for AF_UNSPEC
+    buf[19] = ext;
+    w32(0xffffffff, NLMSG_HDRLEN + 4 + 48); // idiag_states, after the 48-byte inet_diag_sockid
+  });
 }
 
 interface ActiveDump {

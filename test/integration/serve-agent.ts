@@ -1,6 +1,7 @@
 // Runs `portolan serve` as a child process for integration tests, and reads its HTTP API and live streams.
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
+import { createSseParser } from '../fixtures/sse.js';
 import { CLI } from './harness.js';
 
 /** A running agent. */
@@ -64,19 +65,8 @@ export function followSse(url: string): { events: SseEvent[]; opened: Promise<vo
   const opened = new Promise<void>((r) => { resolveOpen = r; });
   const req = http.get(url, (res) => {
     resolveOpen();
-    let buf = '';
     res.setEncoding('utf8');
-    res.on('data', (chunk: string) => {
-      buf += chunk;
-      let i;
-      while ((i = buf.indexOf('\n\n')) >= 0) {
-        const block = buf.slice(0, i);
-        buf = buf.slice(i + 2);
-        const event = /^event: (.*)$/m.exec(block)?.[1];
-        const data = /^data: (.*)$/m.exec(block)?.[1];
-        if (event && data) events.push({ event, data: JSON.parse(data), at: Date.now() });
-      }
-    });
+    res.on('data', createSseParser((e) => { events.push({ event: e.event, data: e.data, at: Date.now() }); }));
   });
   req.on('error', () => undefined);
   return { events, opened, close: () => req.destroy() };
