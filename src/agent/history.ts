@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Topology, TopologyEdge, TopologyNode } from '../core/model/topology.js';
+import { jsonOf } from '../core/topology/diff-topology.js';
 import type { ContainerTraffic } from '../core/model/traffic.js';
 
 /** One stored traffic sample of a container. */
@@ -165,7 +166,7 @@ export function openHistory(options: HistoryOptions): HistoryStore {
       q.open.run(kind, key, atMs, body);
       current.set(k, body);
     };
-    for (const n of topology.nodes) put('node', n.id, JSON.stringify(n));
+    for (const n of topology.nodes) put('node', n.id, jsonOf(n));
     // Per-connection details churn with every ephemeral port and traffic with every byte: history keeps the
     // edge's shape (traffic history is per container, below).
     for (const e of topology.edges) put('edge', e.id, JSON.stringify(edgeShape(e)));

@@ -57,6 +57,20 @@ function applyById<T extends TopologyNode | TopologyEdge>(
 }
 
 // Topology values are plain JSON built in a fixed key order, so their JSON text compares them exactly.
-function sameJson(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
+function sameJson(a: object, b: object): boolean {
+  return a === b || jsonOf(a) === jsonOf(b);
+}
+
+// Topology values are immutable: each one's text is computed once. The agent diffs every collection against
+// the previous one, whose items were the `next` side last time, so only new items are serialised.
+const texts = new WeakMap<object, string>();
+
+/** The JSON text of an immutable topology value, computed once per object. */
+export function jsonOf(value: object): string {
+  let text = texts.get(value);
+  if (text === undefined) {
+    text = JSON.stringify(value);
+    texts.set(value, text);
+  }
+  return text;
 }
