@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import type { Topology, TopologyEdge, TopologyNode } from '../core/model/topology.js';
 import { jsonOf } from '../core/topology/diff-topology.js';
 import type { ContainerTraffic } from '../core/model/traffic.js';
+import { DEFAULT_RETENTION_MS } from './retention.js';
 
 /** One stored traffic sample of a container. */
 export interface TrafficRow {
@@ -69,8 +70,7 @@ export interface HistoryOptions {
   readonly now?: () => number;
 }
 
-/** Default retention: 7 days. */
-export const DEFAULT_RETENTION_MS = 7 * 24 * 3_600_000;
+export { DEFAULT_RETENTION_MS } from './retention.js';
 
 /** Schema migrations, applied in order; PRAGMA user_version counts the applied ones. */
 const MIGRATIONS: readonly string[] = [

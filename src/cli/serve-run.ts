@@ -1,0 +1,99 @@
+// The running agent of `portolan serve`, loaded only when serve runs: fastify, SQLite, prom-client and pino
+// would otherwise cost every `portolan ps` ~100 ms of module loading.
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
+import { createDockerEventsFollower } from '../agent/events.js';
+import { openHistory, type HistoryStore } from '../agent/history.js';
+import { createAgent } from '../agent/loop.js';
+import { createCollection } from '../collectors/index.js';
+import { createNameResolver } from '../collectors/reverse-dns.js';
+import { parseOutpostInterfaces } from '../core/report/outpost.js';
+import { buildTopology, externalAddresses, nameExternalNodes } from '../core/topology/build-topology.js';
+import { diffTopology, isEmptyDiff } from '../core/topology/diff-topology.js';
+import { buildApp } from '../server/app.js';
+import { formatListen, type ListenAddress } from '../server/listen.js';
+import { defaultUiDir, loadUiAssets } from '../server/ui-assets.js';
+import { accountingMessage, CliError, enableAccounting, toCollectionConfig } from './common.js';
+import { VERSION, type ServeFlags } from './serve.js';
+
+/** Runs the agent until SIGINT/SIGTERM. */
+export async function serve(flags: ServeFlags, address: ListenAddress, token: string | undefined): Promise<void> {
+  const logger = pino({ name: 'portolan', level: flags.logLevel });
+  const collection = createCollection({ ...toCollectionConfig(flags), timeoutMs: flags.collectTimeout, repeat: {} });
+  if (flags.conntrackAcct) {
+    const change = enableAccounting(collection);
+    logger.info({ sysctl: 'net.netfilter.nf_conntrack_acct', previous: Number(change.previous), value: 1, netns: change.netns }, accountingMessage(change));
+  }
+  let history: HistoryStore | undefined;
+  if (flags.history) {
+    try {
+      history = openHistory({ dir: flags.data, retentionMs: flags.retention, hostname: os.hostname() });
+    } catch (err) {
+      throw new CliError(`cannot open history in ${flags.data}: ${(err as Error).message} (choose another --data DIR, or --no-history)`);
+    }
+  }
+  const resolver = flags.dns ? createNameResolver() : undefined;
+  const agent = createAgent({
+    collection,
+    intervalMs: flags.interval * 1000,
+    logger,
+    ...(history ? { store: history } : {}),
+    events: createDockerEventsFollower({ docker: collection.docker, logger }),
+    topology: {
+      build: (snapshot, attribution) => {
+        const topology = buildTopology(snapshot, {}, attribution);
+        if (!resolver) return topology;
+        // Names come in the background: this collection takes those already known, later ones the rest.
+        const addresses = externalAddresses(topology);
+        resolver.request(addresses);
+        return nameExternalNodes(topology, resolver.names(addresses));
+      },
+      diff: diffTopology,
+      isEmpty: isEmptyDiff,
+    },
+  });
+  // dist/ui beside dist/cli; absent in a checkout that was not built, then GET / serves the fallback page.
+  const ui = loadUiAssets(defaultUiDir(path.dirname(fileURLToPath(import.meta.url))));
+  if (!ui) logger.warn('web map not built (no dist/ui/index.html): browsers get a page listing the API; run npm run build');
+  const app = await buildApp(agent, {
+    logger,
+    ...(ui ? { ui } : {}),
+    ...(token !== undefined ? { token } : {}),
+    outpostInterfaces: parseOutpostInterfaces(process.env.OUTPOST_INTERFACES),
+    metrics: { maxEdgeSeries: flags.metricsMaxEdges },
+    collectTimeoutMs: flags.collectTimeout,
+    version: VERSION,
+  });
+  agent.start();
+  try {
+    await app.listen({ host: address.host, port: address.port });
+  } catch (err) {
+    await agent.stop();
+    history?.close();
+    resolver?.close();
+    throw new CliError(`cannot listen on ${formatListen(address)}: ${(err as Error).message}`);
+  }
+  const bound = app.server.address();
+  const actual = bound !== null && typeof bound === 'object' ? formatListen({ host: bound.address, port: bound.port }) : formatListen(address);
+  logger.info({ listen: actual, intervalMs: agent.intervalMs, history: history?.file ?? null, auth: token !== undefined }, 'portolan agent serving');
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      logger.info({ signal }, 'stopping');
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+      resolve();
+    };
+    const onInt = () => stop('SIGINT');
+    const onTerm = () => stop('SIGTERM');
+    process.on('SIGINT', onInt);
+    process.on('SIGTERM', onTerm);
+  });
+  await app.close();
+  await agent.stop();
+  collection.docker.close();
+  resolver?.close();
+  history?.close();
+}
