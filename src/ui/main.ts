@@ -454,7 +454,10 @@ byId('theme').addEventListener('click', () => {
   view.restyle();
 });
 byId('theme').title = `Theme: ${theme}`;
-window.matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => view.restyle());
+window.matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => {
+  applyTheme(theme);
+  view.restyle();
+});
 
 function setView(v: 'map' | 'table'): void {
   state.view = v;

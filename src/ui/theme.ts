@@ -17,10 +17,13 @@ export function storedTheme(): ThemeChoice {
   }
 }
 
-/** Applies a choice to the page (data-theme on <html>) and stores it. */
+/**
+ * Applies a choice to the page and stores it: `data-theme` on <html> is always the theme in force (`auto`
+ * resolved from the system's), so the stylesheet lists each palette once. Call again when the system's changes.
+ */
 export function applyTheme(choice: ThemeChoice): void {
-  if (choice === 'auto') document.documentElement.removeAttribute('data-theme');
-  else document.documentElement.setAttribute('data-theme', choice);
+  const resolved = choice === 'auto' ? (window.matchMedia('(prefers-color-scheme: dark)').matches ? 'dark' : 'light') : choice;
+  document.documentElement.setAttribute('data-theme', resolved);
   try {
     localStorage.setItem(KEY, choice);
   } catch {
@@ -31,12 +34,4 @@ export function applyTheme(choice: ThemeChoice): void {
 /** The choice after `current` (auto → light → dark → auto). */
 export function nextTheme(current: ThemeChoice): ThemeChoice {
   return ORDER[(ORDER.indexOf(current) + 1) % ORDER.length] ?? 'auto';
-}
-
-/** Whether the page is dark now. */
-export function isDark(): boolean {
-  const t = document.documentElement.getAttribute('data-theme');
-  if (t === 'dark') return true;
-  if (t === 'light') return false;
-  return window.matchMedia('(prefers-color-scheme: dark)').matches;
 }

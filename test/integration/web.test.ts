@@ -286,7 +286,19 @@ describe('web map in Chromium', () => {
 
   it('reads well in the dark theme', async () => {
     await page.emulateMedia({ colorScheme: 'dark' });
-    // The map re-reads its colours when the system theme changes.
+    // The page follows the system's theme: the dark palette is in force (a dark background), and the map
+    // re-reads its colours.
+    const html = () => page.evaluate(() => {
+      const d = (globalThis as unknown as { document: { documentElement: { getAttribute(n: string): string | null } ; body: unknown } }).document;
+      const bg = (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }).getComputedStyle(d.body).backgroundColor;
+      return { theme: d.documentElement.getAttribute('data-theme'), bg };
+    });
+    await expect.poll(async () => (await html()).theme, { timeout: 3000 }).toBe('dark');
+    const lum = (rgb: string) => {
+      const [r = 255, g = 255, b = 255] = (rgb.match(/\d+/g) ?? []).map(Number);
+      return (r + g + b) / 3;
+    };
+    await expect.poll(async () => lum((await html()).bg), { timeout: 3000 }).toBeLessThan(60);
     await page.waitForTimeout(300);
     await page.locator('#fit').click();
     await shot('map-dark.png');
@@ -303,7 +315,8 @@ describe('web map in Chromium', () => {
     await page.locator('#view-map').click();
     // The toggle overrides the system: light, though the system is dark.
     await page.locator('#theme').click();
-    expect(await page.evaluate(() => (globalThis as unknown as { document: { documentElement: { getAttribute(n: string): string | null } } }).document.documentElement.getAttribute('data-theme'))).toBe('light');
+    expect(await html()).toMatchObject({ theme: 'light' });
+    await expect.poll(async () => lum((await html()).bg), { timeout: 3000 }).toBeGreaterThan(200);
     await page.emulateMedia({ colorScheme: 'light' });
   });
 
