@@ -65,9 +65,11 @@ export function enableAccounting(collection: Pick<Collection, 'enableConntrackAc
   }
 }
 
-/** Collects one snapshot; Docker being unreachable becomes a one-line CliError. */
-export async function collectOnce(flags: CollectionFlags): Promise<Snapshot> {
-  const collection = createCollection(toCollectionConfig(flags));
+/**
+ * Gets a collection ready for a command: Docker must answer (else a one-line CliError), and `--conntrack-acct`
+ * turns accounting on, saying so on stderr.
+ */
+export async function prepareCollection(collection: Collection, flags: CollectionFlags): Promise<void> {
   try {
     await collection.preflight();
   } catch (err) {
@@ -75,6 +77,12 @@ export async function collectOnce(flags: CollectionFlags): Promise<Snapshot> {
     throw err;
   }
   if (flags.conntrackAcct) process.stderr.write(`portolan: ${accountingMessage(enableAccounting(collection))}\n`);
+}
+
+/** Collects one snapshot; Docker being unreachable becomes a one-line CliError. */
+export async function collectOnce(flags: CollectionFlags): Promise<Snapshot> {
+  const collection = createCollection(toCollectionConfig(flags));
+  await prepareCollection(collection, flags);
   const { snapshot } = await collection.collect();
   const dockerFailure = snapshot.issues.find((i) => i.source === 'docker');
   if (dockerFailure) throw new CliError(`docker: ${dockerFailure.message}`);

@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { createCollection, isDockerUnavailable } from '../collectors/index.js';
+import { createCollection } from '../collectors/index.js';
 import { attributeSockets } from '../core/attribute.js';
 import type { Snapshot } from '../core/model/snapshot.js';
 import type { ContainersReport } from '../core/report/containers.js';
@@ -7,7 +7,7 @@ import { TOP_SORT_KEYS, formatBytes, formatRate, sortTopContainers, toTopContain
 import { containersTraffic, type TrafficSample } from '../core/traffic/container-traffic.js';
 import { edgesTraffic, withEdgeTraffic, type EdgeTrafficState } from '../core/traffic/edge-traffic.js';
 import { buildTopology } from '../core/topology/build-topology.js';
-import { accountingMessage, CliError, enableAccounting, printWarnings, toCollectionConfig, withCollectionOptions, withConntrackAcctOption, type CollectionFlags } from './common.js';
+import { CliError, prepareCollection, printWarnings, toCollectionConfig, withCollectionOptions, withConntrackAcctOption, type CollectionFlags } from './common.js';
 import { fetchFromAgent, fetchTopology, staleWarning } from './remote.js';
 import { renderTable } from './table.js';
 
@@ -73,13 +73,7 @@ function createSampler(flags: TopFlags): Sampler {
   return {
     hasRates: false,
     async start() {
-      try {
-        await collection.preflight();
-      } catch (err) {
-        if (isDockerUnavailable(err)) throw new CliError(err.message);
-        throw err;
-      }
-      if (flags.conntrackAcct) process.stderr.write(`portolan: ${accountingMessage(enableAccounting(collection))}\n`);
+      await prepareCollection(collection, flags);
     },
     async view(sort: TopSortKey): Promise<TopView> {
       const { snapshot } = await collection.collect();

@@ -50,6 +50,13 @@ describe('portolan top --once --json', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/--json needs --once/);
   });
+
+  it('a Docker endpoint that does not answer is one line and exit 2, before any sample', () => {
+    const r = portolan(['top', '--once', '--json', '--docker-host', 'unix:///nonexistent/docker.sock']);
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^portolan: no Docker socket at \/nonexistent\/docker\.sock/)]);
+  });
 });
 
 describe('portolan top in a terminal (tmux)', () => {
