@@ -47,7 +47,7 @@ async function agrees(n: string): Promise<boolean> {
   });
 }
 
-describe('portolan serve reads again only what changed, and misses nothing', () => {
+describe('portolan serve, which reads again only what changed: after idle ticks and new connections its sockets still equal the kernel\'s', () => {
   it('idle ticks, then new connections from a new container: the agent agrees with ss, owners included', async () => {
     const ip = inspect('isrv').NetworkSettings.Networks['bridge']?.IPAddress ?? '';
     run('icli1', [], ['node', '/opt/peer.mjs', 'tcp-client', ip, '8080', '10']);
