@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { coreTopology, scriptedCollection, withoutContainers } from '../../test/fixtures/agent/fake-collection.js';
+import { scriptedCollection, withoutContainers } from '../../test/fixtures/agent/fake-collection.js';
 import { IDS, syntheticSnapshot } from '../../test/fixtures/topology/synthetic.js';
 import type { FollowerHandlers } from './events.js';
 import { createAgent, type AgentUpdate } from './loop.js';
@@ -18,7 +18,7 @@ describe('createAgent', () => {
   it('collects on the interval, keeps the state and tells subscribers the diff and the events', async () => {
     const full = syntheticSnapshot();
     const collection = scriptedCollection([full, withoutContainers(full, [IDS.udpc])]);
-    const agent = createAgent({ collection, topology: coreTopology, logger, intervalMs: 20 });
+    const agent = createAgent({ collection, logger, intervalMs: 20 });
     const updates: AgentUpdate[] = [];
     agent.subscribe((u) => updates.push(u));
     agent.start();
@@ -39,7 +39,7 @@ describe('createAgent', () => {
   it('Docker away: keeps the last state, marked stale; back: fresh again', async () => {
     const full = syntheticSnapshot();
     const collection = scriptedCollection([full, { fail: 'docker', error: 'connection refused' }, { fail: 'docker' }, full]);
-    const agent = createAgent({ collection, topology: coreTopology, logger, intervalMs: 1000 });
+    const agent = createAgent({ collection, logger, intervalMs: 1000 });
     const statuses: boolean[] = [];
     agent.subscribe((u) => { if (u.kind === 'status') statuses.push(u.status.stale); });
     await agent.collectNow();
@@ -60,7 +60,7 @@ describe('createAgent', () => {
 
   it('a failing or throwing collection never stops the loop', async () => {
     const collection = scriptedCollection([{ throws: 'boom' }, { fail: 'sockets' }, syntheticSnapshot()]);
-    const agent = createAgent({ collection, topology: coreTopology, logger, intervalMs: 10 });
+    const agent = createAgent({ collection, logger, intervalMs: 10 });
     agent.start();
     await until(() => collection.calls >= 4);
     await agent.stop();
@@ -71,7 +71,7 @@ describe('createAgent', () => {
 
   it('a trigger (Docker event) collects at once instead of waiting for the interval', async () => {
     const collection = scriptedCollection([syntheticSnapshot()]);
-    const agent = createAgent({ collection, topology: coreTopology, logger, intervalMs: 60_000, debounceMs: 10 });
+    const agent = createAgent({ collection, logger, intervalMs: 60_000, debounceMs: 10 });
     agent.start();
     await until(() => collection.calls === 1);
     const t0 = Date.now();
@@ -96,7 +96,7 @@ describe('createAgent', () => {
         try { return await collection.collect(); } finally { inFlight--; }
       },
     };
-    const agent = createAgent({ collection: wrapped, topology: coreTopology, logger, intervalMs: 5, debounceMs: 1 });
+    const agent = createAgent({ collection: wrapped, logger, intervalMs: 5, debounceMs: 1 });
     agent.start();
     for (let i = 0; i < 5; i++) agent.trigger('event');
     await Promise.all([agent.collectNow(), agent.collectNow()]);
@@ -109,7 +109,7 @@ describe('createAgent', () => {
     let handlers: FollowerHandlers | undefined;
     const events = { start: (h: FollowerHandlers) => { handlers = h; }, stop: async () => undefined };
     const collection = scriptedCollection([syntheticSnapshot()]);
-    const agent = createAgent({ collection, topology: coreTopology, logger, intervalMs: 60_000, events, debounceMs: 1 });
+    const agent = createAgent({ collection, logger, intervalMs: 60_000, events, debounceMs: 1 });
     agent.start();
     await until(() => collection.calls === 1);
     expect(agent.status().dockerEvents).toBe('disconnected');

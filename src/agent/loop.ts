@@ -1,15 +1,16 @@
-// The agent: collects on a tick and on Docker events, keeps the latest state (snapshot, attribution,
-// topology, traffic), records history and tells subscribers what changed. Everything it touches is injected
-// (collection, topology renderer, clock, store, events follower), so it runs against fakes in tests.
+// The agent: collects on a tick and on Docker events, renders each snapshot with core's one pipeline, keeps the
+// latest state, records history and tells subscribers what changed. It only schedules, stores and emits;
+// everything it touches is injected (collection, renderer, clock, store, events follower), so it runs against
+// fakes in tests.
 import type { Logger } from 'pino';
 import type { CollectorRun } from '../collectors/collector.js';
-import { attributeSockets, type Attribution } from '../core/attribute.js';
+import type { Attribution } from '../core/attribute.js';
 import type { Snapshot } from '../core/model/snapshot.js';
 import type { Topology, TopologyDiff } from '../core/model/topology.js';
 import type { ContainerTraffic } from '../core/model/traffic.js';
+import { runPipeline, type PipelineMemory, type PipelineResult } from '../core/pipeline.js';
 import { toChangeEvents, type ChangeEvent } from '../core/report/changes.js';
-import { containersTraffic, type TrafficSample } from '../core/traffic/container-traffic.js';
-import { edgesTraffic, withEdgeTraffic, type EdgeTrafficState } from '../core/traffic/edge-traffic.js';
+import { diffTopology, isEmptyDiff } from '../core/topology/diff-topology.js';
 import type { DockerEventsFollower } from './events.js';
 import type { HistoryStore } from './history.js';
 
@@ -23,13 +24,8 @@ export interface AgentCollection {
   dockerEvents?(news: 'event' | 'connected' | 'lost'): void;
 }
 
-/** Renders and diffs topologies (core/topology, injected so the loop does not depend on how). */
-export interface TopologyRenderer {
-  build(snapshot: Snapshot, attribution: Attribution): Topology;
-  diff(prev: Topology, next: Topology): TopologyDiff;
-  /** True when a diff changes nothing (then no diff is emitted). */
-  isEmpty(diff: TopologyDiff): boolean;
-}
+/** Renders a snapshot: core's pipeline, possibly wrapped (the agent adds reverse-DNS names of external nodes). */
+export type Renderer = (snapshot: Snapshot, memory: PipelineMemory | undefined) => PipelineResult;
 
 /** The clock the loop waits on (injected so tests can drive time). */
 export interface AgentClock {
@@ -107,7 +103,8 @@ export interface RunningAgent extends Agent {
 /** Dependencies of createAgent. */
 export interface AgentDeps {
   readonly collection: AgentCollection;
-  readonly topology: TopologyRenderer;
+  /** Default: core's runPipeline with default options. */
+  readonly render?: Renderer;
   readonly logger: Pick<Logger, 'info' | 'warn' | 'error' | 'debug'>;
   readonly intervalMs: number;
   readonly clock?: AgentClock;
@@ -134,9 +131,9 @@ export function createAgent(deps: AgentDeps): RunningAgent {
   const debounceMs = deps.debounceMs ?? 50;
   const pruneEveryMs = deps.pruneEveryMs ?? 3_600_000;
   const listeners = new Set<(u: AgentUpdate) => void>();
+  const render: Renderer = deps.render ?? ((snapshot, memory) => runPipeline(snapshot, memory));
   let state: AgentState | undefined;
-  let samples = new Map<string, TrafficSample>();
-  let edgeState: EdgeTrafficState | undefined;
+  let memory: PipelineMemory | undefined;
   let status: AgentStatus = {
     started: false, intervalMs: deps.intervalMs, stale: false, dockerReconnects: 0, collections: 0, failedCollections: 0, lastCollectionAtMs: 0,
     ...(deps.events ? { dockerEvents: 'disconnected' as const } : {}),
@@ -190,24 +187,18 @@ export function createAgent(deps: AgentDeps): RunningAgent {
       emit({ kind: 'collection', runs, durationMs, accepted: false });
       return;
     }
-    const attribution = attributeSockets(snapshot);
-    const t = containersTraffic(snapshot, samples);
-    samples = t.samples;
-    const built = deps.topology.build(snapshot, attribution);
-    const edges = edgesTraffic(built, attribution, edgeState, snapshot.conntrack);
-    edgeState = edges.state;
-    const topology = withEdgeTraffic(built, edges.traffic);
+    const rendered = render(snapshot, memory);
+    memory = rendered.memory;
+    const { attribution, topology, traffic, edgeBytes } = rendered;
     const prev = state;
-    const next: AgentState = {
-      seq: (prev?.seq ?? 0) + 1, snapshot, attribution, topology, traffic: t.traffic, edgeBytes: edgeState.counters.totals, runs, durationMs,
-    };
+    const next: AgentState = { seq: (prev?.seq ?? 0) + 1, snapshot, attribution, topology, traffic, edgeBytes, runs, durationMs };
     state = next;
     const { staleReason: _r, staleSince: _s, ...rest } = status;
     status = { ...rest, stale: status.stale };
     setStatus({ collections: status.collections + 1, lastCollectionAtMs: clock.now(), stale: false });
     if (deps.store) {
       try {
-        deps.store.record(clock.now(), topology, t.traffic);
+        deps.store.record(clock.now(), topology, traffic);
         if (clock.now() - lastPrune >= pruneEveryMs) {
           lastPrune = clock.now();
           const removed = deps.store.prune(clock.now());
@@ -219,8 +210,8 @@ export function createAgent(deps: AgentDeps): RunningAgent {
     }
     let diff: TopologyDiff | undefined;
     if (prev) {
-      const d = deps.topology.diff(prev.topology, topology);
-      if (!deps.topology.isEmpty(d)) diff = d;
+      const d = diffTopology(prev.topology, topology);
+      if (!isEmptyDiff(d)) diff = d;
     }
     emit({ kind: 'collection', runs, durationMs, accepted: true });
     emit({ kind: 'state', state: next, ...(diff ? { diff } : {}), events: toChangeEvents(prev?.topology, topology) });

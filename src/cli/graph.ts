@@ -1,10 +1,9 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { createNameResolver } from '../collectors/reverse-dns.js';
-import { attributeSockets } from '../core/attribute.js';
 import type { Topology } from '../core/model/topology.js';
-import { edgesTraffic, withEdgeTraffic } from '../core/traffic/edge-traffic.js';
+import { runPipeline } from '../core/pipeline.js';
 import { renderGraphDot, renderGraphMermaid, renderGraphText } from '../core/report/graph.js';
-import { buildTopology, externalAddresses, nameExternalNodes } from '../core/topology/build-topology.js';
+import { externalAddresses, nameExternalNodes } from '../core/topology/build-topology.js';
 import { CliError, collectOnce, printWarnings, withCollectionOptions, withConntrackAcctOption, type CollectionFlags } from './common.js';
 import { fetchTopology, staleWarning } from './remote.js';
 
@@ -74,9 +73,7 @@ export function registerGraph(program: Command): void {
       }
       const snapshot = await collectOnce(opts);
       // Details are needed to sum bytes per edge; --no-details drops them after.
-      const attribution = attributeSockets(snapshot);
-      const detailed = buildTopology(snapshot, { loopback: opts.loopback === true, details: true }, attribution);
-      const withTraffic = withEdgeTraffic(detailed, edgesTraffic(detailed, attribution, undefined, snapshot.conntrack).traffic);
+      const withTraffic = runPipeline(snapshot, undefined, { loopback: opts.loopback === true, details: true }).topology;
       const built = opts.details ? withTraffic : { ...withTraffic, edges: withTraffic.edges.map(({ details: _d, ...e }) => e) };
       const topology = await withDnsNames(built, opts);
       printWarnings(topology.warnings);

@@ -1,7 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { attributeSockets } from '../core/attribute.js';
 import type { SocketState } from '../core/model/socket.js';
-import { containersTraffic } from '../core/traffic/container-traffic.js';
+import { renderSockets } from '../core/pipeline.js';
 import { parseStateFilter, toPsReport, type PsFilter, type PsReport } from '../core/report/ps.js';
 import { collectOnce, printWarnings, withCollectionOptions, type CollectionFlags } from './common.js';
 import { fetchFromAgent, staleWarning } from './remote.js';
@@ -77,7 +76,8 @@ export function registerPs(program: Command): void {
         report = await fetchPsReport(opts.server, filter);
       } else {
         const snapshot = await collectOnce(opts);
-        report = toPsReport(snapshot, attributeSockets(snapshot), filter, containersTraffic(snapshot, new Map()).traffic);
+        const view = renderSockets(snapshot);
+        report = toPsReport(snapshot, view.attribution, filter, view.traffic);
       }
       printWarnings(report.warnings);
       process.stdout.write(opts.json ? JSON.stringify(report, null, 2) + '\n' : renderPsTable(report));

@@ -10,8 +10,8 @@ import { createAgent } from '../agent/loop.js';
 import { createCollection } from '../collectors/index.js';
 import { createNameResolver } from '../collectors/reverse-dns.js';
 import { parseOutpostInterfaces } from '../core/report/outpost.js';
-import { buildTopology, externalAddresses, nameExternalNodes } from '../core/topology/build-topology.js';
-import { diffTopology, isEmptyDiff } from '../core/topology/diff-topology.js';
+import { runPipeline } from '../core/pipeline.js';
+import { externalAddresses, nameExternalNodes } from '../core/topology/build-topology.js';
 import { buildApp } from '../server/app.js';
 import { formatListen, type ListenAddress } from '../server/listen.js';
 import { defaultUiDir, loadUiAssets } from '../server/ui-assets.js';
@@ -41,17 +41,13 @@ export async function serve(flags: ServeFlags, address: ListenAddress, token: st
     logger,
     ...(history ? { store: history } : {}),
     events: createDockerEventsFollower({ docker: collection.docker, logger }),
-    topology: {
-      build: (snapshot, attribution) => {
-        const topology = buildTopology(snapshot, {}, attribution);
-        if (!resolver) return topology;
-        // Names come in the background: this collection takes those already known, later ones the rest.
-        const addresses = externalAddresses(topology);
-        resolver.request(addresses);
-        return nameExternalNodes(topology, resolver.names(addresses));
-      },
-      diff: diffTopology,
-      isEmpty: isEmptyDiff,
+    render: (snapshot, memory) => {
+      const result = runPipeline(snapshot, memory);
+      if (!resolver) return result;
+      // Names come in the background: this collection takes those already known, later ones the rest.
+      const addresses = externalAddresses(result.topology);
+      resolver.request(addresses);
+      return { ...result, topology: nameExternalNodes(result.topology, resolver.names(addresses)) };
     },
   });
   // dist/ui beside dist/cli; absent in a checkout that was not built, then GET / serves the fallback page.

@@ -1,12 +1,9 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { createCollection } from '../collectors/index.js';
-import { attributeSockets } from '../core/attribute.js';
 import type { Snapshot } from '../core/model/snapshot.js';
+import { runPipeline, type PipelineMemory } from '../core/pipeline.js';
 import type { ContainersReport } from '../core/report/containers.js';
 import { TOP_SORT_KEYS, formatBytes, formatRate, sortTopContainers, toTopContainers, toTopEdges, type TopContainer, type TopEdge, type TopSortKey } from '../core/report/top.js';
-import { containersTraffic, type TrafficSample } from '../core/traffic/container-traffic.js';
-import { edgesTraffic, withEdgeTraffic, type EdgeTrafficState } from '../core/traffic/edge-traffic.js';
-import { buildTopology } from '../core/topology/build-topology.js';
 import { CliError, prepareCollection, printWarnings, toCollectionConfig, withCollectionOptions, withConntrackAcctOption, type CollectionFlags } from './common.js';
 import { fetchFromAgent, fetchTopology, staleWarning } from './remote.js';
 import { renderTable } from './table.js';
@@ -67,8 +64,7 @@ function createRemoteSampler(server: string): Sampler {
 /** Samples repeatedly, keeping the previous counters so every view after the first has rates. */
 function createSampler(flags: TopFlags): Sampler {
   const collection = createCollection({ ...toCollectionConfig(flags), ...(flags.once ? {} : { repeat: {} }) });
-  let samples = new Map<string, TrafficSample>();
-  let edgeState: EdgeTrafficState | undefined;
+  let memory: PipelineMemory | undefined;
   let last: Snapshot | undefined;
   return {
     hasRates: false,
@@ -77,19 +73,15 @@ function createSampler(flags: TopFlags): Sampler {
     },
     async view(sort: TopSortKey): Promise<TopView> {
       const { snapshot } = await collection.collect();
-      const t = containersTraffic(snapshot, samples);
-      samples = t.samples;
       const intervalMs = last ? Date.parse(snapshot.takenAt) - Date.parse(last.takenAt) : null;
       last = snapshot;
-      const attribution = attributeSockets(snapshot);
-      const topology = buildTopology(snapshot, { details: true }, attribution);
-      const e = edgesTraffic(topology, attribution, edgeState, snapshot.conntrack);
-      edgeState = e.state;
+      const r = runPipeline(snapshot, memory);
+      memory = r.memory;
       return {
         // The topology's warnings: collection issues, plus what conntrack (or its accounting) cannot tell.
-        takenAt: snapshot.takenAt, intervalMs, sort, warnings: topology.warnings,
-        containers: toTopContainers(attribution, t.traffic, sort),
-        edges: toTopEdges(withEdgeTraffic(topology, e.traffic), sort),
+        takenAt: snapshot.takenAt, intervalMs, sort, warnings: r.topology.warnings,
+        containers: toTopContainers(r.attribution, r.traffic, sort),
+        edges: toTopEdges(r.topology, sort),
       };
     },
   };

@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { coreTopology, scriptedCollection, withoutContainers, type Step } from '../../test/fixtures/agent/fake-collection.js';
+import { scriptedCollection, withoutContainers, type Step } from '../../test/fixtures/agent/fake-collection.js';
 import { readEvents } from '../../test/fixtures/sse.js';
 import { IDS, syntheticSnapshot } from '../../test/fixtures/topology/synthetic.js';
 import { openHistory } from '../agent/history.js';
@@ -28,7 +28,7 @@ async function setup(steps: Step[] = [syntheticSnapshot()], options: AppOptions 
     dirs.push(dir);
     store = openHistory({ dir });
   }
-  const agent = createAgent({ collection: scriptedCollection(steps), topology: coreTopology, logger, intervalMs: 2000, ...(store ? { store } : {}) });
+  const agent = createAgent({ collection: scriptedCollection(steps), logger, intervalMs: 2000, ...(store ? { store } : {}) });
   for (let i = 0; i < collect; i++) await agent.collectNow();
   const app = await buildApp(agent, { metrics: { defaultMetrics: false }, ...options });
   apps.push(app);

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { coreTopology, scriptedCollection, withoutContainers } from '../../test/fixtures/agent/fake-collection.js';
+import { scriptedCollection, withoutContainers } from '../../test/fixtures/agent/fake-collection.js';
 import { readEvents } from '../../test/fixtures/sse.js';
 import { IDS, syntheticSnapshot } from '../../test/fixtures/topology/synthetic.js';
 import { createAgent } from '../agent/loop.js';
@@ -17,7 +17,7 @@ afterEach(async () => {
 async function setup() {
   const full = syntheticSnapshot();
   const collection = scriptedCollection([full, withoutContainers(full, [IDS.udpc]), full]);
-  const agent = createAgent({ collection, topology: coreTopology, logger, intervalMs: 2000 });
+  const agent = createAgent({ collection, logger, intervalMs: 2000 });
   await agent.collectNow();
   const app = await buildApp(agent, { metrics: { defaultMetrics: false } });
   apps.push(app);

@@ -10,6 +10,8 @@
 //   udp-burst HOST PORT COUNT SIZE    send COUNT datagrams of SIZE bytes with sendto, then stay up
 //   tcp-once HOST PORT BYTES [DELAY_MS] after DELAY_MS, connect, send BYTES, close (client closes first, so its
 //                                    socket lingers in TIME_WAIT), then stay up
+//   tcp-many PORT N                  listen on 127.0.0.1:PORT and open N loopback connections to it, holding both
+//                                    ends (2N + 1 sockets in this process); prints "ready N" when all are up
 import net from 'node:net';
 import dgram from 'node:dgram';
 
@@ -102,6 +104,25 @@ switch (mode) {
       s.on('error', (e) => log('error', e.message));
       s.on('close', () => log('closed', s.localPort));
     }, Number(delay));
+    setInterval(() => {}, 1 << 30);
+    break;
+  }
+  case 'tcp-many': {
+    const [port, n] = args.map(Number);
+    const held = [];
+    const srv = net.createServer((s) => { held.push(s); s.on('error', () => {}); });
+    srv.listen(port, '127.0.0.1', () => {
+      let up = 0;
+      // A few hundred connects in flight at a time: the accept backlog stays short.
+      const next = () => {
+        if (held.length / 2 >= n && up >= n) { log('ready', n); return; }
+        if (up >= n) { setTimeout(next, 50); return; }
+        up++;
+        const c = net.connect(port, '127.0.0.1', () => { held.push(c); next(); });
+        c.on('error', (e) => log('error', e.message));
+      };
+      for (let i = 0; i < 200; i++) next();
+    });
     setInterval(() => {}, 1 << 30);
     break;
   }
