@@ -6,7 +6,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['src/**/*.test.ts', 'test/fixtures/**/*.test.ts'],
+          include: ['src/**/*.test.ts', 'test/fixtures/**/*.test.ts', 'test/lint/**/*.test.ts'],
           environment: 'node',
         },
       },

@@ -2,7 +2,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { scriptedCollection, withoutContainers } from '../../test/fixtures/agent/fake-collection.js';
 import { IDS, syntheticSnapshot } from '../../test/fixtures/topology/synthetic.js';
-import type { FollowerHandlers } from './events.js';
+import type { FollowerHandlers } from '../collectors/docker-events.js';
 import { createAgent, type AgentUpdate } from './loop.js';
 
 const logger = pino({ level: 'silent' });

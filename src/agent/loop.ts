@@ -11,7 +11,7 @@ import type { ContainerTraffic } from '../core/model/traffic.js';
 import { runPipeline, type PipelineMemory, type PipelineResult } from '../core/pipeline.js';
 import { toChangeEvents, type ChangeEvent } from '../core/report/changes.js';
 import { diffTopology, isEmptyDiff } from '../core/topology/diff-topology.js';
-import type { DockerEventsFollower } from './events.js';
+import type { DockerEventsFollower } from '../collectors/docker-events.js';
 import type { HistoryStore } from './history.js';
 
 /** What the agent collects with: one call returns a snapshot and how each collector did. */

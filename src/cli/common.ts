@@ -1,6 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { CONNTRACK_ACCT_NAME, type AccountingChange } from '../collectors/conntrack.js';
-import { createCollection, isDockerUnavailable, type Collection, type CollectionConfig } from '../collectors/index.js';
+import { CONNTRACK_ACCT_NAME, createCollection, isDockerUnavailable, type AccountingChange, type Collection, type CollectionConfig } from '../collectors/index.js';
 import type { Snapshot } from '../core/model/snapshot.js';
 
 /** Error the CLI reports as one line with exit code 2 (bad usage, Docker unreachable). */

@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { createNameResolver } from '../collectors/reverse-dns.js';
+import { createNameResolver } from '../collectors/index.js';
 import type { Topology } from '../core/model/topology.js';
 import { runPipeline } from '../core/pipeline.js';
 import { renderGraphDot, renderGraphMermaid, renderGraphText } from '../core/report/graph.js';

@@ -4,11 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
-import { createDockerEventsFollower } from '../agent/events.js';
 import { openHistory, type HistoryStore } from '../agent/history.js';
 import { createAgent } from '../agent/loop.js';
-import { createCollection } from '../collectors/index.js';
-import { createNameResolver } from '../collectors/reverse-dns.js';
+import { createCollection, createNameResolver } from '../collectors/index.js';
 import { parseOutpostInterfaces } from '../core/report/outpost.js';
 import { runPipeline } from '../core/pipeline.js';
 import { externalAddresses, nameExternalNodes } from '../core/topology/build-topology.js';
@@ -40,7 +38,7 @@ export async function serve(flags: ServeFlags, address: ListenAddress, token: st
     intervalMs: flags.interval * 1000,
     logger,
     ...(history ? { store: history } : {}),
-    events: createDockerEventsFollower({ docker: collection.docker, logger }),
+    events: collection.createEventsFollower(logger),
     render: (snapshot, memory) => {
       const result = runPipeline(snapshot, memory);
       if (!resolver) return result;
@@ -89,7 +87,7 @@ export async function serve(flags: ServeFlags, address: ListenAddress, token: st
   });
   await app.close();
   await agent.stop();
-  collection.docker.close();
+  collection.close();
   resolver?.close();
   history?.close();
 }

@@ -1,10 +1,12 @@
 import os from 'node:os';
 import type { Snapshot } from '../core/model/snapshot.js';
-import { createDockerClient, DockerUnavailableError, type DockerClient } from '../sources/docker-api.js';
+import { createDockerClient, DockerUnavailableError } from '../sources/docker-api.js';
 import { scanProcesses, scanProcessesInWorker } from '../sources/proc-scan.js';
 import { createProcfs } from '../sources/procfs.js';
 import { runCollectors, type AnyCollector, type CollectorRun } from './collector.js';
+import type { Logger } from 'pino';
 import { createConntrackCollector, enableConntrackAccounting, type AccountingChange } from './conntrack.js';
+import { createDockerEventsFollower, type DockerEventsFollower } from './docker-events.js';
 import { createDockerCollector } from './docker.js';
 import { createNetdevCollector } from './netdev.js';
 import { createNetnsCollector } from './netns.js';
@@ -43,9 +45,16 @@ export interface Collection {
    * portolan never does it on its own). Throws with a one-line message when it cannot.
    */
   enableConntrackAccounting(): AccountingChange;
+  /** A follower of this Docker endpoint's events stream (the agent collects on them). */
+  createEventsFollower(logger: Pick<Logger, 'debug' | 'warn'>): DockerEventsFollower;
+  /** Releases the Docker client's connections and every open netlink socket. */
+  close(): void;
   readonly collectors: readonly AnyCollector[];
-  readonly docker: DockerClient;
 }
+
+export { CONNTRACK_ACCT_NAME, type AccountingChange } from './conntrack.js';
+export { createNameResolver, type NameResolver } from './reverse-dns.js';
+export type { DockerEventsFollower } from './docker-events.js';
 
 /** The registry: builds the sources and every collector, in one place. */
 export function createCollection(config: CollectionConfig = {}): Collection {
@@ -71,7 +80,8 @@ export function createCollection(config: CollectionConfig = {}): Collection {
   ];
   return {
     collectors,
-    docker,
+    createEventsFollower: (logger) => createDockerEventsFollower({ docker, logger }),
+    close: () => { docker.close(); },
     preflight: async () => { await docker.ping(); },
     dockerEvents: (news) => { dockerCollector.dockerEvents(news); },
     enableConntrackAccounting: () => enableConntrackAccounting(procfs, config.hostPid),

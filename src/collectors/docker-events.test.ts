@@ -1,7 +1,7 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { DockerEvent, DockerEventsOptions } from '../sources/docker-api.js';
-import { createDockerEventsFollower, formatSince, toAgentEvent, type AgentDockerEvent } from './events.js';
+import { createDockerEventsFollower, formatSince, toAgentEvent, type AgentDockerEvent } from './docker-events.js';
 
 const logger = pino({ level: 'silent' });
 const ev = (action: string, id: string, timeNano: number): DockerEvent => ({ Type: 'container', Action: action, Actor: { ID: id }, timeNano });
