@@ -3,7 +3,7 @@
 // everything it touches is injected (collection, renderer, clock, store, events follower), so it runs against
 // fakes in tests.
 import type { Logger } from 'pino';
-import type { CollectorRun } from '../collectors/collector.js';
+import { isFatal, type CollectorRun } from '../collectors/collector.js';
 import type { Attribution } from '../core/attribute.js';
 import type { Snapshot } from '../core/model/snapshot.js';
 import type { Topology, TopologyDiff } from '../core/model/topology.js';
@@ -116,6 +116,11 @@ export interface AgentDeps {
   readonly debounceMs?: number;
   /** How often history is pruned (default hourly). */
   readonly pruneEveryMs?: number;
+  /**
+   * Called once with an error after which the process must not carry on (see collectors' isFatal); the loop has
+   * stopped by then. The composition root exits. Default: rethrown as an unhandled rejection.
+   */
+  readonly onFatal?: (err: unknown) => void;
 }
 
 const systemClock: AgentClock = {
@@ -143,6 +148,8 @@ export function createAgent(deps: AgentDeps): RunningAgent {
   let running: Promise<void> | undefined;
   let triggered = false;
   let wake: (() => void) | undefined;
+  // Ends the current wait at once (stop).
+  let resume: (() => void) | undefined;
   let lastPrune = 0;
   let everConnected = false;
 
@@ -168,7 +175,8 @@ export function createAgent(deps: AgentDeps): RunningAgent {
     try {
       result = await deps.collection.collect();
     } catch (err) {
-      // runCollectors never throws; an injected collection might: count it, keep the last state.
+      if (isFatal(err)) throw err;
+      // runCollectors throws only what is fatal; an injected collection might throw anything: count it, keep the last state.
       deps.logger.error({ err }, 'collection failed');
       setStatus({ failedCollections: status.failedCollections + 1, collections: status.collections + 1, stale: true, staleReason: String(err), staleSince: status.staleSince ?? new Date(t0).toISOString(), lastCollectionAtMs: clock.now() });
       emit({ kind: 'collection', runs: [], durationMs: clock.now() - t0, accepted: false });
@@ -224,22 +232,29 @@ export function createAgent(deps: AgentDeps): RunningAgent {
     await running;
   }
 
+  /** Waits `ms`; a trigger cuts the wait short to the debounce, a stop ends it at once. */
   function wait(ms: number): Promise<void> {
     return new Promise((resolve) => {
       let handle: unknown;
+      let finished = false;
       const done = () => {
+        if (finished) return;
+        finished = true;
         clock.clearTimeout(handle);
         wake = undefined;
+        resume = undefined;
         resolve();
       };
       handle = clock.setTimeout(done, Math.max(0, ms));
+      resume = done;
       wake = () => {
         clock.clearTimeout(handle);
-        // Fold a burst of events (connect, start…) into one collection.
+        // Fold a burst of events (connect, start…) into one collection, timed from the first.
         handle = clock.setTimeout(done, debounceMs);
         wake = undefined;
       };
-      if (triggered || stopped) wake();
+      if (stopped) done();
+      else if (triggered) wake();
     });
   }
 
@@ -267,7 +282,11 @@ export function createAgent(deps: AgentDeps): RunningAgent {
       if (!stopped) return;
       stopped = false;
       setStatus({ started: true });
-      loop = run();
+      loop = run().catch((err: unknown) => {
+        stopped = true;
+        if (!deps.onFatal) throw err;
+        deps.onFatal(err);
+      });
       deps.events?.start({
         onEvent: (e) => {
           deps.logger.debug({ event: e }, 'docker event');
@@ -295,7 +314,7 @@ export function createAgent(deps: AgentDeps): RunningAgent {
     },
     async stop() {
       stopped = true;
-      wake?.();
+      resume?.();
       await deps.events?.stop();
       await loop;
       while (running) await running;

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Composition root of the CLI: one line per command.
 import { Command } from 'commander';
+import { isFatal } from '../collectors/index.js';
 import { CliError } from './common.js';
 import { registerGraph } from './graph.js';
 import { registerPs } from './ps.js';
@@ -23,6 +24,10 @@ export function buildProgram(): Command {
 try {
   await buildProgram().parseAsync(process.argv);
 } catch (err) {
+  if (isFatal(err)) {
+    process.stderr.write(`portolan: fatal: ${(err as Error).message}\n`);
+    process.exit(70);
+  }
   if (!(err instanceof CliError)) throw err;
   process.stderr.write(`portolan: ${err.message}\n`);
   process.exitCode = 2;

@@ -39,6 +39,10 @@ export async function serve(flags: ServeFlags, address: ListenAddress, token: st
     logger,
     ...(history ? { store: history } : {}),
     events: collection.createEventsFollower(logger),
+    onFatal: (err) => {
+      logger.fatal({ err }, 'cannot carry on; exiting');
+      process.exit(70);
+    },
     render: (snapshot, memory) => {
       const result = runPipeline(snapshot, memory);
       if (!resolver) return result;

@@ -30,6 +30,14 @@ export interface CollectorRun {
   readonly error?: string;
 }
 
+/**
+ * True for an error after which the process must stop rather than carry on (marked `fatal`, e.g. the JS thread
+ * stranded in another network namespace): runCollectors rethrows it instead of counting a failed collector.
+ */
+export function isFatal(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { fatal?: unknown }).fatal === true;
+}
+
 /** The empty value of each part, substituted when its collector fails. */
 export function emptyParts(): SnapshotParts {
   return { containers: [], netns: { host: 0, hostPid: 1, containers: [] }, processes: [], sockets: [], netdev: [],
@@ -76,6 +84,7 @@ export async function runCollectors(
         if (result.issues) issues.push(...result.issues);
         runs.push({ name: c.name, durationMs: performance.now() - t0, ok: true });
       } catch (err) {
+        if (isFatal(err)) throw err;
         const message = err instanceof Error ? err.message : String(err);
         const run: CollectorRun = { name: c.name, durationMs: performance.now() - t0, ok: false, error: message };
         runs.push(run);

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { NetnsEntryError } from '../sources/netns-file.js';
+import { NetnsEntryError } from '../sources/netns.js';
 import { createProcfs, type Procfs } from '../sources/procfs.js';
 import { emptyParts, type CollectContext } from './collector.js';
 import { createConntrackCollector, enableConntrackAccounting, type NetnsFiles } from './conntrack.js';

@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { ConntrackAccounting, ConntrackTable } from '../core/model/conntrack.js';
 import type { CollectionIssue } from '../core/model/snapshot.js';
 import { parseNfConntrack } from '../core/parse/nf-conntrack.js';
-import { NetnsEntryError, readFileInNetns, writeFileInNetns } from '../sources/netns-file.js';
+import { NetnsEntryError, readFileInNetns, writeFileInNetns } from '../sources/netns.js';
 import type { Procfs } from '../sources/procfs.js';
 import type { Collector } from './collector.js';
 import { hostNetns } from './netns.js';
@@ -13,7 +13,7 @@ const ACCT_SYSCTL = 'net/netfilter/nf_conntrack_acct';
 /** Its name as sysctl(8) spells it, for messages. */
 export const CONNTRACK_ACCT_NAME = 'net.netfilter.nf_conntrack_acct';
 
-/** Reads and writes files as a task in another network namespace sees them (sources/netns-file.ts); injectable for tests. */
+/** Reads and writes files as a task in another network namespace sees them (sources/netns.ts); injectable for tests. */
 export interface NetnsFiles {
   read(nsPath: string, file: string): string;
   write(nsPath: string, file: string, text: string): void;

@@ -94,3 +94,23 @@ describe('docker collector, repeated collections', () => {
     expect(lists).toBe(3);
   });
 });
+
+describe('docker collector, timed out', () => {
+  it('keeps nothing of a collection whose signal aborted while Docker answered: the next one asks again', async () => {
+    const entry: DockerContainerSummary = { Id: inspect.Id, State: 'running', Status: 'Up 2 minutes', NetworkSettings: { Networks: {} } };
+    const controller = new AbortController();
+    let lists = 0;
+    const client = {
+      listContainers: async () => { lists++; return [entry]; },
+      // The inspect answers only after the collection has been given up.
+      inspectContainer: async () => { controller.abort(new Error('collector docker timed out')); return inspect; },
+    } as unknown as DockerClient;
+    const c = createDockerCollector(client, { repeat: { reuseForMs: 30_000, now: () => 0 } });
+    c.dockerEvents('connected');
+    await expect(c.collect({ signal: controller.signal, parts: emptyParts() })).rejects.toThrow('timed out');
+    // Watching and told nothing since: a collector that kept the aborted answer would reuse it without asking.
+    const after = await c.collect(ctx());
+    expect(lists).toBe(2);
+    expect(after.containers.map((x) => x.id)).toEqual([inspect.Id]);
+  });
+});

@@ -48,34 +48,36 @@ export function createDockerCollector(docker: DockerClient, options: DockerColle
       watching = news !== 'lost';
       changed = true;
     },
-    collect: async () => {
+    collect: async ({ signal }) => {
       const t = now();
       if (repeat && watching && !changed && last && t - last.atMs < repeat.reuseForMs) return { containers: last.containers };
       // Cleared before asking: an event that arrives while the list is on its way makes the next collection ask again.
       changed = false;
-      let list;
+      let list: DockerContainerSummary[];
+      const next = new Map<string, { fingerprint: string; info: ContainerInfo }>();
       try {
-        list = await docker.listContainers();
+        list = await docker.listContainers({ signal });
+        await Promise.all(list.map(async (c) => {
+          const fp = fingerprint(c);
+          const known = cache.get(c.Id);
+          if (known && known.fingerprint === fp) {
+            next.set(c.Id, known);
+            return;
+          }
+          try {
+            const info = toContainerInfo(await docker.inspectContainer(c.Id, { signal }));
+            // Not running after all (a stop raced the list): not kept, asked again next time.
+            if (info.pid > 0) next.set(c.Id, { fingerprint: fp, info });
+          } catch (err) {
+            if ((err as { status?: number }).status !== 404) throw err;
+          }
+        }));
+        // Timed out meanwhile: the caller has moved on, and must not find this collection's leftovers later.
+        signal.throwIfAborted();
       } catch (err) {
         changed = true;
         throw err;
       }
-      const next = new Map<string, { fingerprint: string; info: ContainerInfo }>();
-      await Promise.all(list.map(async (c) => {
-        const fp = fingerprint(c);
-        const known = cache.get(c.Id);
-        if (known && known.fingerprint === fp) {
-          next.set(c.Id, known);
-          return;
-        }
-        try {
-          const info = toContainerInfo(await docker.inspectContainer(c.Id));
-          // Not running after all (a stop raced the list): not kept, asked again next time.
-          if (info.pid > 0) next.set(c.Id, { fingerprint: fp, info });
-        } catch (err) {
-          if ((err as { status?: number }).status !== 404) throw err;
-        }
-      }));
       cache = next;
       const containers: ContainerInfo[] = [];
       for (const c of list) {

@@ -52,6 +52,7 @@ export interface Collection {
   readonly collectors: readonly AnyCollector[];
 }
 
+export { isFatal } from './collector.js';
 export { CONNTRACK_ACCT_NAME, type AccountingChange } from './conntrack.js';
 export { createNameResolver, type NameResolver } from './reverse-dns.js';
 export type { DockerEventsFollower } from './docker-events.js';

@@ -38,7 +38,11 @@ export function createProcessesCollector(scans: ProcessScans, options: Processes
       name: 'processes',
       provides: ['processes'],
       needs: [],
-      collect: async () => toProcesses((await scans.full())),
+      collect: async ({ signal }) => {
+        const r = await scans.full();
+        signal.throwIfAborted();
+        return toProcesses(r);
+      },
     };
   }
   const { some: maybeSome, listPids: maybeList } = scans;
@@ -70,13 +74,15 @@ export function createProcessesCollector(scans: ProcessScans, options: Processes
     name: 'processes',
     provides: ['processes'],
     needs: ['sockets'],
-    collect: ({ parts }) => collectAgain(parts.sockets ?? [], false),
+    collect: ({ parts, signal }) => collectAgain(parts.sockets ?? [], false, signal),
   };
 
-  async function collectAgain(tables: readonly NetnsSockets[], forceFull: boolean): Promise<ReturnType<typeof toProcesses>> {
+  async function collectAgain(tables: readonly NetnsSockets[], forceFull: boolean, signal: AbortSignal): Promise<ReturnType<typeof toProcesses>> {
     const t = now();
     if (forceFull || t - lastFullMs >= fullEveryMs) {
       const r = await scans.full();
+      // Timed out while the walk ran: what it found is not this collection's, and the caches stay as they were.
+      signal.throwIfAborted();
       known.clear();
       remember(r);
       denied = r.denied;
@@ -104,7 +110,7 @@ export function createProcessesCollector(scans: ProcessScans, options: Processes
     }
     // Held by a process in another namespace (dockerd's embedded DNS sockets in a new container), or by one whose
     // fds are unreadable: walk all — but not more often than every few seconds, for the second kind.
-    if (unknown.some(([inode]) => !h.has(inode)) && t - lastFullMs >= FORCED_FULL_GAP_MS) return collectAgain(tables, true);
+    if (unknown.some(([inode]) => !h.has(inode)) && t - lastFullMs >= FORCED_FULL_GAP_MS) return collectAgain(tables, true, signal);
     return toProcesses({ entries: entries(), denied: denied.filter((d) => alive.has(d.pid)), scanned: [...known.keys()] });
   }
 

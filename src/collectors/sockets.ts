@@ -92,7 +92,7 @@ export function createSocketsCollector(options: SocketsCollectorOptions): Collec
     return `${sockstatActivity(procfs.readText(pid, 'net/sockstat'))}packets=${packets}`;
   }
 
-  async function dumpAll(diag: SockDiagSocket): Promise<{ sockets: RawSocket[]; errors: ParseError[] }> {
+  async function dumpAll(diag: SockDiagSocket, signal: AbortSignal): Promise<{ sockets: RawSocket[]; errors: ParseError[] }> {
     const sockets: RawSocket[] = [];
     const errors: ParseError[] = [];
     const add = (payloads: Buffer[], protocol: 'tcp' | 'udp') => {
@@ -104,7 +104,7 @@ export function createSocketsCollector(options: SocketsCollectorOptions): Collec
     let tcpDone = false;
     if (!compatRefused) {
       try {
-        add(await diag.dump(0, 6, tcpExt), 'tcp');
+        add(await diag.dump(0, 6, tcpExt, signal), 'tcp');
         tcpDone = true;
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
@@ -113,13 +113,13 @@ export function createSocketsCollector(options: SocketsCollectorOptions): Collec
       }
     }
     for (const family of [2, 10] as const) {
-      if (!tcpDone) add(await diag.dump(family, 6, tcpExt), 'tcp');
-      add(await diag.dump(family, 17, 0), 'udp');
+      if (!tcpDone) add(await diag.dump(family, 6, tcpExt, signal), 'tcp');
+      add(await diag.dump(family, 17, 0, signal), 'udp');
     }
     return { sockets, errors };
   }
 
-  async function readNetlink(netns: number, pid: number | 'self', netdev: ReadonlyMap<number, NetnsCounters>): Promise<{ sockets: RawSocket[]; errors: ParseError[] }> {
+  async function readNetlink(netns: number, pid: number | 'self', netdev: ReadonlyMap<number, NetnsCounters>, signal: AbortSignal): Promise<{ sockets: RawSocket[]; errors: ParseError[] }> {
     const repeat = options.repeat;
     let activity: string | undefined;
     if (repeat) {
@@ -145,7 +145,7 @@ export function createSocketsCollector(options: SocketsCollectorOptions): Collec
     }
     try {
       const atMs = now();
-      const result = await dumpAll(diag);
+      const result = await dumpAll(diag, signal);
       if (activity !== undefined) dumped.set(netns, { activity, atMs, sockets: result.sockets });
       return result;
     } catch (err) {
@@ -185,17 +185,19 @@ export function createSocketsCollector(options: SocketsCollectorOptions): Collec
     provides: ['sockets'],
     // Repeating, the netdev part tells which namespaces had traffic.
     needs: options.repeat ? ['netns', 'netdev'] : ['netns'],
-    collect: async ({ parts }) => {
+    collect: async ({ parts, signal }) => {
       const targets = namespaceTargets(parts.netns);
       const netdev = new Map((parts.netdev ?? []).map((n) => [n.netns, n]));
 
       const readOne = async ([netns, pid]: [number, number | 'self']) => {
+        // Timed out: start nothing more (a running dump rejects by itself).
+        signal.throwIfAborted();
         let source: SocketSource = options.source === 'proc' || netlinkBroken ? 'proc' : 'netlink';
         let result: { sockets: RawSocket[]; errors: ParseError[] } | undefined;
         try {
           if (source === 'netlink') {
             try {
-              result = await readNetlink(netns, pid, netdev);
+              result = await readNetlink(netns, pid, netdev, signal);
             } catch (err) {
               if (!(err instanceof NetlinkUnavailableError) || options.source === 'netlink') throw err;
               netlinkBroken = err.message;

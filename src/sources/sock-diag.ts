@@ -1,10 +1,8 @@
 // NETLINK_SOCK_DIAG reader: opens a netlink socket inside another network namespace and returns raw dump replies.
-import { closeSync, openSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { endianness } from 'node:os';
-import { getSystemErrorName } from 'node:util';
-import type * as Koffi from 'koffi';
 import type * as Netlink from 'netlink';
+import { errnoName, inNetns, NetnsEntryError } from './netns.js';
 
 /** Netlink protocol number of socket diagnostics (NETLINK_SOCK_DIAG, formerly NETLINK_INET_DIAG). */
 export const NETLINK_SOCK_DIAG = 4;
@@ -18,7 +16,6 @@ export const SOCK_DIAG_BY_FAMILY = 20;
  */
 export const TCPDIAG_GETSOCK = 18;
 
-const CLONE_NEWNET = 0x40000000;
 const NLMSG_HDRLEN = 16;
 const NLMSG_ERROR = 2;
 const NLMSG_DONE = 3;
@@ -54,8 +51,6 @@ export interface SockDiagSocket {
 }
 
 interface Natives {
-  readonly setns: (fd: number, nstype: number) => number;
-  readonly errno: () => number;
   readonly RawNetlinkSocket: typeof Netlink.RawNetlinkSocket;
 }
 
@@ -65,51 +60,16 @@ function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-function errnoName(errno: number): string {
-  try {
-    return getSystemErrorName(-errno);
-  } catch {
-    return `errno ${errno}`; // an errno libuv has no name for: the number is the whole story
-  }
-}
-
-/** Loads koffi (for setns) and the netlink addon once; both are native and may be missing on this platform. */
+/** Loads the netlink addon once; it is native and may be missing on this platform. */
 function loadNatives(): Natives {
   if (natives) return natives;
   const require = createRequire(import.meta.url);
-  let koffi: typeof Koffi;
-  let netlink: typeof Netlink;
   try {
-    koffi = require('koffi') as typeof Koffi;
-  } catch (err) {
-    throw new NetlinkUnavailableError(`cannot load koffi (needed for setns): ${message(err)}`, { cause: err });
-  }
-  try {
-    netlink = require('netlink') as typeof Netlink;
+    natives = { RawNetlinkSocket: (require('netlink') as typeof Netlink).RawNetlinkSocket };
   } catch (err) {
     throw new NetlinkUnavailableError(`cannot load the netlink native module: ${message(err)}`, { cause: err });
   }
-  let setns: Natives['setns'];
-  try {
-    setns = koffi.load('libc.so.6').func('int setns(int fd, int nstype)') as Natives['setns'];
-  } catch (err) {
-    throw new NetlinkUnavailableError(`cannot bind setns() from libc.so.6: ${message(err)}`, { cause: err });
-  }
-  natives = { setns, errno: () => koffi.errno(), RawNetlinkSocket: netlink.RawNetlinkSocket };
   return natives;
-}
-
-function openNamespace(nsPath: string): number {
-  try {
-    return openSync(nsPath, 'r');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    // /proc/<pid>/ns/* needs ptrace-read access to the task: a privilege problem, not a vanished container.
-    if (code === 'EACCES' || code === 'EPERM') {
-      throw new NetlinkUnavailableError(`cannot open network namespace ${nsPath}: ${code} (needs root / CAP_SYS_PTRACE)`, { cause: err });
-    }
-    throw err; // ENOENT: the process or namespace is gone, which the caller treats as normal
-  }
 }
 
 /**
@@ -288,54 +248,27 @@ function wrapSocket(raw: Netlink.RawNetlinkSocket, nsPath: string): SockDiagSock
 
 /**
  * Opens a NETLINK_SOCK_DIAG socket inside the network namespace at `nsPath` (`/proc/<pid>/ns/net`, a Docker
- * SandboxKey or `/var/run/netns/<name>`): the JS thread joins that namespace with setns(2) just long enough to
- * create the socket, which stays bound to it, then returns to its own. Throws NetlinkUnavailableError when the
- * native modules cannot load or privileges are missing; an ENOENT error when the namespace is gone.
+ * SandboxKey or `/var/run/netns/<name>`): created inside it (sources/netns.ts), it stays bound to it. Throws
+ * NetlinkUnavailableError when the native modules cannot load or privileges are missing; an ENOENT error when the
+ * namespace is gone; NetnsReturnError (fatal) when the thread could not return to its own namespace.
  */
 export function openSockDiag(nsPath: string): SockDiagSocket {
-  const { setns, errno, RawNetlinkSocket } = loadNatives();
-  // The calling thread's own namespace: this is the live thread, not something under --proc-root.
-  const selfFd = openSync('/proc/thread-self/ns/net', 'r');
+  const { RawNetlinkSocket } = loadNatives();
+  let raw: Netlink.RawNetlinkSocket;
   try {
-    const targetFd = openNamespace(nsPath);
-    try {
-      if (setns(targetFd, CLONE_NEWNET) !== 0) {
-        const e = errno();
-        if (e === 1) {
-          throw new NetlinkUnavailableError(`setns(${nsPath}, CLONE_NEWNET) failed: EPERM (needs CAP_SYS_ADMIN)`);
-        }
-        throw errnoError(e, `setns(${nsPath}, CLONE_NEWNET) failed`);
-      }
-      let raw: Netlink.RawNetlinkSocket | undefined;
-      let createError: unknown;
-      try {
-        raw = new RawNetlinkSocket(NETLINK_SOCK_DIAG, {
-          messagePeeking: false,
-          msgBufferSize: RECV_BUFFER_SIZE,
-          recvBufferSize: 0,
-          sendBufferSize: 0,
-        });
-      } catch (err) {
-        createError = err;
-      }
-      // Restores unconditionally: creation errors were caught above (no throw from a finally, which lint forbids).
-      if (setns(selfFd, CLONE_NEWNET) !== 0) {
-        raw?.close();
-        // Everything else this thread does (HTTP, Docker API over TCP) would now happen in the wrong namespace.
-        throw errnoError(errno(), `FATAL: could not return the JS thread to its own network namespace after entering ${nsPath}`);
-      }
-      if (raw === undefined) {
-        const code = (createError as NodeJS.ErrnoException | undefined)?.code;
-        if (code === 'EPROTONOSUPPORT' || code === 'EAFNOSUPPORT' || code === 'EPERM' || code === 'EACCES') {
-          throw new NetlinkUnavailableError(`cannot create a NETLINK_SOCK_DIAG socket in ${nsPath}: ${message(createError)}`, { cause: createError });
-        }
-        throw createError;
-      }
-      return wrapSocket(raw, nsPath);
-    } finally {
-      closeSync(targetFd);
+    raw = inNetns(nsPath, () => new RawNetlinkSocket(NETLINK_SOCK_DIAG, {
+      messagePeeking: false,
+      msgBufferSize: RECV_BUFFER_SIZE,
+      recvBufferSize: 0,
+      sendBufferSize: 0,
+    }));
+  } catch (err) {
+    if (err instanceof NetnsEntryError) throw new NetlinkUnavailableError(err.message, { cause: err });
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EPROTONOSUPPORT' || code === 'EAFNOSUPPORT' || code === 'EPERM' || code === 'EACCES') {
+      throw new NetlinkUnavailableError(`cannot create a NETLINK_SOCK_DIAG socket in ${nsPath}: ${message(err)}`, { cause: err });
     }
-  } finally {
-    closeSync(selfFd);
+    throw err;
   }
+  return wrapSocket(raw, nsPath);
 }

@@ -3,7 +3,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileInNetns, writeFileInNetns } from './netns-file.js';
+import { readFileInNetns, writeFileInNetns } from './netns.js';
 
 const ACCT = '/proc/sys/net/netfilter/nf_conntrack_acct';
 const HOME = readlinkSync('/proc/thread-self/ns/net');
