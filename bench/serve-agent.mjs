@@ -8,6 +8,10 @@
 // LOAD_SECONDS=0 skips the load, GET_REQUESTS=0 the GET / latency. PROFILE=DIR writes the agent's V8 CPU profile there and prints where its
 // time went (self time by function), to find what to make cheaper.
 // Creates N labelled containers and removes them after; the agent listens on loopback only.
+// OWN_DOCKERD=1 runs the containers on a Docker host of the bench's own (scripts/second-dockerd.sh: a dockerd in its
+// own network namespace), with the agent pointed at it (--docker-host, --host-pid): what it measures is then the
+// agent over that host alone, undisturbed by other containers starting and stopping on this machine's engine
+// (processes started elsewhere on the machine are still seen and walked, as on any real host).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -24,7 +28,20 @@ const loadSeconds = Number(process.argv[5] ?? 30);
 const run = `bench-${randomBytes(3).toString('hex')}`;
 const labels = ['--label', 'org.portolan.test=1', '--label', `org.portolan.run=${run}`];
 const image = execFileSync('bash', [path.join(root, 'scripts/test-image.sh')], { encoding: 'utf8' }).trim().split('\n').pop();
-const docker = (...a) => execFileSync('docker', a, { encoding: 'utf8' }).trim();
+const ownDockerd = process.env.OWN_DOCKERD === '1';
+const dockerdName = `pb${randomBytes(2).toString('hex')}`;
+const second = ownDockerd ? startOwnDockerd() : undefined;
+const dockerEnv = second ? { ...process.env, DOCKER_HOST: second.DOCKER_HOST } : process.env;
+const docker = (...a) => execFileSync('docker', a, { encoding: 'utf8', env: dockerEnv }).trim();
+const agentArgs = second ? ['--docker-host', second.DOCKER_HOST, '--host-pid', second.PID] : [];
+
+function startOwnDockerd() {
+  const out = execFileSync('bash', [path.join(root, 'scripts/second-dockerd.sh'), 'start', dockerdName, '250'], { encoding: 'utf8' });
+  const vars = Object.fromEntries(out.trim().split('\n').map((l) => l.split('=')).map(([k, ...v]) => [k, v.join('=')]));
+  execFileSync('bash', [path.join(root, 'scripts/second-dockerd.sh'), 'load', dockerdName, image], { stdio: 'inherit' });
+  console.log(`own Docker host ${dockerdName}: ${vars.DOCKER_HOST}, dockerd pid ${vars.PID}`);
+  return vars;
+}
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'portolan-bench-'));
 let agent;
 
@@ -34,8 +51,9 @@ function cleanup() {
   cleaned = true;
   if (agent && agent.exitCode === null) agent.kill('SIGTERM');
   const ids = docker('ps', '-aq', '--filter', `label=org.portolan.run=${run}`).split('\n').filter(Boolean);
-  if (ids.length) spawnSync('docker', ['rm', '-f', ...ids]);
+  if (ids.length) spawnSync('docker', ['rm', '-f', ...ids], { env: dockerEnv });
   fs.rmSync(dataDir, { recursive: true, force: true });
+  if (second) spawnSync('bash', [path.join(root, 'scripts/second-dockerd.sh'), 'stop', dockerdName], { stdio: 'inherit' });
 }
 process.on('exit', cleanup);
 process.on('SIGINT', () => process.exit(130));
@@ -53,7 +71,7 @@ for (let i = 0; i < n - servers; i++) {
 }
 
 const profileDir = process.env.PROFILE;
-agent = spawn(process.execPath, [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), path.join(root, 'dist/cli/main.js'), 'serve', '--listen', '127.0.0.1:0', '--interval', '1', '--data', dataDir], { stdio: ['ignore', 'pipe', 'inherit'] });
+agent = spawn(process.execPath, [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), path.join(root, 'dist/cli/main.js'), 'serve', '--listen', '127.0.0.1:0', '--interval', '1', '--data', dataDir, ...agentArgs], { stdio: ['ignore', 'pipe', 'inherit'] });
 const base = await new Promise((resolve, reject) => {
   let out = '';
   agent.stdout.on('data', (d) => {
@@ -78,8 +96,23 @@ const cpuTicks = () => {
   const f = fs.readFileSync(`/proc/${agent.pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return Number(f[11]) + Number(f[12]);
 };
+/** User and system ticks of the agent process and of each of its threads (by thread name), exited threads included in the process's. */
+const cpuDetail = () => {
+  const f = fs.readFileSync(`/proc/${agent.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  const threads = {};
+  for (const tid of fs.readdirSync(`/proc/${agent.pid}/task`)) {
+    try {
+      const text = fs.readFileSync(`/proc/${agent.pid}/task/${tid}/stat`, 'utf8');
+      const name = text.slice(text.indexOf('(') + 1, text.lastIndexOf(')'));
+      const g = text.split(') ')[1].split(' ');
+      threads[name] = (threads[name] ?? 0) + Number(g[11]) + Number(g[12]);
+    } catch { /* a thread that ended between readdir and read: its time is in the process's total */ }
+  }
+  return { user: Number(f[11]), sys: Number(f[12]), threads };
+};
 const rssMb = () => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${agent.pid}/status`, 'utf8'))[1]) / 1024;
 const s0 = await json('/api/v1/status');
+const d0 = cpuDetail();
 const c0 = cpuTicks();
 const t0 = performance.now();
 const rss = [];
@@ -88,10 +121,14 @@ for (let i = 0; i < seconds; i++) {
   rss.push(rssMb());
 }
 const cpuPct = ((cpuTicks() - c0) / clkTck) / ((performance.now() - t0) / 1000) * 100;
+const d1 = cpuDetail();
+const pct = (ticks) => `${((ticks / clkTck) / ((performance.now() - t0) / 1000) * 100).toFixed(2)} %`;
+const byThread = Object.entries(d1.threads).map(([k, v]) => [k, v - (d0.threads[k] ?? 0)]).filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]);
 const s1 = await json('/api/v1/status');
 const ticks = s1.collections - s0.collections;
 const mean = rss.reduce((a, b) => a + b, 0) / rss.length;
-console.log(`idle ${seconds} s at 1 s interval: CPU ${cpuPct.toFixed(2)} % of one core (target < 3 %), RSS mean ${mean.toFixed(0)} MB, max ${Math.max(...rss).toFixed(0)} MB (target < 150 MB), ${ticks} collections (${(ticks / seconds).toFixed(2)}/s)`);
+console.log(`idle ${seconds} s at 1 s interval: CPU ${cpuPct.toFixed(2)} % of one core (target < 1 % at 50 containers, < 3 % at 200), RSS mean ${mean.toFixed(0)} MB, max ${Math.max(...rss).toFixed(0)} MB (target < 150 MB), ${ticks} collections (${(ticks / seconds).toFixed(2)}/s)`);
+console.log(`  of which user ${pct(d1.user - d0.user)}, system (kernel work for the agent: /proc reads, netlink dumps) ${pct(d1.sys - d0.sys)}; by thread still alive: ${byThread.map(([k, v]) => `${k} ${pct(v)}`).join(', ')}`);
 const metrics = await (await fetch(`${base}/metrics`)).text();
 const sum = Number(/^portolan_collection_duration_seconds_sum (\S+)/m.exec(metrics)?.[1]);
 const count = Number(/^portolan_collection_duration_seconds_count (\S+)/m.exec(metrics)?.[1]);

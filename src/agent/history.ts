@@ -169,7 +169,7 @@ export function openHistory(options: HistoryOptions): HistoryStore {
     for (const n of topology.nodes) put('node', n.id, jsonOf(n));
     // Per-connection details churn with every ephemeral port and traffic with every byte: history keeps the
     // edge's shape (traffic history is per container, below).
-    for (const e of topology.edges) put('edge', e.id, JSON.stringify(edgeShape(e)));
+    for (const e of topology.edges) put('edge', e.id, edgeShapeJson(e));
     put('warnings', '', JSON.stringify(topology.warnings));
     for (const k of [...current.keys()]) {
       if (seen.has(k)) continue;
@@ -255,9 +255,17 @@ export function openHistory(options: HistoryOptions): HistoryStore {
 // The order buildTopology lists nodes in.
 const KIND_ORDER: Record<TopologyNode['kind'], number> = { container: 0, process: 1, host: 2, external: 3 };
 
-function edgeShape(e: TopologyEdge): Omit<TopologyEdge, 'details' | 'traffic'> {
-  const { details: _d, traffic: _t, ...rest } = e;
-  return rest;
+// An idle agent records the same edge objects tick after tick: each one's shape is serialised once.
+const shapes = new WeakMap<TopologyEdge, string>();
+
+function edgeShapeJson(e: TopologyEdge): string {
+  let text = shapes.get(e);
+  if (text === undefined) {
+    const { details: _d, traffic: _t, ...rest } = e;
+    text = JSON.stringify(rest);
+    shapes.set(e, text);
+  }
+  return text;
 }
 
 function migrate(db: Database.Database): void {

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { CollectionIssue, Snapshot, SnapshotParts } from '../core/model/snapshot.js';
 
 /** What a collector is given: a signal that fires on timeout, and the parts collected before it. */
@@ -76,7 +77,10 @@ export async function runCollectors(
     const p = (async () => {
       // A need nobody provides is simply absent: the collector sees the empty part.
       await Promise.all(c.needs.map((n) => { const o = owners.get(n); return o ? start(o) : Promise.resolve(); }));
-      const ctx: CollectContext = { signal: AbortSignal.timeout(timeoutMs), parts: { ...emptyParts(), ...parts } };
+      const signal = AbortSignal.timeout(timeoutMs);
+      // One listener per request in flight (50 inspects at once, netlink dumps): not a leak.
+      setMaxListeners(0, signal);
+      const ctx: CollectContext = { signal, parts: { ...emptyParts(), ...parts } };
       const t0 = performance.now();
       try {
         const result: Partial<SnapshotParts> & { issues?: CollectionIssue[] } = await withTimeout<Partial<SnapshotParts>>(c.collect(ctx), ctx.signal, c.name, timeoutMs);

@@ -1,10 +1,11 @@
 import path from 'node:path';
-import type { ConntrackAccounting, ConntrackTable } from '../core/model/conntrack.js';
-import type { CollectionIssue } from '../core/model/snapshot.js';
+import type { ConntrackAccounting, ConntrackEntry, ConntrackTable } from '../core/model/conntrack.js';
+import type { CollectionIssue, SnapshotParts } from '../core/model/snapshot.js';
 import { parseNfConntrack } from '../core/parse/nf-conntrack.js';
 import { NetnsEntryError, readFileInNetns, writeFileInNetns } from '../sources/netns.js';
 import type { Procfs } from '../sources/procfs.js';
 import type { Collector } from './collector.js';
+import { containersSocketTraffic } from './namespaces.js';
 import { hostNetns } from './netns.js';
 
 const FILE = 'net/nf_conntrack';
@@ -24,6 +25,12 @@ const realNetnsFiles: NetnsFiles = { read: readFileInNetns, write: writeFileInNe
 /** Options of the conntrack collector. */
 export interface ConntrackCollectorOptions {
   readonly netnsFiles?: NetnsFiles;
+  /**
+   * For collections that repeat: the table is read again only when a container's sockets sent or received (every
+   * flow portolan shows has a container at one end, and its segments or datagrams count there), when the
+   * inventory changed, or when the last read is `reuseForMs` old (entries also expire without packets).
+   */
+  readonly repeat?: { readonly reuseForMs: number; readonly now?: () => number };
 }
 
 type Accounting = { readonly accounting: ConntrackAccounting; readonly accountingReason?: string };
@@ -62,36 +69,52 @@ function readAccounting(procfs: Procfs, files: NetnsFiles, hostPid: number | 'se
  */
 export function createConntrackCollector(procfs: Procfs, options: ConntrackCollectorOptions = {}): Collector<'conntrack'> {
   const files = options.netnsFiles ?? realNetnsFiles;
+  const repeat = options.repeat;
+  const now = repeat?.now ?? Date.now;
+  let last: { key: string; containers: SnapshotParts['containers'] | undefined; atMs: number; table: ConntrackTable } | undefined;
+  const collectOnce = async (parts: Partial<SnapshotParts>): Promise<{ conntrack: ConntrackTable; issues?: CollectionIssue[] }> => {
+    const ns = parts.netns;
+    if (!ns || ns.host === 0) {
+      return { conntrack: { status: 'unavailable', reason: 'the host network namespace is unknown' } satisfies ConntrackTable };
+    }
+    const tablePath = procfs.pathOf(ns.hostPid, FILE);
+    let text: string;
+    try {
+      text = procfs.readText(ns.hostPid, FILE);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') {
+        return { conntrack: { status: 'unavailable', reason: `${tablePath} does not exist (connection tracking not loaded in the host namespace, or a kernel without CONFIG_NF_CONNTRACK_PROCFS)` } };
+      }
+      if (code === 'EACCES' || code === 'EPERM') {
+        return { conntrack: { status: 'unavailable', reason: `cannot read ${tablePath}: permission denied (run as root)` } };
+      }
+      throw err;
+    }
+    const { records, errors } = parseNfConntrack(text, tablePath);
+    const issues: CollectionIssue[] = errors.length > 0
+      ? [{ source: 'conntrack', message: `skipped malformed lines, first: ${errors[0]?.message ?? ''}`, count: errors.length }]
+      : [];
+    const entries = records.filter((e) => e.protocol === 'tcp' || e.protocol === 'udp');
+    const accounting = readAccounting(procfs, files, ns.hostPid);
+    return { conntrack: { status: 'ok', netns: ns.host, entries, ...accounting }, issues };
+  };
   return {
     name: 'conntrack',
     provides: ['conntrack'],
-    needs: ['netns'],
-    collect: async ({ parts }) => {
-      const ns = parts.netns;
-      if (!ns || ns.host === 0) {
-        return { conntrack: { status: 'unavailable', reason: 'the host network namespace is unknown' } satisfies ConntrackTable };
-      }
-      const tablePath = procfs.pathOf(ns.hostPid, FILE);
-      let text: string;
-      try {
-        text = procfs.readText(ns.hostPid, FILE);
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT') {
-          return { conntrack: { status: 'unavailable', reason: `${tablePath} does not exist (connection tracking not loaded in the host namespace, or a kernel without CONFIG_NF_CONNTRACK_PROCFS)` } };
-        }
-        if (code === 'EACCES' || code === 'EPERM') {
-          return { conntrack: { status: 'unavailable', reason: `cannot read ${tablePath}: permission denied (run as root)` } };
-        }
-        throw err;
-      }
-      const { records, errors } = parseNfConntrack(text, tablePath);
-      const issues: CollectionIssue[] = errors.length > 0
-        ? [{ source: 'conntrack', message: `skipped malformed lines, first: ${errors[0]?.message ?? ''}`, count: errors.length }]
-        : [];
-      const entries = records.filter((e) => e.protocol === 'tcp' || e.protocol === 'udp');
-      const accounting = readAccounting(procfs, files, ns.hostPid);
-      return { conntrack: { status: 'ok', netns: ns.host, entries, ...accounting }, issues };
+    needs: repeat ? ['netns', 'netdev'] : ['netns'],
+    collect: async ({ parts, signal }) => {
+      signal.throwIfAborted();
+      if (!repeat) return collectOnce(parts);
+      const t = now();
+      const key = containersSocketTraffic(parts);
+      if (last && last.key === key && last.containers === parts.containers && t - last.atMs < repeat.reuseForMs) return { conntrack: last.table };
+      const read = await collectOnce(parts);
+      // Found as it was (only the entries' timeouts counted down): the same table.
+      const result = last && sameTable(last.table, read.conntrack) ? { ...read, conntrack: last.table } : read;
+      // Malformed lines are said again at the next read: only a clean read is kept.
+      last = result.issues && result.issues.length > 0 ? undefined : { key, containers: parts.containers, atMs: t, table: result.conntrack };
+      return result;
     },
   };
 }
@@ -140,4 +163,17 @@ export function enableConntrackAccounting(procfs: Procfs, hostPid: number | unde
   }
   if (after !== '1') throw new Error(`wrote 1 to ${CONNTRACK_ACCT_NAME} in the host network namespace but it reads "${after}"`);
   return { netns: host, previous: '0' };
+}
+
+/** True when two reads of the table hold the same flows in the same state with the same counters (timeouts aside). */
+function sameTable(a: ConntrackTable, b: ConntrackTable): boolean {
+  if (a.status !== 'ok' || b.status !== 'ok') return a.status === b.status && JSON.stringify(a) === JSON.stringify(b);
+  if (a.netns !== b.netns || a.accounting !== b.accounting || a.accountingReason !== b.accountingReason || a.entries.length !== b.entries.length) return false;
+  const tuple = (x: ConntrackEntry['original'], y: ConntrackEntry['original']) =>
+    x.src === y.src && x.dst === y.dst && x.sport === y.sport && x.dport === y.dport && x.packets === y.packets && x.bytes === y.bytes;
+  return a.entries.every((x, i) => {
+    const y = b.entries[i];
+    return y !== undefined && x.protocol === y.protocol && x.family === y.family && x.state === y.state && x.unreplied === y.unreplied &&
+      x.assured === y.assured && x.mark === y.mark && x.zone === y.zone && tuple(x.original, y.original) && tuple(x.reply, y.reply);
+  });
 }

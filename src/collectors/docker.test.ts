@@ -114,3 +114,54 @@ describe('docker collector, timed out', () => {
     expect(after.containers.map((x) => x.id)).toEqual([inspect.Id]);
   });
 });
+
+describe('docker collector, watching events', () => {
+  const entry = (status: string): DockerContainerSummary => ({ Id: inspect.Id, State: 'running', Status: status, NetworkSettings: { Networks: {} } });
+
+  it('does not inspect again for a status text that only aged, but does after an event naming the container', async () => {
+    let status = 'Up 2 minutes';
+    const { client, calls } = fakeDocker(() => [entry(status)], () => inspect);
+    let t = 0;
+    const c = createDockerCollector(client, { repeat: { reuseForMs: 30_000, now: () => t } });
+    c.dockerEvents('connected');
+    await c.collect(ctx());
+    expect(calls).toHaveLength(1);
+    // The periodic re-list: the text aged a minute, nothing else changed.
+    status = 'Up 3 minutes';
+    t = 30_000;
+    const same = await c.collect(ctx());
+    expect(calls).toHaveLength(1);
+    // A restart: die and start events, and the text restarts from the beginning.
+    c.dockerEvents('event', inspect.Id);
+    status = 'Up Less than a second';
+    const after = await c.collect(ctx());
+    expect(calls).toHaveLength(2);
+    expect(after.containers).not.toBe(same.containers);
+  });
+
+  it('without the events stream, a status text that changed at all means inspecting again', async () => {
+    let status = 'Up 2 minutes';
+    const { client, calls } = fakeDocker(() => [entry(status)], () => inspect);
+    const c = createDockerCollector(client);
+    await c.collect(ctx());
+    status = 'Up Less than a second';
+    await c.collect(ctx());
+    expect(calls).toHaveLength(2);
+  });
+
+  it('keeps nothing of a container an event named while a collection was inspecting it', async () => {
+    const events: { collector?: ReturnType<typeof createDockerCollector> } = {};
+    let inspects = 0;
+    const client = {
+      listContainers: async () => [entry('Up 2 minutes')],
+      // The container restarts while its inspect is on its way.
+      inspectContainer: async () => { inspects++; if (inspects === 1) events.collector?.dockerEvents('event', inspect.Id); return inspect; },
+    } as unknown as DockerClient;
+    const c = createDockerCollector(client, { repeat: { reuseForMs: 30_000, now: () => 0 } });
+    events.collector = c;
+    c.dockerEvents('connected');
+    expect((await c.collect(ctx())).containers).toHaveLength(1);
+    await c.collect(ctx());
+    expect(inspects).toBe(2);
+  });
+});

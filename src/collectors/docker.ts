@@ -5,17 +5,23 @@ import type { Collector } from './collector.js';
 
 /**
  * What of a container's list entry must stay the same for its last inspect to still hold: state and status
- * text (`Up 3 minutes` restarts from `Up Less than a second` after a restart, so a new pid is noticed), its
- * networks (connect/disconnect), ports, labels and image.
+ * text, its networks (connect/disconnect), ports, labels and image. Without the events stream the status text is
+ * taken whole: `Up 3 minutes` restarts from `Up Less than a second` after a restart, which is how a new pid is
+ * noticed. While the stream is watched, a restart is an event (which drops that container's inspect), so the
+ * durations in the text, which age every minute, are left out: a steady host is not inspected again for them.
  */
-function fingerprint(c: DockerContainerSummary): string {
-  return JSON.stringify([c['State'], c['Status'], c['NetworkSettings'], c['Ports'], c['Labels'], c['Image']]);
+function fingerprint(c: DockerContainerSummary, watching: boolean): string {
+  const status = typeof c['Status'] === 'string' && watching ? c['Status'].replace(DURATION, '') : c['Status'];
+  return JSON.stringify([c['State'], status, c['NetworkSettings'], c['Ports'], c['Labels'], c['Image']]);
 }
+
+// Docker's humanised durations (go-units HumanDuration): `Less than a second`, `About a minute`, `5 minutes`, `About an hour`, `3 days` (`ago` after exits).
+const DURATION = /\b(?:Less than a second|About an? (?:minute|hour)|\d+ (?:seconds?|minutes?|hours?|days?|weeks?|months?|years?))(?: ago)?/g;
 
 /** The Docker collector with what it hears from the events stream. */
 export interface DockerCollector extends Collector<'containers'> {
-  /** See AgentCollection.dockerEvents. */
-  dockerEvents(news: 'event' | 'connected' | 'lost'): void;
+  /** See AgentCollection.dockerEvents: an event naming a container drops what was learnt of it. */
+  dockerEvents(news: 'event' | 'connected' | 'lost', containerId?: string): void;
 }
 
 /** Options of the Docker collector. */
@@ -40,32 +46,42 @@ export function createDockerCollector(docker: DockerClient, options: DockerColle
   let watching = false;
   let changed = true;
   let last: { atMs: number; containers: ContainerInfo[] } | undefined;
+  // Containers named by an event since the current collection began.
+  const dropped = new Set<string>();
   return {
     name: 'docker',
     provides: ['containers'],
     needs: [],
-    dockerEvents(news) {
+    dockerEvents(news, containerId) {
       watching = news !== 'lost';
       changed = true;
+      // Dropped now, and again after a collection under way, which may have inspected it before the change.
+      if (containerId !== undefined) {
+        cache.delete(containerId);
+        dropped.add(containerId);
+      }
     },
     collect: async ({ signal }) => {
       const t = now();
       if (repeat && watching && !changed && last && t - last.atMs < repeat.reuseForMs) return { containers: last.containers };
       // Cleared before asking: an event that arrives while the list is on its way makes the next collection ask again.
       changed = false;
+      dropped.clear();
       let list: DockerContainerSummary[];
       const next = new Map<string, { fingerprint: string; info: ContainerInfo }>();
       try {
         list = await docker.listContainers({ signal });
         await Promise.all(list.map(async (c) => {
-          const fp = fingerprint(c);
+          const fp = fingerprint(c, watching);
           const known = cache.get(c.Id);
           if (known && known.fingerprint === fp) {
             next.set(c.Id, known);
             return;
           }
           try {
-            const info = toContainerInfo(await docker.inspectContainer(c.Id, { signal }));
+            const fresh = toContainerInfo(await docker.inspectContainer(c.Id, { signal }));
+            // Inspected again and found the same (only its status text aged, "Up 2 minutes"): the same object.
+            const info = known && JSON.stringify(known.info) === JSON.stringify(fresh) ? known.info : fresh;
             // Not running after all (a stop raced the list): not kept, asked again next time.
             if (info.pid > 0) next.set(c.Id, { fingerprint: fp, info });
           } catch (err) {
@@ -78,12 +94,17 @@ export function createDockerCollector(docker: DockerClient, options: DockerColle
         changed = true;
         throw err;
       }
-      cache = next;
-      const containers: ContainerInfo[] = [];
+      let containers: ContainerInfo[] = [];
       for (const c of list) {
         const info = next.get(c.Id)?.info;
         if (info) containers.push(info);
       }
+      // Containers an event named while this collection ran: what it learnt of them may predate the event, so it is
+      // shown but not kept.
+      for (const id of dropped) next.delete(id);
+      cache = next;
+      // The same containers as last time (every inspect kept): the same part, so what is computed from it is kept too.
+      if (last && last.containers.length === containers.length && last.containers.every((c, i) => c === containers[i])) containers = last.containers;
       last = { atMs: t, containers };
       return { containers };
     },

@@ -39,7 +39,7 @@ export interface Collection {
   preflight(): Promise<void>;
   collect(): Promise<{ snapshot: Snapshot; runs: CollectorRun[] }>;
   /** What the Docker events stream says (see AgentCollection.dockerEvents); with `repeat`, lets the list be skipped while nothing changed. */
-  dockerEvents(news: 'event' | 'connected' | 'lost'): void;
+  dockerEvents(news: 'event' | 'connected' | 'lost', containerId?: string): void;
   /**
    * Turns conntrack byte accounting on in the Docker host's network namespace (for an explicit flag only:
    * portolan never does it on its own). Throws with a one-line message when it cannot.
@@ -57,18 +57,37 @@ export { CONNTRACK_ACCT_NAME, type AccountingChange } from './conntrack.js';
 export { createNameResolver, type NameResolver } from './reverse-dns.js';
 export type { DockerEventsFollower } from './docker-events.js';
 
+// Beyond this many fds (about 50 ms of readlink), a repeating collection walks them in a worker thread.
+const INLINE_WALK_MAX_FDS = 10_000;
+
 /** The registry: builds the sources and every collector, in one place. */
 export function createCollection(config: CollectionConfig = {}): Collection {
   const procfs = createProcfs(config.procRoot ?? '/proc');
   const docker = createDockerClient(config.dockerHost ? { host: config.dockerHost } : {});
   const fullEveryMs = config.repeat?.fullEveryMs ?? 30_000;
   const dockerCollector = createDockerCollector(docker, config.repeat ? { repeat: { reuseForMs: fullEveryMs } } : {});
+  // A full walk of a host with few fds is cheaper inline than a worker thread started for it; a host with very many
+  // (100,000 sockets) walks them on another core, beside the netlink dumps.
+  let lastFds = Infinity;
+  const walkAll = async () => {
+    const r = lastFds > INLINE_WALK_MAX_FDS ? await scanProcessesInWorker(procfs.root, { keepWorker: false }) : scanProcesses(procfs.root);
+    lastFds = r.fds ?? Infinity;
+    return r;
+  };
   const collectors: AnyCollector[] = [
     dockerCollector,
-    createNetnsCollector(procfs, config.hostPid !== undefined ? { hostPid: config.hostPid } : {}),
+    createNetnsCollector(procfs, {
+      ...(config.hostPid !== undefined ? { hostPid: config.hostPid } : {}),
+      ...(config.repeat ? { repeat: { reuseForMs: fullEveryMs } } : {}),
+    }),
     config.repeat
       ? createProcessesCollector(
-        { full: () => scanProcessesInWorker(procfs.root, { keepWorker: false }), some: (pids) => scanProcesses(procfs.root, pids), listPids: () => procfs.listPids() },
+        {
+          full: walkAll,
+          some: (pids) => scanProcesses(procfs.root, pids),
+          listPids: () => procfs.listPids(),
+          fdCount: (pid) => procfs.fdCount(pid),
+        },
         { repeat: { fullEveryMs: fullEveryMs } },
       )
       : createProcessesCollector({ full: () => scanProcessesInWorker(procfs.root) }),
@@ -76,15 +95,15 @@ export function createCollection(config: CollectionConfig = {}): Collection {
       procfs, source: config.source ?? 'auto', tcpInfo: config.tcpInfo ?? true,
       ...(config.repeat ? { repeat: { reuseForMs: fullEveryMs } } : {}),
     }),
-    createNetdevCollector(procfs),
-    createConntrackCollector(procfs),
+    createNetdevCollector(procfs, { repeat: config.repeat !== undefined }),
+    createConntrackCollector(procfs, config.repeat ? { repeat: { reuseForMs: fullEveryMs } } : {}),
   ];
   return {
     collectors,
     createEventsFollower: (logger) => createDockerEventsFollower({ docker, logger }),
     close: () => { docker.close(); },
     preflight: async () => { await docker.ping(); },
-    dockerEvents: (news) => { dockerCollector.dockerEvents(news); },
+    dockerEvents: (news, containerId) => { dockerCollector.dockerEvents(news, containerId); },
     enableConntrackAccounting: () => enableConntrackAccounting(procfs, config.hostPid),
     collect: () => runCollectors(collectors, { hostname: os.hostname(), timeoutMs: config.timeoutMs ?? 10_000 }),
   };

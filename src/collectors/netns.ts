@@ -1,5 +1,5 @@
 import { parseNsLink } from '../core/parse/pid-cgroup.js';
-import type { ContainerNetns } from '../core/model/snapshot.js';
+import type { ContainerNetns, SnapshotParts } from '../core/model/snapshot.js';
 import { isVanished, type Procfs } from '../sources/procfs.js';
 import type { Collector } from './collector.js';
 
@@ -29,15 +29,26 @@ export function hostNetns(procfs: Procfs, hostPid: number | undefined): { host: 
 export interface NetnsCollectorOptions {
   /** A pid in the Docker host's network namespace (default: pid 1, or portolan itself when pid 1 is unreadable). */
   readonly hostPid?: number;
+  /**
+   * For collections that repeat: a running container keeps its namespace (a restart is a new inventory), so the
+   * last answer stands while the inventory is the same one, for at most `reuseForMs`.
+   */
+  readonly repeat?: { readonly reuseForMs: number; readonly now?: () => number };
 }
 
 /** Resolves each running container's network namespace inode from its pid, and the host's from pid 1. */
 export function createNetnsCollector(procfs: Procfs, options: NetnsCollectorOptions = {}): Collector<'netns'> {
+  const repeat = options.repeat;
+  const now = repeat?.now ?? Date.now;
+  let last: { containers: SnapshotParts['containers']; atMs: number; netns: SnapshotParts['netns'] } | undefined;
   return {
     name: 'netns',
     provides: ['netns'],
     needs: ['containers'],
-    collect: async ({ parts }) => {
+    collect: async ({ parts, signal }) => {
+      signal.throwIfAborted();
+      const t = now();
+      if (repeat && last && last.containers === parts.containers && t - last.atMs < repeat.reuseForMs) return { netns: last.netns };
       const { host, hostPid } = hostNetns(procfs, options.hostPid);
       const containers: ContainerNetns[] = [];
       for (const c of parts.containers ?? []) {
@@ -49,7 +60,19 @@ export function createNetnsCollector(procfs: Procfs, options: NetnsCollectorOpti
           if (!isVanished(err)) throw err;
         }
       }
-      return { netns: { host, hostPid, containers } };
+      const found = { host, hostPid, containers };
+      // Read again and found the same: the same part.
+      const netns = last && sameNetns(last.netns, found) ? last.netns : found;
+      if (repeat && parts.containers) last = { containers: parts.containers, atMs: t, netns };
+      return { netns };
     },
   };
+}
+
+function sameNetns(a: SnapshotParts['netns'], b: SnapshotParts['netns']): boolean {
+  return a.host === b.host && a.hostPid === b.hostPid && a.containers.length === b.containers.length &&
+    a.containers.every((c, i) => {
+      const d = b.containers[i];
+      return d !== undefined && c.containerId === d.containerId && c.netns === d.netns && c.pid === d.pid;
+    });
 }

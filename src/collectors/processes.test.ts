@@ -5,8 +5,8 @@ import type { ProcScanResult, RawProcessEntry } from '../sources/proc-scan.js';
 import { emptyParts, type CollectContext } from './collector.js';
 import { createProcessesCollector } from './processes.js';
 
-/** A fake /proc: pid → (netns, socket inodes); `null` netns = fds unreadable. */
-type World = Map<number, { netns: number; inodes: number[]; denied?: boolean }>;
+/** A fake /proc: pid → (netns, socket inodes, other open fds); `denied` = fds unreadable. */
+type World = Map<number, { netns: number; inodes: number[]; denied?: boolean; others?: number }>;
 
 function scans(world: World) {
   const log = { full: 0, some: [] as number[][] };
@@ -23,14 +23,27 @@ function scans(world: World) {
       const e = entry(pid);
       if (e) entries.push(e);
     }
-    return { entries, denied, scanned: pids.filter((p) => world.has(p)) };
+    const fdCounts = pids.filter((p) => world.has(p) && !world.get(p)?.denied).map((p): [number, number] => [p, fdsOf(p)]);
+    return { entries, denied, scanned: pids.filter((p) => world.has(p)), fdCounts };
   };
+  // Its sockets, a pipe, and `others`.
+  const fdsOf = (pid: number) => (world.get(pid)?.inodes.length ?? 0) + 1 + (world.get(pid)?.others ?? 0);
   return {
     log,
     scans: {
       full: async () => { log.full++; return scan([...world.keys()]); },
       some: (pids: readonly number[]) => { log.some.push([...pids].sort((a, b) => a - b)); return scan(pids); },
       listPids: () => [...world.keys()],
+    },
+    /** The same, able to tell a process's fd count by one stat. */
+    withCounts: {
+      full: async () => { log.full++; return scan([...world.keys()]); },
+      some: (pids: readonly number[]) => { log.some.push([...pids].sort((a, b) => a - b)); return scan(pids); },
+      listPids: () => [...world.keys()],
+      fdCount: (pid: number) => {
+        if (!world.has(pid)) throw Object.assign(new Error('ENOENT'), { code: 'ENOENT' });
+        return fdsOf(pid);
+      },
     },
   };
 }
@@ -129,4 +142,29 @@ describe('processes collector, repeated collections', () => {
     await c.collect(ctx([]));
     expect(log.full).toBe(2);
   });
+
+  it('the periodic walk walks only what is new, refused, or whose fd count moved; every tenth walks everything', async () => {
+    const world: World = new Map([[1, { netns: 100, inodes: [11] }], [2, { netns: 200, inodes: [21] }], [3, { netns: 200, inodes: [] }]]);
+    const { withCounts: s, log } = scans(world);
+    let t = 0;
+    const c = createProcessesCollector(s, { repeat: { fullEveryMs: 30_000, now: () => t } });
+    await c.collect(ctx(tables(world)));
+    expect(log.full).toBe(1);
+    // Pid 3 received socket 21 from pid 2 (SCM_RIGHTS): its count moved; no table changed.
+    world.set(3, { netns: 200, inodes: [21] });
+    t = 30_000;
+    expect(owners(await c.collect(ctx(tables(world))))).toEqual({ 1: [11], 2: [21], 3: [21] });
+    expect(log.full).toBe(1);
+    expect(log.some).toEqual([[3]]);
+    // Nothing moved: the next periodic walk walks nobody.
+    t = 60_000;
+    await c.collect(ctx(tables(world)));
+    expect(log.some).toEqual([[3], []]);
+    for (let i = 3; i <= 10; i++) {
+      t = i * 30_000;
+      await c.collect(ctx(tables(world)));
+    }
+    expect(log.full).toBe(2);
+  });
 });
+

@@ -23,13 +23,18 @@ interface World { tcp: number; packets: number; orphan?: number; eth?: number }
 
 /** A procfs whose sockstat says what `world` holds; pid 10 is namespace 100, pid 20 namespace 200. */
 function fakeProcfs(state: World): Procfs {
+  const readText = (pid: number | 'self', rel: string) => {
+    if (rel === 'net/sockstat') return SOCKSTAT(state.tcp).replace('orphan 3', `orphan ${state.orphan ?? 3}`);
+    throw Object.assign(new Error(`ENOENT ${pid}/${rel}`), { code: 'ENOENT' });
+  };
   return {
     root: '/fake',
     listPids: () => [10, 20],
-    readText: (pid, rel) => {
-      if (rel === 'net/sockstat') return SOCKSTAT(state.tcp).replace('orphan 3', `orphan ${state.orphan ?? 3}`);
-      throw Object.assign(new Error(`ENOENT ${pid}/${rel}`), { code: 'ENOENT' });
-    },
+    readText,
+    readAgain: readText,
+    readIfChanged: readText,
+    fdCount: () => 0,
+    releaseExcept: () => undefined,
     readLink: () => { throw new Error('unused'); },
     readFdLinks: () => [],
     pathOf: (pid, rel) => `/fake/${pid}/${rel}`,
@@ -77,7 +82,7 @@ describe('sockets collector, repeated collections', () => {
     let t = 0;
     const world = { tcp: 1, packets: 5 };
     const c = createSocketsCollector({ procfs: fakeProcfs(world), source: 'netlink', openDiag: diag.open, repeat: { reuseForMs: 30_000, now: () => t } });
-    expect(c.needs).toEqual(['netns', 'netdev']);
+    expect(c.needs).toEqual(['containers', 'netns', 'netdev']);
     const first = await c.collect(ctx(world));
     expect(diag.log.dumps).toEqual(['/fake/10/ns/net 0/6/2', '/fake/10/ns/net 2/17/0', '/fake/10/ns/net 10/17/0']);
     const sockets = first.sockets?.[0]?.sockets ?? [];
@@ -86,14 +91,11 @@ describe('sockets collector, repeated collections', () => {
     expect(diag.log.closes).toEqual([]);
     t = 1000;
     const second = await c.collect(ctx(world));
-    // Nothing moved: no new dump, the same table, only the idle times grown by the elapsed second.
+    // Nothing moved: no new dump, and the very same tables (what is computed from them can be kept too), read at 0.
     expect(diag.log.dumps).toHaveLength(3);
     expect(diag.log.opens).toHaveLength(1);
-    const again = second.sockets?.[0]?.sockets ?? [];
-    expect(again.map((s) => s.inode)).toEqual(sockets.map((s) => s.inode));
-    const tcp = sockets.findIndex((s) => s.tcp);
-    expect(again[tcp]?.tcp?.lastSendMs).toBe((sockets[tcp]?.tcp?.lastSendMs ?? NaN) + 1000);
-    expect(again[tcp]?.tcp?.bytesSent).toBe(sockets[tcp]?.tcp?.bytesSent);
+    expect(second.sockets).toBe(first.sockets);
+    expect(second.sockets?.[0]?.readAtMs).toBe(0);
   });
 
   it('dumps again when packets moved, sockets were opened or closed, or the table is older than reuseForMs', async () => {
@@ -101,7 +103,8 @@ describe('sockets collector, repeated collections', () => {
     const state: World = { tcp: 1, packets: 5, orphan: 3 };
     let t = 0;
     const c = createSocketsCollector({ procfs: fakeProcfs(state), source: 'netlink', openDiag: diag.open, repeat: { reuseForMs: 10_000, now: () => t } });
-    const dumps = async () => { await c.collect(ctx(state)); return diag.log.dumps.length / 3; };
+    // Namespace 200 is a container's (pid 20); 100 the host's.
+    const dumps = async () => { await c.collect(ctx(state, 200)); return diag.log.dumps.filter((d) => d.startsWith('/fake/20/')).length / 3; };
     expect(await dumps()).toBe(1);
     state.orphan = 9; // a kernel-wide counter: other namespaces' business
     expect(await dumps()).toBe(1);
@@ -117,13 +120,38 @@ describe('sockets collector, repeated collections', () => {
     expect(await dumps()).toBe(5);
   });
 
+  it('the host namespace is dumped again for its sockets and for containers\' traffic, for its own only when a container shares it', async () => {
+    const diag = fakeDiag();
+    const state: World = { tcp: 1, packets: 5 };
+    const c = createSocketsCollector({ procfs: fakeProcfs(state), source: 'netlink', openDiag: diag.open, repeat: { reuseForMs: 30_000, now: () => 0 } });
+    const hostDumps = async (host: { eth: number; lo: number }, container: number, hostNetworked = false) => {
+      const containers = hostNetworked ? [{ id: 'h', name: 'h', image: 'i', networkMode: { kind: 'host' as const }, pid: 10, networks: [], ports: [], labels: {} }] : [];
+      const netdev = [
+        { netns: 100, readAtMs: 0, loopback: counters(host.lo), interfaces: [{ ...counters(host.eth), name: 'eth0' }] },
+        { netns: 200, readAtMs: 0, loopback: counters(0), interfaces: [{ ...counters(container), name: 'eth0' }] },
+      ];
+      const context = ctx(state, 200);
+      await c.collect({ ...context, parts: { ...context.parts, containers, netdev } });
+      return diag.log.dumps.filter((d) => d.startsWith('/fake/10/')).length / 3;
+    };
+    expect(await hostDumps({ eth: 0, lo: 0 }, 0)).toBe(1);
+    // The machine's own traffic (ssh, the API), on eth0 or loopback: nobody's sockets here changed.
+    expect(await hostDumps({ eth: 5, lo: 5 }, 0)).toBe(1);
+    state.tcp = 2; // a socket opened or closed on the host
+    expect(await hostDumps({ eth: 5, lo: 5 }, 0)).toBe(2);
+    // A container's traffic: its other end may be a host socket (docker-proxy, a host process).
+    expect(await hostDumps({ eth: 5, lo: 5 }, 3)).toBe(3);
+    // A host-network container's traffic is the host's own.
+    expect(await hostDumps({ eth: 6, lo: 5 }, 3, true)).toBe(4);
+  });
+
   it('falls back to one TCP dump per family when the kernel refuses the legacy request, once', async () => {
     const diag = fakeDiag({ refuseCompat: true });
     const state: World = { tcp: 1, packets: 5 };
     const c = createSocketsCollector({ procfs: fakeProcfs(state), source: 'netlink', openDiag: diag.open, repeat: { reuseForMs: 30_000 } });
     const r = await c.collect(ctx(state));
     expect(r.sockets?.[0]?.sockets.some((s) => s.family === 'ipv6' && s.protocol === 'tcp')).toBe(true);
-    state.packets = 7;
+    state.tcp = 7;
     await c.collect(ctx(state));
     expect(diag.log.dumps.filter((d) => d.includes(' 0/6/'))).toHaveLength(1);
     expect(diag.log.dumps.filter((d) => d.includes(' 10/6/'))).toHaveLength(2);
@@ -138,7 +166,7 @@ describe('sockets collector, repeated collections', () => {
     expect(diag.log.opens).toEqual(['/fake/10/ns/net', '/fake/20/ns/net']);
     await c.collect(ctx(state));
     expect(diag.log.closes).toEqual(['/fake/20/ns/net']);
-    state.packets = 8;
+    state.tcp = 8;
     failNext.on = true;
     await expect(c.collect(ctx(state))).rejects.toThrow(/ENOBUFS/);
     expect(diag.log.closes).toEqual(['/fake/20/ns/net', '/fake/10/ns/net']);

@@ -9,7 +9,7 @@ import { sockstatActivity } from '../core/parse/sockstat.js';
 import { isVanished, type Procfs } from '../sources/procfs.js';
 import { NetlinkUnavailableError, openSockDiag, type SockDiagSocket } from '../sources/sock-diag.js';
 import type { Collector } from './collector.js';
-import { mapLimit, namespaceTargets } from './namespaces.js';
+import { containersSocketTraffic, mapLimit, namespaceTargets, socketTraffic } from './namespaces.js';
 
 /** Which socket source to use: netlink with /proc fallback (`auto`), or one forced. */
 export type SocketSourceChoice = 'auto' | SocketSource;
@@ -30,11 +30,11 @@ export interface SocketsCollectorOptions {
   readonly repeat?: { readonly reuseForMs: number; readonly now?: () => number };
 }
 
-/** A namespace's last dumped table and the activity it was dumped at. */
+/** A namespace's last table and the activity it was read at. */
 interface Dumped {
   readonly activity: string;
   readonly atMs: number;
-  readonly sockets: readonly RawSocket[];
+  readonly table: NetnsSockets;
 }
 
 const PROC_FILES: readonly { file: string; protocol: 'tcp' | 'udp'; family: Family }[] = [
@@ -45,14 +45,6 @@ const PROC_FILES: readonly { file: string; protocol: 'tcp' | 'udp'; family: Fami
 ];
 
 const NAMESPACE_CONCURRENCY = 8;
-
-/**
- * A reused table as it stands `elapsedMs` after its dump: nothing moved (that is why it is reused), so only
- * the times since the last data sent and received grew.
- */
-function aged(sockets: readonly RawSocket[], elapsedMs: number): RawSocket[] {
-  return sockets.map((s) => (s.tcp ? { ...s, tcp: { ...s.tcp, lastSendMs: s.tcp.lastSendMs + elapsedMs, lastReceiveMs: s.tcp.lastReceiveMs + elapsedMs } } : s));
-}
 
 /** Thrown when a namespace's process vanished before its table was read: the namespace is skipped. */
 class Vanished extends Error {}
@@ -75,21 +67,29 @@ export function createSocketsCollector(options: SocketsCollectorOptions): Collec
   const now = options.repeat?.now ?? Date.now;
   // Set when the kernel refuses the legacy both-families TCP request: then IPv4 and IPv6 are dumped apart.
   let compatRefused = false;
+  let lastTables: readonly NetnsSockets[] | undefined;
+  // Each namespace's last sockstat activity (its per-namespace counts).
+  const sockstats = new Map<number, string>();
 
   /**
    * What changes when anything happens to a namespace's sockets: its socket counts (sockstat's per-namespace
-   * ones: sockets of every family in use, TCP and UDP hashed, TIME_WAIT) and the packets of all its interfaces,
-   * `lo` included (every segment or datagram sent or received; from the netdev part, read just before).
-   * Unchanged, no socket changed state and no tcp_info counter moved; what can still differ is a Recv-Q the
-   * application drained without a window update, and a socket closed and another opened between two
-   * collections — `reuseForMs` bounds both.
+   * ones: sockets of every family in use, TCP and UDP hashed, TIME_WAIT) and its TCP segments and UDP datagrams
+   * (net/snmp, from the netdev part read just before; its interface packets when those were not read). Unchanged,
+   * no socket changed state and no tcp_info counter moved; what can still differ is a Recv-Q the application
+   * drained without a window update, and a socket closed and another opened between two collections —
+   * `reuseForMs` bounds both. The host's own segments count only when a host-network container's sockets live
+   * there (otherwise they are the machine's ssh, registry and API traffic); instead, any container's traffic
+   * counts for the host, whose sockets (docker-proxy, host processes) are the other ends of containers' connections.
    */
-  function activityOf(netns: number, pid: number | 'self', netdev: ReadonlyMap<number, NetnsCounters>): string | undefined {
+  function activityOf(netns: number, pid: number | 'self', netdev: ReadonlyMap<number, NetnsCounters>, host: { readonly isHost: boolean; readonly networked: boolean; readonly containers: string }): string | undefined {
     const counters = netdev.get(netns);
     if (!counters) return undefined;
-    let packets = counters.loopback ? counters.loopback.rxPackets + counters.loopback.txPackets : 0;
-    for (const i of counters.interfaces) packets += i.rxPackets + i.txPackets;
-    return `${sockstatActivity(procfs.readText(pid, 'net/sockstat'))}packets=${packets}`;
+    const traffic = host.isHost ? `${host.networked ? socketTraffic(counters) : ''}|${host.containers}` : socketTraffic(counters);
+    let sockets = sockstats.get(netns);
+    // An unchanged file is told by its bytes, without making text of it.
+    const text = sockets === undefined ? procfs.readAgain(pid, 'net/sockstat') : procfs.readIfChanged(pid, 'net/sockstat');
+    if (text !== undefined) sockstats.set(netns, (sockets = sockstatActivity(text)));
+    return `${sockets ?? ''}${traffic}`;
   }
 
   async function dumpAll(diag: SockDiagSocket, signal: AbortSignal): Promise<{ sockets: RawSocket[]; errors: ParseError[] }> {
@@ -119,20 +119,8 @@ export function createSocketsCollector(options: SocketsCollectorOptions): Collec
     return { sockets, errors };
   }
 
-  async function readNetlink(netns: number, pid: number | 'self', netdev: ReadonlyMap<number, NetnsCounters>, signal: AbortSignal): Promise<{ sockets: RawSocket[]; errors: ParseError[] }> {
+  async function readNetlink(netns: number, pid: number | 'self', signal: AbortSignal): Promise<{ sockets: RawSocket[]; errors: ParseError[] }> {
     const repeat = options.repeat;
-    let activity: string | undefined;
-    if (repeat) {
-      try {
-        activity = activityOf(netns, pid, netdev);
-      } catch (err) {
-        if (isVanished(err)) throw new Vanished();
-        throw err;
-      }
-      const last = dumped.get(netns);
-      const t = now();
-      if (activity !== undefined && last?.activity === activity && t - last.atMs < repeat.reuseForMs) return { sockets: aged(last.sockets, t - last.atMs), errors: [] };
-    }
     let diag = open.get(netns);
     if (!diag) {
       try {
@@ -144,10 +132,7 @@ export function createSocketsCollector(options: SocketsCollectorOptions): Collec
       if (repeat) open.set(netns, diag);
     }
     try {
-      const atMs = now();
-      const result = await dumpAll(diag, signal);
-      if (activity !== undefined) dumped.set(netns, { activity, atMs, sockets: result.sockets });
-      return result;
+      return await dumpAll(diag, signal);
     } catch (err) {
       // A socket that failed a dump is not trusted again: the next collection opens a new one.
       diag.close();
@@ -183,21 +168,32 @@ export function createSocketsCollector(options: SocketsCollectorOptions): Collec
   return {
     name: 'sockets',
     provides: ['sockets'],
-    // Repeating, the netdev part tells which namespaces had traffic.
-    needs: options.repeat ? ['netns', 'netdev'] : ['netns'],
+    // Repeating, the netdev part tells which namespaces had traffic (and the containers which are host-network).
+    needs: options.repeat ? ['containers', 'netns', 'netdev'] : ['netns'],
     collect: async ({ parts, signal }) => {
       const targets = namespaceTargets(parts.netns);
       const netdev = new Map((parts.netdev ?? []).map((n) => [n.netns, n]));
+      const hostNetworked = (parts.containers ?? []).some((c) => c.networkMode.kind === 'host');
+      const repeat = options.repeat;
+      const containersTraffic = repeat ? containersSocketTraffic(parts) : '';
 
-      const readOne = async ([netns, pid]: [number, number | 'self']) => {
+      const readOne = async ([netns, pid]: [number, number | 'self']): Promise<{ table: NetnsSockets; errors: ParseError[] } | undefined> => {
         // Timed out: start nothing more (a running dump rejects by itself).
         signal.throwIfAborted();
-        let source: SocketSource = options.source === 'proc' || netlinkBroken ? 'proc' : 'netlink';
-        let result: { sockets: RawSocket[]; errors: ParseError[] } | undefined;
+        const t = now();
+        let activity: string | undefined;
         try {
+          if (repeat) {
+            const isHost = netns === parts.netns?.host;
+            activity = activityOf(netns, pid, netdev, { isHost, networked: hostNetworked, containers: isHost ? containersTraffic : '' });
+            const last = dumped.get(netns);
+            if (activity !== undefined && last?.activity === activity && t - last.atMs < repeat.reuseForMs) return { table: last.table, errors: [] };
+          }
+          let source: SocketSource = options.source === 'proc' || netlinkBroken ? 'proc' : 'netlink';
+          let result: { sockets: RawSocket[]; errors: ParseError[] } | undefined;
           if (source === 'netlink') {
             try {
-              result = await readNetlink(netns, pid, netdev, signal);
+              result = await readNetlink(netns, pid, signal);
             } catch (err) {
               if (!(err instanceof NetlinkUnavailableError) || options.source === 'netlink') throw err;
               netlinkBroken = err.message;
@@ -205,21 +201,34 @@ export function createSocketsCollector(options: SocketsCollectorOptions): Collec
             }
           }
           result ??= readProc(pid);
+          const tcpInfo = source === 'netlink' && options.tcpInfo !== false;
+          const before = dumped.get(netns)?.table;
+          // Read again and found as it was (a refresh of an idle namespace): the same table, read when it was.
+          const table: NetnsSockets = before && before.source === source && before.tcpInfo === tcpInfo && sameSockets(before.sockets, result.sockets)
+            ? before
+            : { netns, source, tcpInfo, readAtMs: t, sockets: result.sockets };
+          signal.throwIfAborted();
+          // A namespace dumped for the first time starts its refreshes at a phase of its own (from its inode), so that
+          // a host's namespaces, all first read together, are not all read again in the same collection.
+          const phase = before === undefined && repeat ? (netns % 997) / 997 * repeat.reuseForMs : 0;
+          if (activity !== undefined) dumped.set(netns, { activity, atMs: t - phase, table });
+          return { table, errors: result.errors };
         } catch (err) {
-          if (err instanceof Vanished) return undefined;
+          if (isVanished(err) || err instanceof Vanished) return undefined;
           throw err;
         }
-        const tcpInfo = source === 'netlink' && options.tcpInfo !== false;
-        return { table: { netns, source, tcpInfo, sockets: result.sockets } satisfies NetnsSockets, errors: result.errors };
       };
       // Dumps are I/O waits on the kernel: overlapping a few namespaces hides most of the latency.
       const results = (await mapLimit([...targets], NAMESPACE_CONCURRENCY, readOne)).filter((r) => r !== undefined);
+      signal.throwIfAborted();
       for (const [netns, diag] of open) {
         if (targets.has(netns)) continue;
         diag.close();
         open.delete(netns);
       }
       for (const netns of dumped.keys()) if (!targets.has(netns)) dumped.delete(netns);
+      for (const netns of sockstats.keys()) if (!targets.has(netns)) sockstats.delete(netns);
+      procfs.releaseExcept(new Set(targets.values()));
       const tables = results.map((r) => r.table);
       const parseErrors = results.flatMap((r) => r.errors);
       const issues: CollectionIssue[] = [];
@@ -229,7 +238,36 @@ export function createSocketsCollector(options: SocketsCollectorOptions): Collec
       if (parseErrors.length > 0) {
         issues.push({ source: 'sockets', message: `skipped malformed lines, first: ${parseErrors[0]?.message ?? ''}`, count: parseErrors.length });
       }
+      // Nothing read again anywhere: the very same tables, so that what is computed from them can be kept too.
+      if (lastTables && tables.length === lastTables.length && tables.every((t, i) => t === lastTables?.[i])) return { sockets: lastTables, issues };
+      lastTables = tables;
       return { sockets: tables, issues };
     },
   };
+}
+
+/**
+ * True when two reads of a namespace's table found the same sockets in the same order: every field equal but
+ * tcp_info's times since the last data, which grow by themselves (nothing was sent or received when every
+ * counter, segments included, is equal; the earlier read aged by the time since is then still exact).
+ */
+function sameSockets(a: readonly RawSocket[], b: readonly RawSocket[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as RawSocket;
+    const y = b[i] as RawSocket;
+    if (x.protocol !== y.protocol || x.family !== y.family || x.state !== y.state || x.inode !== y.inode || x.uid !== y.uid ||
+      x.txQueue !== y.txQueue || x.rxQueue !== y.rxQueue || x.local.port !== y.local.port || x.local.address !== y.local.address ||
+      x.remote.port !== y.remote.port || x.remote.address !== y.remote.address) return false;
+    if (x.tcp === undefined || y.tcp === undefined) {
+      if (x.tcp !== y.tcp) return false;
+      continue;
+    }
+    const p = x.tcp;
+    const q = y.tcp;
+    if (p.bytesSent !== q.bytesSent || p.bytesReceived !== q.bytesReceived || p.bytesRetrans !== q.bytesRetrans || p.bytesAcked !== q.bytesAcked ||
+      p.segsOut !== q.segsOut || p.segsIn !== q.segsIn || p.retransmits !== q.retransmits || p.rttMs !== q.rttMs || p.rttVarMs !== q.rttVarMs ||
+      p.minRttMs !== q.minRttMs || p.deliveryRateBps !== q.deliveryRateBps) return false;
+  }
+  return true;
 }

@@ -17,6 +17,8 @@ export interface ContainerSockets {
   readonly source: SocketSource | undefined;
   /** Whether its TCP sockets carry tcp_info (see NetnsSockets.tcpInfo). */
   readonly tcpInfo: boolean;
+  /** When its namespace's table was read (NetnsSockets.readAtMs), when known. */
+  readonly readAtMs?: number;
   readonly sockets: readonly AttributedSocket[];
 }
 
@@ -101,6 +103,7 @@ export function attributeSockets(snapshot: Snapshot): Attribution {
       ownsNetns: owner.get(ns) === c.id,
       source: tables.get(ns)?.source,
       tcpInfo: tables.get(ns)?.source === 'netlink' && tables.get(ns)?.tcpInfo !== false,
+      ...(tables.get(ns)?.readAtMs !== undefined ? { readAtMs: tables.get(ns)?.readAtMs } : {}),
       sockets: perContainer.get(c.id) ?? [],
     });
   }

@@ -21,6 +21,10 @@ export interface ProcScanResult {
   readonly denied: { pid: number; comm: string }[];
   /** Every pid walked (with or without sockets, vanished ones excluded from entries). */
   readonly scanned: number[];
+  /** File descriptors read (one readlink each): the cost of the walk. */
+  readonly fds?: number;
+  /** Per pid walked, how many fds it had open then (to tell later, by one stat, whether that changed). */
+  readonly fdCounts?: readonly (readonly [number, number])[];
 }
 
 /**
@@ -32,9 +36,14 @@ export function scanProcesses(root: string, pids?: readonly number[]): ProcScanR
   const entries: RawProcessEntry[] = [];
   const denied: { pid: number; comm: string }[] = [];
   const scanned = pids ? [...pids] : procfs.listPids();
+  let fds = 0;
+  const fdCounts: [number, number][] = [];
   for (const pid of scanned) {
     try {
-      const socketLinks = procfs.readFdLinks(pid).filter((l) => l.startsWith('socket:'));
+      const links = procfs.readFdLinks(pid);
+      fds += links.length;
+      fdCounts.push([pid, links.length]);
+      const socketLinks = links.filter((l) => l.startsWith('socket:'));
       if (socketLinks.length === 0) continue;
       entries.push({
         pid,
@@ -48,7 +57,7 @@ export function scanProcesses(root: string, pids?: readonly number[]): ProcScanR
       else if (!isVanished(err)) throw err;
     }
   }
-  return { entries, denied, scanned };
+  return { entries, denied, scanned, fds, fdCounts };
 }
 
 function commOf(procfs: ReturnType<typeof createProcfs>, pid: number): string {

@@ -81,5 +81,10 @@ export interface NetnsSockets {
   readonly source: SocketSource;
   /** Whether TCP sockets carry tcp_info: false for /proc, and for netlink asked not to (`--no-tcp-info`). Absent: as the source implies. */
   readonly tcpInfo?: boolean;
+  /**
+   * Milliseconds since the epoch when the table was read. A repeating collection reuses a table while nothing
+   * moved in its namespace, so it can be older than the snapshot (tcp_info's "ms since last data" are as of it).
+   */
+  readonly readAtMs?: number;
   readonly sockets: readonly RawSocket[];
 }

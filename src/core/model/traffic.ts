@@ -11,6 +11,17 @@ export interface InterfaceCounters {
   readonly txDropped: number;
 }
 
+/** A namespace's own TCP and UDP counters (/proc/<pid>/net/snmp): what its sockets did, whatever the interface. */
+export interface ProtocolCounters {
+  readonly tcpActiveOpens: number;
+  readonly tcpPassiveOpens: number;
+  readonly tcpInSegs: number;
+  readonly tcpOutSegs: number;
+  readonly tcpRetransSegs: number;
+  readonly udpInDatagrams: number;
+  readonly udpOutDatagrams: number;
+}
+
 /** Interface counters of one network namespace, read at one moment. */
 export interface NetnsCounters {
   readonly netns: number;
@@ -20,6 +31,8 @@ export interface NetnsCounters {
   readonly interfaces: readonly InterfaceCounters[];
   /** `lo`: traffic that never leaves the namespace (not the container's traffic, but a sign of activity). */
   readonly loopback?: InterfaceCounters;
+  /** The namespace's TCP and UDP counters, when read (repeating collections read them to tell what moved). */
+  readonly protocols?: ProtocolCounters;
 }
 
 /** Traffic of a container: interface counters summed over its interfaces (all but `lo`), with rates. */

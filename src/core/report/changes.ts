@@ -46,6 +46,8 @@ const CLOSING = new Set<FlowState>(['TIME_WAIT', 'CLOSE', 'CLOSE_WAIT', 'LAST_AC
  */
 export function toChangeEvents(prev: Topology | undefined, next: Topology): ChangeEvent[] {
   if (prev === undefined) return [];
+  // The same nodes and edges (an idle collection keeps them): nothing happened.
+  if (prev.nodes === next.nodes && prev.edges === next.edges) return [];
   const events: ChangeEvent[] = [];
   const containers = (t: Topology) => new Map(t.nodes.filter((n): n is ContainerNode => n.kind === 'container').map((n) => [n.id, n]));
   const before = containers(prev);

@@ -85,11 +85,14 @@ export function toPsReport(
   traffic: ReadonlyMap<string, ContainerTraffic> = new Map(),
 ): PsReport {
   const globs = (filter.containers ?? []).map(globToRegExp);
+  const takenAtMs = Date.parse(snapshot.takenAt);
   const idToName = new Map(snapshot.containers.map((c) => [c.id, c.name]));
   const containers: PsContainer[] = [];
   for (const cs of attribution.containers) {
     const c = cs.container;
     if (globs.length > 0 && !globs.some((g) => g.test(c.name) || g.test(c.id) || g.test(c.id.slice(0, 12)))) continue;
+    // A table kept from an earlier read (nothing moved since) is as it stands now: only the idle times grew.
+    const age = cs.readAtMs !== undefined && takenAtMs > cs.readAtMs ? takenAtMs - cs.readAtMs : 0;
     const sockets = cs.sockets.filter((s) => keepSocket(s, filter)).map((s): PsSocket => ({
       protocol: s.protocol,
       family: s.family,
@@ -104,7 +107,7 @@ export function toPsReport(
         const owner = p.containerId === c.id ? undefined : p.containerId ? (idToName.get(p.containerId) ?? p.containerId) : null;
         return owner === undefined ? { pid: p.pid, command: p.command } : { pid: p.pid, command: p.command, container: owner };
       }),
-      ...(s.tcp ? { tcp: s.tcp } : {}),
+      ...(s.tcp ? { tcp: age > 0 ? { ...s.tcp, lastSendMs: s.tcp.lastSendMs + age, lastReceiveMs: s.tcp.lastReceiveMs + age } : s.tcp } : {}),
     }));
     sockets.sort(compareSockets);
     containers.push({
