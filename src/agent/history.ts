@@ -256,8 +256,9 @@ export function openHistory(options: HistoryOptions): HistoryStore {
 const KIND_ORDER: Record<TopologyNode['kind'], number> = { container: 0, process: 1, host: 2, external: 3 };
 
 function edgeShape(e: TopologyEdge): Omit<TopologyEdge, 'details' | 'traffic'> {
-  const { details: _d, traffic: _t, ...rest } = e;
-  return rest;
+  const { details: _d, traffic: _t, sflow, ...rest } = e;
+  // sFlow's estimate moves with every sample: history keeps that sFlow saw the edge, through which agents and rates.
+  return sflow ? { ...rest, sflow: { bytesSource: sflow.bytesSource, agents: sflow.agents, samplingRates: sflow.samplingRates } } : rest;
 }
 
 function migrate(db: Database.Database): void {

@@ -8,6 +8,8 @@ import type { Snapshot } from '../core/model/snapshot.js';
 import type { Topology, TopologyDiff } from '../core/model/topology.js';
 import type { ContainerTraffic } from '../core/model/traffic.js';
 import { toChangeEvents, type ChangeEvent } from '../core/report/changes.js';
+import type { SflowEdgeState } from '../core/sflow/estimate.js';
+import { applySflow } from '../core/sflow/merge.js';
 import { containersTraffic, type TrafficSample } from '../core/traffic/container-traffic.js';
 import { edgesTraffic, withEdgeTraffic, type EdgeTrafficState } from '../core/traffic/edge-traffic.js';
 import type { DockerEventsFollower } from './events.js';
@@ -137,6 +139,7 @@ export function createAgent(deps: AgentDeps): RunningAgent {
   let state: AgentState | undefined;
   let samples = new Map<string, TrafficSample>();
   let edgeState: EdgeTrafficState | undefined;
+  let sflowState: SflowEdgeState | undefined;
   let status: AgentStatus = {
     started: false, intervalMs: deps.intervalMs, stale: false, dockerReconnects: 0, collections: 0, failedCollections: 0, lastCollectionAtMs: 0,
     ...(deps.events ? { dockerEvents: 'disconnected' as const } : {}),
@@ -196,7 +199,10 @@ export function createAgent(deps: AgentDeps): RunningAgent {
     const built = deps.topology.build(snapshot, attribution);
     const edges = edgesTraffic(built, attribution, edgeState, snapshot.conntrack);
     edgeState = edges.state;
-    const topology = withEdgeTraffic(built, edges.traffic);
+    // sFlow: estimates as a source of their own beside the exact counters (core/sflow/merge.ts); a no-op without --sflow.
+    const sflow = applySflow(withEdgeTraffic(built, edges.traffic), snapshot, attribution, sflowState);
+    sflowState = sflow.state;
+    const topology = sflow.topology;
     const prev = state;
     const next: AgentState = {
       seq: (prev?.seq ?? 0) + 1, snapshot, attribution, topology, traffic: t.traffic, edgeBytes: edgeState.counters.totals, runs, durationMs,

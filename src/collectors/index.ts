@@ -9,6 +9,7 @@ import { createDockerCollector } from './docker.js';
 import { createNetdevCollector } from './netdev.js';
 import { createNetnsCollector } from './netns.js';
 import { createProcessesCollector } from './processes.js';
+import { createSflowReceiver, type SflowReceiver, type SflowReceiverConfig } from './sflow.js';
 import { createSocketsCollector, type SocketSourceChoice } from './sockets.js';
 
 /** Settings that choose and parameterise the collectors. */
@@ -29,6 +30,8 @@ export interface CollectionConfig {
    * afresh at least every `fullEveryMs` (default 30 s).
    */
   readonly repeat?: { readonly fullEveryMs?: number };
+  /** Receive sFlow v5 datagrams there (`serve --sflow`); the receiver must be started with `sflow.listen()`. */
+  readonly sflow?: SflowReceiverConfig;
 }
 
 /** A ready-to-run set of collectors over real sources. */
@@ -45,6 +48,8 @@ export interface Collection {
   enableConntrackAccounting(): AccountingChange;
   readonly collectors: readonly AnyCollector[];
   readonly docker: DockerClient;
+  /** The sFlow receiver, when configured: listen() before collecting, close() at the end. */
+  readonly sflow?: SflowReceiver;
 }
 
 /** The registry: builds the sources and every collector, in one place. */
@@ -69,9 +74,12 @@ export function createCollection(config: CollectionConfig = {}): Collection {
     createNetdevCollector(procfs),
     createConntrackCollector(procfs),
   ];
+  const sflow = config.sflow ? createSflowReceiver(config.sflow, { procfs }) : undefined;
+  if (sflow) collectors.push(sflow.collector);
   return {
     collectors,
     docker,
+    ...(sflow ? { sflow } : {}),
     preflight: async () => { await docker.ping(); },
     dockerEvents: (news) => { dockerCollector.dockerEvents(news); },
     enableConntrackAccounting: () => enableConntrackAccounting(procfs, config.hostPid),
