@@ -4,20 +4,15 @@
 // `UPDATE_GOLDEN=1 npx vitest run --project unit src/core/sflow` rewrites them; review the diff.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { readPcap, udpPayloads } from '../../../test/fixtures/sflow/pcap.js';
+import { hsflowdCapture, SFLOW_FIXTURES as DIR } from '../../../test/fixtures/sflow/hsflowd.js';
 import { attributeSockets } from '../attribute.js';
-import type { ContainerInfo } from '../model/container.js';
-import type { Snapshot } from '../model/snapshot.js';
 import type { EdgeSflow } from '../model/topology.js';
 import { parseSflowDatagram, type SflowDatagram, type SflowFlowRecord } from '../parse/sflow.js';
 import { buildTopology } from '../topology/build-topology.js';
-import { createSflowAccumulator } from './accumulate.js';
 import { sflowContainerCounters } from './containers.js';
 import { applySflow } from './merge.js';
 
-const DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures/sflow');
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
 
 function golden(file: string, text: string): void {
@@ -31,24 +26,7 @@ function golden(file: string, text: string): void {
 }
 const json = (v: unknown) => JSON.stringify(v, null, 2) + '\n';
 
-interface RecordedContainer { name: string; id: string; network: string; ipv4: string; mac: string }
-const recorded = JSON.parse(readFileSync(path.join(DIR, 'hsflowd-docker.containers.json'), 'utf8')) as RecordedContainer[];
-const containers: ContainerInfo[] = recorded.map((c, i) => ({
-  id: c.id, name: c.name, image: 'busybox', networkMode: { kind: 'bridge', name: c.network }, pid: 1000 + i,
-  networks: [{ name: c.network, ipv4: c.ipv4, macAddress: c.mac }], ports: [], labels: {},
-}));
-const payloads = udpPayloads(readPcap(readFileSync(path.join(DIR, 'hsflowd-docker.pcap'))), 6343);
-const lastMs = Math.ceil(payloads.at(-1)?.tsMs ?? 0);
-
-const acc = createSflowAccumulator('127.0.0.1:6343');
-for (const p of payloads) acc.add(p.payload, '127.0.0.1', p.tsMs);
-const part = acc.drain(lastMs);
-const snapshot: Snapshot = {
-  takenAt: new Date(lastMs).toISOString(), hostname: 'vm', issues: [],
-  containers, netns: { host: 4026531833, hostPid: 1, containers: containers.map((c, i) => ({ containerId: c.id, netns: 4026532400 + i, pid: c.pid })) },
-  processes: [], sockets: [], netdev: [], conntrack: { status: 'ok', netns: 4026531833, entries: [], accounting: 'on' },
-  sflow: part,
-};
+const { payloads, containers, part, snapshot, lastMs } = hsflowdCapture();
 const attribution = attributeSockets(snapshot);
 const { topology } = applySflow(buildTopology(snapshot, {}, attribution), snapshot, attribution, undefined);
 const idOf = (name: string) => containers.find((c) => c.name === name)?.id ?? name;
