@@ -59,6 +59,12 @@ interface AgentState {
   lastSeenMs: number;
   samplingRates: number[];
   sources: Map<string, SourceState>;
+  /** The source of the previous flow sample: consecutive samples mostly share it (no key to build). */
+  lastSource: SourceState | undefined;
+  lastSourceType: number;
+  lastSourceIndex: number;
+  /** This interval's flows: source IP → destination IP → protocol and ports (one number) → flow. */
+  flows: Map<string, Map<string, Map<number, FlowState>>>;
 }
 
 interface SourceState {
@@ -89,6 +95,8 @@ interface FlowState {
   packets: number;
   syn: boolean;
   samplingRates: number[];
+  /** The same addresses and ports seen with other MACs (another L2 path): rare, so a chain. */
+  other: FlowState | undefined;
 }
 
 function addRate(rates: number[], rate: number): void {
@@ -107,7 +115,7 @@ export function createSflowAccumulator(listen: string, limits: SflowLimits = {})
   const agentTtlMs = limits.agentTtlMs ?? 3_600_000;
 
   const agents = new Map<string, AgentState>();
-  let flows = new Map<string, FlowState>();
+  let flowCount = 0;
   const counters = new Map<string, SflowCounterSource>();
   let fromMs: number | undefined;
   let datagrams = 0;
@@ -146,11 +154,17 @@ export function createSflowAccumulator(listen: string, limits: SflowLimits = {})
 
   const flowSample = (a: AgentState, s: SflowFlowSample) => {
     a.flowSamples++;
-    const sourceKey = dataSourceKey(s.source);
-    let src = a.sources.get(sourceKey);
-    if (!src && a.sources.size < maxSources) {
-      src = { source: sourceKey, samplingRate: s.samplingRate, samplePool: s.samplePool, drops: s.drops, flowSamples: 0, lostSamples: 0, lastSequence: s.sequence - 1 };
-      a.sources.set(sourceKey, src);
+    let src = a.lastSource !== undefined && a.lastSourceType === s.source.type && a.lastSourceIndex === s.source.index ? a.lastSource : undefined;
+    if (!src) {
+      const sourceKey = dataSourceKey(s.source);
+      src = a.sources.get(sourceKey);
+      if (!src && a.sources.size < maxSources) {
+        src = { source: sourceKey, samplingRate: s.samplingRate, samplePool: s.samplePool, drops: s.drops, flowSamples: 0, lostSamples: 0, lastSequence: s.sequence - 1 };
+        a.sources.set(sourceKey, src);
+      }
+      a.lastSource = src;
+      a.lastSourceType = s.source.type;
+      a.lastSourceIndex = s.source.index;
     }
     if (src) {
       const step = (s.sequence - src.lastSequence) >>> 0;
@@ -216,19 +230,26 @@ export function createSflowAccumulator(listen: string, limits: SflowLimits = {})
       a.otherSamples++;
       return;
     }
-    const proto = protocol === 6 ? 'tcp' : 'udp';
-    const key = `${a.agent}|${a.subAgentId}|${proto}|${srcIp}|${srcPort}|${dstIp}|${dstPort}|${srcMac ?? ''}|${dstMac ?? ''}`;
-    let f = flows.get(key);
+    // Nested maps with a numeric last level: a long string key per sample would cost more than the decoding.
+    let byDst = a.flows.get(srcIp);
+    if (!byDst) a.flows.set(srcIp, (byDst = new Map()));
+    let byPorts = byDst.get(dstIp);
+    if (!byPorts) byDst.set(dstIp, (byPorts = new Map()));
+    const portsKey = (protocol === 6 ? 0 : 0x100000000) + srcPort * 0x10000 + dstPort;
+    const first = byPorts.get(portsKey);
+    let f = first;
+    while (f !== undefined && (f.srcMac !== srcMac || f.dstMac !== dstMac)) f = f.other;
     if (!f) {
-      if (flows.size >= maxFlows) {
+      if (flowCount >= maxFlows) {
         flowTableOverflow++;
         return;
       }
+      flowCount++;
       f = {
-        agent: a.agent, subAgentId: a.subAgentId, protocol: proto, srcIp, dstIp, srcPort, dstPort, srcMac, dstMac, srcEntity, dstEntity,
-        samples: 0, sampledBytes: 0, bytes: 0, packets: 0, syn: false, samplingRates: [],
+        agent: a.agent, subAgentId: a.subAgentId, protocol: protocol === 6 ? 'tcp' : 'udp', srcIp, dstIp, srcPort, dstPort, srcMac, dstMac, srcEntity, dstEntity,
+        samples: 0, sampledBytes: 0, bytes: 0, packets: 0, syn: false, samplingRates: [], other: first,
       };
-      flows.set(key, f);
+      byPorts.set(portsKey, f);
     }
     f.samples++;
     f.sampledBytes += frameBytes;
@@ -263,7 +284,8 @@ export function createSflowAccumulator(listen: string, limits: SflowLimits = {})
         a = {
           agent: d.agent, subAgentId: d.subAgentId, from, datagrams: 0, flowSamples: 0, counterSamples: 0, unknownSamples: 0, otherSamples: 0,
           lostDatagrams: 0, reorderedDatagrams: 0, restarts: 0, lastSequence: (d.sequence - 1) >>> 0, uptimeMs: d.uptimeMs,
-          firstSeenMs: atMs, lastSeenMs: atMs, samplingRates: [], sources: new Map(),
+          firstSeenMs: atMs, lastSeenMs: atMs, samplingRates: [], sources: new Map(), lastSource: undefined, lastSourceType: 0, lastSourceIndex: 0,
+          flows: new Map(),
         };
         agents.set(agentKey, a);
       }
@@ -292,10 +314,19 @@ export function createSflowAccumulator(listen: string, limits: SflowLimits = {})
     drain(atMs, queueDropped = 0) {
       for (const [k, c] of counters) if (atMs - c.atMs > counterTtlMs) counters.delete(k);
       for (const [k, a] of agents) if (atMs - a.lastSeenMs > agentTtlMs) agents.delete(k);
+      const flows: SflowFlow[] = [];
+      for (const a of agents.values()) {
+        for (const byDst of a.flows.values()) {
+          for (const byPorts of byDst.values()) {
+            for (const head of byPorts.values()) for (let f: FlowState | undefined = head; f; f = f.other) flows.push(toFlow(f));
+          }
+        }
+        a.flows = new Map();
+      }
       const part: SflowPart = {
         fromMs: fromMs ?? atMs,
         toMs: atMs,
-        flows: [...flows.values()].map(toFlow),
+        flows,
         counters: [...counters.values()],
         agents: [...agents.values()].map(toAgentStatus),
         receiver: {
@@ -303,7 +334,7 @@ export function createSflowAccumulator(listen: string, limits: SflowLimits = {})
           flowTableOverflow, counterTableOverflow, queueDropped,
         },
       };
-      flows = new Map();
+      flowCount = 0;
       fromMs = atMs;
       return part;
     },
