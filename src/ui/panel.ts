@@ -151,7 +151,7 @@ export function renderEdgePanel(root: HTMLElement, d: EdgePanelData, actions: Pa
       ['Client', fromLink],
       ['Server', toLink],
       ['Port', `${e.protocol}/${e.port}${e.publishedPorts?.length ? ` (host port ${e.publishedPorts.join(', ')})` : ''}`],
-      ['Connections', `${e.connections} · ${Object.entries(e.states).map(([s, n]) => `${s}=${n}`).join(' ')}`],
+      ['Connections', Object.keys(e.states).length > 0 ? `${e.connections} · ${Object.entries(e.states).map(([s, n]) => `${s}=${n}`).join(' ')}` : String(e.connections)],
       ['Resolved by', e.via.join(', ')],
       ['Health', h('span', {}, h('span', { class: `dot ${health}`, 'aria-hidden': 'true' }), ` ${health}`)],
       ['Client → server', t ? `${formatRate(t.bytesSentPerSec)} · ${formatBytes(t.bytesSent)} in all` : undefined],
