@@ -91,13 +91,13 @@ export function registerSflowMetrics(registry: Registry, current: () => AgentSta
   receiver('portolan_sflow_kernel_dropped_datagrams_total', 'Datagrams the kernel dropped before portolan read them (receive buffer full).', (r) => r.queueDropped);
   receiver('portolan_sflow_flow_table_overflow_total', 'Flow samples left out because one interval held more distinct flows than the flow table.', (r) => r.flowTableOverflow);
   new Counter({
-    name: 'portolan_sflow_rejected_datagrams_total', help: 'Datagrams dropped undecoded, by reason: not_sflow_v5, bad_agent_address, bad_length (a length or count that lies), trailing_bytes, too_many_agents.',
+    name: 'portolan_sflow_rejected_datagrams_total', help: 'Datagrams dropped undecoded, by reason: not_sflow_v5, bad_agent_address, bad_length (a length or count that lies), trailing_bytes, too_many_agents, internal_error (a bug in portolan).',
     labelNames: ['reason'], registers: [registry],
     collect() {
       this.reset();
       const r = part()?.receiver;
       if (!r) return;
-      for (const reason of ['not_sflow_v5', 'bad_agent_address', 'bad_length', 'trailing_bytes', 'too_many_agents'] as const) this.inc({ reason }, r.rejected[reason] ?? 0);
+      for (const reason of ['not_sflow_v5', 'bad_agent_address', 'bad_length', 'trailing_bytes', 'too_many_agents', 'internal_error'] as const) this.inc({ reason }, r.rejected[reason] ?? 0);
     },
   });
 

@@ -88,8 +88,8 @@ export interface SflowCounterSource extends SflowAgentId {
   readonly records: readonly SflowCounterRecord[];
 }
 
-/** Why a datagram was not decoded: a bounded set, for metrics. */
-export type SflowRejectReason = SflowDecodeFailure | 'too_many_agents';
+/** Why a datagram was not (fully) taken: a bounded set, for metrics. `internal_error`: portolan failed on it (a bug). */
+export type SflowRejectReason = SflowDecodeFailure | 'too_many_agents' | 'internal_error';
 
 /** What the receiver saw, since portolan started. */
 export interface SflowReceiverStatus {

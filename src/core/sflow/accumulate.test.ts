@@ -142,4 +142,16 @@ describe('createSflowAccumulator: bounds', () => {
     expect(part.counters.map((s) => [s.source, s.sequence, s.atMs, s.records[0]?.kind === 'virt-net-io' ? s.records[0].bytesIn : -1])).toEqual([['3:5', 2, 9000, 250]]);
     expect(part.agents[0]?.counterSamples).toBe(3);
   });
+
+  it('a failure that is no decoding error (a bug) is counted as internal_error, never thrown', () => {
+    const acc = createSflowAccumulator('x');
+    // A Uint8Array whose bytes cannot be read (a detached buffer) makes the decoder fail in an unplanned way.
+    const bytes = empty(1);
+    structuredClone(bytes.buffer, { transfer: [bytes.buffer as ArrayBuffer] });
+    expect(() => acc.add(bytes, '192.0.2.9', 1)).not.toThrow();
+    acc.add(empty(1), '192.0.2.9', 2);
+    const r = acc.drain(3).receiver;
+    expect(r).toMatchObject({ datagrams: 2, rejected: { internal_error: 1 } });
+    expect(r.lastRejected?.reason).toMatch(/^internal error on a datagram: /);
+  });
 });

@@ -261,53 +261,63 @@ export function createSflowAccumulator(listen: string, limits: SflowLimits = {})
     addRate(f.samplingRates, s.samplingRate);
   };
 
+  /** Decodes one datagram and folds it in; a decoding failure is counted by reason. */
+  const fold = (input: Uint8Array, from: string, atMs: number): void => {
+    let d: SflowDatagram;
+    try {
+      d = parseSflowDatagram(input);
+    } catch (err) {
+      if (!(err instanceof SflowParseError)) throw err;
+      reject(err.failure, from, atMs, err.message);
+      return;
+    }
+    const agentKey = `${d.agent}|${d.subAgentId}`;
+    let a = agents.get(agentKey);
+    if (!a) {
+      if (agents.size >= maxAgents) {
+        reject('too_many_agents', from, atMs, `agent ${d.agent} sub-agent ${d.subAgentId}: already ${maxAgents} agents`);
+        return;
+      }
+      a = {
+        agent: d.agent, subAgentId: d.subAgentId, from, datagrams: 0, flowSamples: 0, counterSamples: 0, unknownSamples: 0, otherSamples: 0,
+        lostDatagrams: 0, reorderedDatagrams: 0, restarts: 0, lastSequence: (d.sequence - 1) >>> 0, uptimeMs: d.uptimeMs,
+        firstSeenMs: atMs, lastSeenMs: atMs, samplingRates: [], sources: new Map(), lastSource: undefined, lastSourceType: 0, lastSourceIndex: 0,
+        flows: new Map(),
+      };
+      agents.set(agentKey, a);
+    }
+    a.datagrams++;
+    a.from = from;
+    a.lastSeenMs = atMs;
+    sequence(a, d);
+    for (const s of d.samples) {
+      if (s.kind === 'flow') {
+        flowSample(a, s);
+      } else if (s.kind === 'counters') {
+        a.counterSamples++;
+        const source = dataSourceKey(s.source);
+        const key = `${agentKey}|${source}`;
+        if (!counters.has(key) && counters.size >= maxCounters) {
+          counterTableOverflow++;
+          continue;
+        }
+        counters.set(key, { agent: d.agent, subAgentId: d.subAgentId, source, dataSource: s.source, sequence: s.sequence, atMs, records: s.records });
+      } else {
+        a.unknownSamples++;
+      }
+    }
+  };
+
   return {
     add(input, from, atMs) {
       fromMs ??= atMs;
       datagrams++;
       bytes += input.length;
-      let d: SflowDatagram;
       try {
-        d = parseSflowDatagram(input);
+        fold(input, from, atMs);
       } catch (err) {
-        if (!(err instanceof SflowParseError)) throw err;
-        reject(err.failure, from, atMs, err.message);
-        return;
-      }
-      const agentKey = `${d.agent}|${d.subAgentId}`;
-      let a = agents.get(agentKey);
-      if (!a) {
-        if (agents.size >= maxAgents) {
-          reject('too_many_agents', from, atMs, `agent ${d.agent} sub-agent ${d.subAgentId}: already ${maxAgents} agents`);
-          return;
-        }
-        a = {
-          agent: d.agent, subAgentId: d.subAgentId, from, datagrams: 0, flowSamples: 0, counterSamples: 0, unknownSamples: 0, otherSamples: 0,
-          lostDatagrams: 0, reorderedDatagrams: 0, restarts: 0, lastSequence: (d.sequence - 1) >>> 0, uptimeMs: d.uptimeMs,
-          firstSeenMs: atMs, lastSeenMs: atMs, samplingRates: [], sources: new Map(), lastSource: undefined, lastSourceType: 0, lastSourceIndex: 0,
-          flows: new Map(),
-        };
-        agents.set(agentKey, a);
-      }
-      a.datagrams++;
-      a.from = from;
-      a.lastSeenMs = atMs;
-      sequence(a, d);
-      for (const s of d.samples) {
-        if (s.kind === 'flow') {
-          flowSample(a, s);
-        } else if (s.kind === 'counters') {
-          a.counterSamples++;
-          const source = dataSourceKey(s.source);
-          const key = `${agentKey}|${source}`;
-          if (!counters.has(key) && counters.size >= maxCounters) {
-            counterTableOverflow++;
-            continue;
-          }
-          counters.set(key, { agent: d.agent, subAgentId: d.subAgentId, source, dataSource: s.source, sequence: s.sequence, atMs, records: s.records });
-        } else {
-          a.unknownSamples++;
-        }
+        // Hostile input must never take the receiver down: a failure that is no decoding error is a bug, counted.
+        reject('internal_error', from, atMs, `internal error on a datagram: ${err instanceof Error ? err.message : String(err)}`);
       }
     },
 
