@@ -23,6 +23,10 @@ command -v tmux >/dev/null 2>&1 || need_pkgs+=(tmux)
 command -v python3 >/dev/null 2>&1 || need_pkgs+=(python3)
 # promtool (Debian ships it in the prometheus package) checks /metrics in the serve tests.
 command -v promtool >/dev/null 2>&1 || need_pkgs+=(prometheus)
+# pmacct's pmacctd (sfprobe plugin) exports real sFlow v5 from a test bridge; tcpdump counts the same packets
+# and decodes the same datagrams independently (sflow tests).
+command -v pmacctd >/dev/null 2>&1 || need_pkgs+=(pmacct)
+command -v tcpdump >/dev/null 2>&1 || need_pkgs+=(tcpdump)
 # Debian's Chromium (and a font for its text) drives the web map's browser tests.
 [ -x /usr/bin/chromium ] || need_pkgs+=(chromium fonts-dejavu-core)
 if [ "${#need_pkgs[@]}" -gt 0 ]; then

@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { withoutContainers } from '../../test/fixtures/agent/fake-collection.js';
 import { IDS, syntheticSnapshot } from '../../test/fixtures/topology/synthetic.js';
+import type { EdgeSflow, Topology } from '../core/model/topology.js';
 import type { ContainerTraffic } from '../core/model/traffic.js';
 import { buildTopology } from '../core/topology/build-topology.js';
 import { diffTopology } from '../core/topology/diff-topology.js';
@@ -121,5 +122,26 @@ describe('openHistory', () => {
     db.pragma('user_version = 99');
     db.close();
     expect(() => openHistory({ dir })).toThrow(/schema version 99 is newer/);
+  });
+
+  it('keeps sFlow edges with where sFlow saw them, not their moving estimate', () => {
+    const h = openHistory({ dir: tmp(), now: () => 1000 });
+    const base = buildTopology(syntheticSnapshot());
+    const sflow = (bytes: number): EdgeSflow => ({
+      bytesSource: 'sflow', agents: ['10.0.0.9'], samplingRates: [10], bytesSent: bytes, bytesReceived: 0, packetsSent: 1, packetsReceived: 0,
+      bytesSentPerSec: bytes, bytesReceivedPerSec: 0, samples: 1, errorPercent: 196, firstSampleAt: '', lastSampleAt: '',
+    });
+    const withSflow = (bytes: number): Topology => ({
+      ...base,
+      edges: [...base.edges, { id: `${IDS.web}->external:203.0.113.9/udp/53`, from: IDS.web, to: 'external:203.0.113.9', protocol: 'udp', port: 53, connections: 0, states: {}, via: [], sflow: sflow(bytes) }],
+      nodes: [...base.nodes, { kind: 'external', id: 'external:203.0.113.9', name: '203.0.113.9', address: '203.0.113.9' }],
+    });
+    h.record(1000, withSflow(100), new Map());
+    const rows = count(h.file, 'versions');
+    h.record(2000, withSflow(900), new Map());
+    expect(count(h.file, 'versions')).toBe(rows);
+    const back = h.topologyAt(1500)?.edges.find((e) => e.to === 'external:203.0.113.9');
+    expect(back).toEqual({ id: `${IDS.web}->external:203.0.113.9/udp/53`, from: IDS.web, to: 'external:203.0.113.9', protocol: 'udp', port: 53, connections: 0, states: {}, via: [], sflow: { bytesSource: 'sflow', agents: ['10.0.0.9'], samplingRates: [10] } });
+    h.close();
   });
 });

@@ -261,8 +261,9 @@ const shapes = new WeakMap<TopologyEdge, string>();
 function edgeShapeJson(e: TopologyEdge): string {
   let text = shapes.get(e);
   if (text === undefined) {
-    const { details: _d, traffic: _t, ...rest } = e;
-    text = JSON.stringify(rest);
+    const { details: _d, traffic: _t, sflow, ...rest } = e;
+    // sFlow's estimate moves with every sample: history keeps that sFlow saw the edge, through which agents and rates.
+    text = JSON.stringify(sflow ? { ...rest, sflow: { bytesSource: sflow.bytesSource, agents: sflow.agents, samplingRates: sflow.samplingRates } } : rest);
     shapes.set(e, text);
   }
   return text;

@@ -14,12 +14,13 @@ import { buildApp } from '../server/app.js';
 import { formatListen, type ListenAddress } from '../server/listen.js';
 import { defaultUiDir, loadUiAssets } from '../server/ui-assets.js';
 import { accountingMessage, CliError, enableAccounting, toCollectionConfig } from './common.js';
-import { VERSION, type ServeFlags } from './serve.js';
+import { DEFAULT_SFLOW, VERSION, type ServeFlags } from './serve.js';
 
 /** Runs the agent until SIGINT/SIGTERM. */
 export async function serve(flags: ServeFlags, address: ListenAddress, token: string | undefined): Promise<void> {
   const logger = pino({ name: 'portolan', level: flags.logLevel });
-  const collection = createCollection({ ...toCollectionConfig(flags), timeoutMs: flags.collectTimeout, repeat: {} });
+  const sflow = flags.sflow === true ? DEFAULT_SFLOW : flags.sflow;
+  const collection = createCollection({ ...toCollectionConfig(flags), timeoutMs: flags.collectTimeout, repeat: {}, ...(sflow ? { sflow } : {}) });
   if (flags.conntrackAcct) {
     const change = enableAccounting(collection);
     logger.info({ sysctl: 'net.netfilter.nf_conntrack_acct', previous: Number(change.previous), value: 1, netns: change.netns }, accountingMessage(change));
@@ -30,6 +31,14 @@ export async function serve(flags: ServeFlags, address: ListenAddress, token: st
       history = openHistory({ dir: flags.data, retentionMs: flags.retention, hostname: os.hostname() });
     } catch (err) {
       throw new CliError(`cannot open history in ${flags.data}: ${(err as Error).message} (choose another --data DIR, or --no-history)`);
+    }
+  }
+  if (collection.sflow) {
+    try {
+      logger.info({ sflow: await collection.sflow.listen() }, 'receiving sFlow');
+    } catch (err) {
+      history?.close();
+      throw new CliError((err as Error).message);
     }
   }
   const resolver = flags.dns ? createNameResolver() : undefined;
@@ -69,6 +78,7 @@ export async function serve(flags: ServeFlags, address: ListenAddress, token: st
     await app.listen({ host: address.host, port: address.port });
   } catch (err) {
     await agent.stop();
+    await collection.sflow?.close();
     history?.close();
     resolver?.close();
     throw new CliError(`cannot listen on ${formatListen(address)}: ${(err as Error).message}`);
@@ -91,6 +101,7 @@ export async function serve(flags: ServeFlags, address: ListenAddress, token: st
   });
   await app.close();
   await agent.stop();
+  await collection.sflow?.close();
   collection.close();
   resolver?.close();
   history?.close();

@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { isIP } from 'node:net';
 import { Command, InvalidArgumentError } from 'commander';
 import { DEFAULT_RETENTION_MS } from '../agent/retention.js';
 import { parseDuration } from '../core/duration.js';
@@ -24,6 +25,44 @@ export interface ServeFlags extends CollectionFlags {
   metricsMaxEdges: number;
   logLevel: string;
   dns: boolean;
+  /** `--sflow [HOST:]PORT`: receive sFlow there (true: the default address). */
+  sflow?: SflowAddress | true;
+}
+
+/** Where `--sflow` receives sFlow datagrams. */
+export interface SflowAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** sFlow's port (IANA), and the address `--sflow` alone binds: every IPv4 address, as switches send from the network. */
+export const DEFAULT_SFLOW: SflowAddress = { host: '0.0.0.0', port: 6343 };
+
+/** Parses `--sflow PORT`, `HOST:PORT`, `[v6]:PORT` or `HOST` (port 6343); the host must be an IP address. */
+export function parseSflowAddress(text: string): SflowAddress {
+  const t = text.trim();
+  const bad = (why: string) => new InvalidArgumentError(`bad sFlow address "${text}": ${why} (use PORT, HOST:PORT or [IPv6]:PORT, e.g. 6343, 0.0.0.0:6343, [::]:6343)`);
+  let host = DEFAULT_SFLOW.host;
+  let portText: string | undefined;
+  const v6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(t);
+  if (v6) {
+    host = v6[1] ?? '';
+    portText = v6[2];
+    if (isIP(host) !== 6) throw bad(`[${host}] is not an IPv6 address`);
+  } else if (/^\d+$/.test(t)) {
+    portText = t;
+  } else if (isIP(t) !== 0) {
+    host = t;
+  } else {
+    const m = /^([^:]*):(\d+)$/.exec(t);
+    if (!m) throw bad('not an address');
+    host = m[1] === '' ? DEFAULT_SFLOW.host : (m[1] ?? '');
+    portText = m[2];
+    if (isIP(host) !== 4) throw bad(`${host} is not an IP address`);
+  }
+  const port = portText === undefined ? DEFAULT_SFLOW.port : Number(portText);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw bad(`port ${portText ?? ''} out of range`);
+  return { host, port };
 }
 
 /**
@@ -88,6 +127,7 @@ export function registerServe(program: Command): void {
     .option('--metrics-max-edges <n>', 'most edges exported on /metrics (busiest first)', positiveInt, 1000)
     .option('--no-dns', 'do not look up reverse-DNS names of external addresses')
     .option('--log-level <level>', 'log level (trace, debug, info, warn, error)', 'info')
+    .option('--sflow [address]', 'receive sFlow v5 from switches and host agents on UDP [HOST:]PORT (default 0.0.0.0:6343) and show its estimates as their own source', parseSflowAddress)
     .action(async (flags: ServeFlags) => {
       let address: ListenAddress;
       try {

@@ -21,7 +21,7 @@ export interface Collector<K extends keyof SnapshotParts = keyof SnapshotParts> 
 }
 
 /** Any one collector, whatever parts it owns. */
-export type AnyCollector = { [K in keyof SnapshotParts]: Collector<K> }[keyof SnapshotParts];
+export type AnyCollector = { [K in keyof SnapshotParts]-?: Collector<K> }[keyof SnapshotParts];
 
 /** Duration and outcome of one collector in one run. */
 export interface CollectorRun {

@@ -11,6 +11,7 @@ import { createDockerCollector } from './docker.js';
 import { createNetdevCollector } from './netdev.js';
 import { createNetnsCollector } from './netns.js';
 import { createProcessesCollector } from './processes.js';
+import { createSflowReceiver, type SflowReceiver, type SflowReceiverConfig } from './sflow.js';
 import { createSocketsCollector, type SocketSourceChoice } from './sockets.js';
 
 /** Settings that choose and parameterise the collectors. */
@@ -31,6 +32,8 @@ export interface CollectionConfig {
    * afresh at least every `fullEveryMs` (default 30 s).
    */
   readonly repeat?: { readonly fullEveryMs?: number };
+  /** Receive sFlow v5 datagrams there (`serve --sflow`); the receiver must be started with `sflow.listen()`. */
+  readonly sflow?: SflowReceiverConfig;
 }
 
 /** A ready-to-run set of collectors over real sources. */
@@ -50,6 +53,8 @@ export interface Collection {
   /** Releases the Docker client's connections and every open netlink socket. */
   close(): void;
   readonly collectors: readonly AnyCollector[];
+  /** The sFlow receiver, when configured: listen() before collecting, close() at the end. */
+  readonly sflow?: Pick<SflowReceiver, 'listen' | 'close'>;
 }
 
 export { isFatal } from './collector.js';
@@ -98,10 +103,13 @@ export function createCollection(config: CollectionConfig = {}): Collection {
     createNetdevCollector(procfs, { repeat: config.repeat !== undefined }),
     createConntrackCollector(procfs, config.repeat ? { repeat: { reuseForMs: fullEveryMs } } : {}),
   ];
+  const sflow = config.sflow ? createSflowReceiver(config.sflow, { procfs }) : undefined;
+  if (sflow) collectors.push(sflow.collector);
   return {
     collectors,
     createEventsFollower: (logger) => createDockerEventsFollower({ docker, logger }),
     close: () => { docker.close(); },
+    ...(sflow ? { sflow } : {}),
     preflight: async () => { await docker.ping(); },
     dockerEvents: (news, containerId) => { dockerCollector.dockerEvents(news, containerId); },
     enableConntrackAccounting: () => enableConntrackAccounting(procfs, config.hostPid),

@@ -6,6 +6,8 @@ import type { Snapshot } from './model/snapshot.js';
 import type { Topology } from './model/topology.js';
 import type { ContainerTraffic } from './model/traffic.js';
 import type { EdgeBytes } from './report/edge-bytes.js';
+import type { SflowEdgeState } from './sflow/estimate.js';
+import { applySflow } from './sflow/merge.js';
 import { buildTopology, type TopologyOptions } from './topology/build-topology.js';
 import { containersTraffic, type TrafficSample } from './traffic/container-traffic.js';
 import { edgesTraffic, withEdgeTraffic, type EdgeTrafficState } from './traffic/edge-traffic.js';
@@ -18,6 +20,8 @@ import { edgesTraffic, withEdgeTraffic, type EdgeTrafficState } from './traffic/
 export interface PipelineMemory {
   readonly samples: ReadonlyMap<string, TrafficSample>;
   readonly edges?: EdgeTrafficState;
+  /** sFlow's per-edge estimates carried from one run to the next (with `serve --sflow`). */
+  readonly sflow?: SflowEdgeState;
   /** The last run: its inputs and what was rendered from them, kept while they stay the same (see runPipeline). */
   readonly last?: LastRun;
 }
@@ -29,6 +33,8 @@ interface LastRun {
   readonly attribution: Attribution;
   /** The topology before edge traffic was attached. */
   readonly built: Topology;
+  /** The topology with edge traffic, before sFlow's estimates. */
+  readonly withTraffic: Topology;
   readonly result: PipelineResult;
   /** No edge had a non-zero rate in `result`. */
   readonly atRest: boolean;
@@ -77,31 +83,36 @@ export function runPipeline(snapshot: Snapshot, memory?: PipelineMemory, options
   const last = memory?.last;
   if (last && sameOptions(last.options, options) && sameInputs(last.snapshot, snapshot)) {
     const t = containersTraffic(snapshot, memory.samples);
+    const sockets: SocketsView = { snapshot, attribution: last.attribution, traffic: t.traffic, memory: { samples: t.samples } };
     const edgesState = memory.edges;
     if (last.atRest && edgesState) {
-      const topology = { ...last.result.topology, takenAt: snapshot.takenAt };
       const edges: EdgeTrafficState = { ...edgesState, takenAtMs: Date.parse(snapshot.takenAt) };
-      return remember({ snapshot, attribution: last.attribution, traffic: t.traffic, topology, edgeBytes: last.result.edgeBytes, memory: { samples: t.samples, edges } }, last.built);
+      return finish(sockets, last.built, { ...last.withTraffic, takenAt: snapshot.takenAt }, edges, last.result.edgeBytes);
     }
-    return finish(snapshot, { snapshot, attribution: last.attribution, traffic: t.traffic, memory: { samples: t.samples, ...(edgesState ? { edges: edgesState } : {}) } }, { ...last.built, takenAt: snapshot.takenAt }, memory);
+    return measure(sockets, { ...last.built, takenAt: snapshot.takenAt });
   }
   const sockets = renderSockets(snapshot, memory);
-  return finish(snapshot, sockets, buildTopology(snapshot, options, sockets.attribution), memory);
+  return measure(sockets, buildTopology(snapshot, options, sockets.attribution));
 
-  function finish(s: Snapshot, sockets: SocketsView, built: Topology, before: PipelineMemory | undefined): PipelineResult {
-    const edges = edgesTraffic(built, sockets.attribution, before?.edges, s.conntrack);
-    return remember({
-      ...sockets,
-      topology: withEdgeTraffic(built, edges.traffic),
-      edgeBytes: edges.state.counters.totals,
-      memory: { samples: sockets.memory.samples, edges: edges.state },
-    }, built);
+  /** Edge traffic against the memory's counters. */
+  function measure(sockets: SocketsView, built: Topology): PipelineResult {
+    const edges = edgesTraffic(built, sockets.attribution, memory?.edges, snapshot.conntrack);
+    return finish(sockets, built, withEdgeTraffic(built, edges.traffic), edges.state, edges.state.counters.totals);
   }
 
-  function remember(result: Omit<PipelineResult, 'memory'> & { memory: Omit<PipelineMemory, 'last'> }, built: Topology): PipelineResult {
-    const out: { -readonly [K in keyof PipelineResult]: PipelineResult[K] } = { ...result, memory: result.memory };
-    out.memory = { ...result.memory, last: { snapshot, options, attribution: result.attribution, built, result: out, atRest: atRest(out) } };
-    return out;
+  /** sFlow's estimates beside the exact counters (nothing without sFlow), and what the next run keeps. */
+  function finish(sockets: SocketsView, built: Topology, withTraffic: Topology, edges: EdgeTrafficState, edgeBytes: ReadonlyMap<string, EdgeBytes>): PipelineResult {
+    const sflowing = snapshot.sflow !== undefined || memory?.sflow !== undefined;
+    const sflow = sflowing ? applySflow(withTraffic, snapshot, sockets.attribution, memory?.sflow) : undefined;
+    const result: { -readonly [K in keyof PipelineResult]: PipelineResult[K] } = {
+      snapshot, attribution: sockets.attribution, traffic: sockets.traffic, topology: sflow?.topology ?? withTraffic, edgeBytes,
+      memory: { samples: sockets.memory.samples },
+    };
+    result.memory = {
+      samples: sockets.memory.samples, edges, ...(sflow ? { sflow: sflow.state } : {}),
+      last: { snapshot, options, attribution: sockets.attribution, built, withTraffic, result, atRest: atRest(withTraffic) },
+    };
+    return result;
   }
 }
 
@@ -124,7 +135,7 @@ function sameIssues(a: Snapshot, b: Snapshot): boolean {
 }
 
 /** No edge moving: a later run over the same sockets and conntrack renders the same edge traffic (no rates). */
-function atRest(r: PipelineResult): boolean {
-  for (const e of r.topology.edges) if ((e.traffic?.bytesSentPerSec ?? 0) !== 0 || (e.traffic?.bytesReceivedPerSec ?? 0) !== 0) return false;
+function atRest(topology: Topology): boolean {
+  for (const e of topology.edges) if ((e.traffic?.bytesSentPerSec ?? 0) !== 0 || (e.traffic?.bytesReceivedPerSec ?? 0) !== 0) return false;
   return true;
 }

@@ -10,6 +10,7 @@ import { registerApiRoutes } from './routes/api.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { collectOpenApi } from './routes/openapi.js';
 import { registerOutpostRoute } from './routes/outpost.js';
+import { registerSflowRoutes } from './routes/sflow.js';
 import { registerUiRoutes, type UiAssets } from './ui-assets.js';
 import { createViews } from './views.js';
 
@@ -56,6 +57,7 @@ export async function buildApp(agent: Agent, options: AppOptions = {}): Promise<
   registerOutpostRoute(app, agent, views, () => html);
   if (options.ui) registerUiRoutes(app, options.ui);
   registerApiRoutes(app, agent, views);
+  registerSflowRoutes(app, agent);
   registerLiveRoutes(app, agent, options.live);
   app.get('/metrics', {
     schema: { summary: 'Prometheus exposition: per-container traffic and sockets, per-edge connections and bytes, portolan\'s own health', produces: ['text/plain'], response: { 200: { type: 'string' } } },
@@ -76,6 +78,7 @@ const DEFAULT_HTML = `<!doctype html>
 <li><a href="/api/v1/topology">/api/v1/topology</a> — who talks to whom (<code>?at=-10m</code> from history)</li>
 <li><a href="/api/v1/containers">/api/v1/containers</a>, <a href="/api/v1/sockets">/api/v1/sockets</a></li>
 <li><a href="/api/v1/topology/stream">/api/v1/topology/stream</a>, <a href="/api/v1/events">/api/v1/events</a> — live (Server-Sent Events)</li>
+<li><a href="/api/v1/sflow">/api/v1/sflow</a> — sFlow agents, with <code>--sflow</code></li>
 <li><a href="/metrics">/metrics</a> — Prometheus</li>
 <li><a href="/api/v1/openapi.json">/api/v1/openapi.json</a> — OpenAPI 3</li>
 </ul>

@@ -4,6 +4,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Agent, AgentState } from '../agent/loop.js';
 import type { TopologyNode } from '../core/model/topology.js';
+import { registerSflowMetrics } from './metrics-sflow.js';
 
 /** Options of createMetrics. */
 export interface MetricsOptions {
@@ -146,6 +147,8 @@ export function createMetrics(agent: Agent, options: MetricsOptions = {}): Metri
   });
   edgeBytes('portolan_edge_sent_bytes_total', 'Bytes clients sent to servers on the edge since portolan started: TCP payload from tcp_info (netlink source), plus IP-level bytes from conntrack accounting for UDP flows and connections closed between samples (nf_conntrack_acct=1).', (b) => b.sent);
   edgeBytes('portolan_edge_received_bytes_total', 'Bytes servers sent back to clients on the edge since portolan started: TCP payload from tcp_info (netlink source), plus IP-level bytes from conntrack accounting for UDP flows and connections closed between samples (nf_conntrack_acct=1).', (b) => b.received);
+
+  registerSflowMetrics(registry, current, { maxEdges, dropped });
 
   // portolan's own health.
   const collectorDuration = new Histogram({ name: 'portolan_collector_duration_seconds', help: 'Duration of each collector run.', labelNames: ['collector'], buckets: DURATION_BUCKETS, registers: [registry] });

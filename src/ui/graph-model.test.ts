@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { withoutContainers } from '../../test/fixtures/agent/fake-collection.js';
 import { IDS, syntheticSnapshot } from '../../test/fixtures/topology/synthetic.js';
-import type { EdgeTraffic, TopologyEdge } from '../core/model/topology.js';
+import type { EdgeSflow, EdgeTraffic, TopologyEdge } from '../core/model/topology.js';
 import { buildTopology } from '../core/topology/build-topology.js';
 import { applyTopologyDiff, diffTopology } from '../core/topology/diff-topology.js';
+import { formatRate } from './format.js';
 import { applyDiff, edgeHealth, edgeLabel, edgeWidth, isIdleEdge, toGraphModel } from './graph-model.js';
 
 const topology = () => buildTopology(syntheticSnapshot());
@@ -111,5 +112,29 @@ describe('applyDiff', () => {
     // And back: added nodes and edges come again.
     const back = diffTopology(b, a);
     expect(byId(applyDiff(b, back).nodes)).toEqual(byId(a.nodes));
+  });
+});
+
+describe('sFlow edges on the map', () => {
+  const sflow: EdgeSflow = {
+    bytesSource: 'sflow', agents: ['10.0.0.9'], samplingRates: [10], bytesSent: 10_000, bytesReceived: 90_000, packetsSent: 10, packetsReceived: 60,
+    bytesSentPerSec: 1000, bytesReceivedPerSec: 9000, samples: 7, errorPercent: 74.08, firstSampleAt: '', lastSampleAt: '',
+  };
+  const only = edge(undefined, { connections: 0, states: {}, via: [], sflow });
+
+  it('an edge only sFlow saw is dotted, sized and labelled by its estimate, and never idle', () => {
+    const t = { ...topology(), edges: [only] };
+    const e = toGraphModel(t, 'compose').edges[0];
+    expect(e).toMatchObject({ sflowOnly: true, idle: false, width: edgeWidth(10_000) });
+    expect(e?.rate).toBeUndefined();
+    expect(edgeLabel(only)).toBe(`tcp/80 · ~${formatRate(10_000)} sFlow`);
+  });
+
+  it('an edge the sockets know keeps its own look; sFlow read back from history has no estimate', () => {
+    const known = edge({ bytesSentPerSec: 5, bytesReceivedPerSec: 5 }, { sflow });
+    expect(toGraphModel({ ...topology(), edges: [known] }, 'compose').edges[0]).toMatchObject({ sflowOnly: false, rate: 10 });
+    const fromHistory = edge(undefined, { connections: 0, states: {}, via: [], sflow: { bytesSource: 'sflow', agents: ['10.0.0.9'], samplingRates: [10] } });
+    expect(edgeLabel(fromHistory)).toBe('tcp/80 · sFlow');
+    expect(toGraphModel({ ...topology(), edges: [fromHistory] }, 'compose').edges[0]).toMatchObject({ sflowOnly: true, width: 1.5 });
   });
 });

@@ -1,7 +1,7 @@
 // From the agent's topology to what the map draws (pure): compound groups (compose project or network; host
 // processes and external addresses set apart), nodes, and edges with their label, width (bytes/s) and health
 // (RTT, retransmits, unanswered connects). graph-view.ts hands these to cytoscape.
-import type { ContainerNode, Topology, TopologyDiff, TopologyEdge, TopologyNode } from '../core/model/topology.js';
+import type { ContainerNode, EdgeSflow, Topology, TopologyDiff, TopologyEdge, TopologyNode } from '../core/model/topology.js';
 import { formatRate } from './format.js';
 
 /** What containers are grouped by. */
@@ -52,6 +52,8 @@ export interface EdgeData {
   /** Bytes/s both ways; undefined when not measured. */
   readonly rate?: number;
   readonly idle: boolean;
+  /** Only sFlow saw it (no socket, no conntrack entry): drawn dotted, sized by sFlow's estimate. */
+  readonly sflowOnly: boolean;
 }
 
 /** Everything the map draws for one topology. */
@@ -92,6 +94,16 @@ export function edgeRate(e: TopologyEdge): number | undefined {
   return (t.bytesSentPerSec ?? 0) + (t.bytesReceivedPerSec ?? 0);
 }
 
+/** sFlow's live estimate on an edge (absent on edges read from history, which keep only that sFlow saw them). */
+export function sflowEstimate(e: TopologyEdge): EdgeSflow | undefined {
+  return e.sflow && 'samples' in e.sflow ? e.sflow : undefined;
+}
+
+/** An edge only sFlow saw: no connection of its own. */
+export function isSflowOnly(e: TopologyEdge): boolean {
+  return e.connections === 0 && e.sflow !== undefined;
+}
+
 /** Line width for a rate: 1.5 px idle, growing with log10 of bytes/s to 10 px. */
 export function edgeWidth(rate: number | undefined): number {
   if (rate === undefined || rate <= 0) return 1.5;
@@ -124,10 +136,15 @@ export function isIdleEdge(e: TopologyEdge): boolean {
   return edgeRate(e) === 0;
 }
 
-/** `tcp/8080`, with the host port when reached through one, and the rate when it moves. */
+/** `tcp/8080`, with the host port when reached through one, and the rate when it moves (`~… sFlow` for sFlow-only edges). */
 export function edgeLabel(e: TopologyEdge): string {
   const published = e.publishedPorts && e.publishedPorts.length > 0 ? ` (:${e.publishedPorts.join(', :')})` : '';
   const rate = edgeRate(e);
+  if (rate === undefined && isSflowOnly(e)) {
+    const s = sflowEstimate(e);
+    const estimate = s ? s.bytesSentPerSec + s.bytesReceivedPerSec : 0;
+    return `${e.protocol}/${e.port}${published} · ${estimate > 0 ? `~${formatRate(estimate)} ` : ''}sFlow`;
+  }
   return `${e.protocol}/${e.port}${published}${rate ? ` · ${formatRate(rate)}` : ''}`;
 }
 
@@ -143,9 +160,13 @@ export function toGraphModel(topology: Topology, groupBy: GroupBy): GraphModel {
       health.set(id, worseHealth(health.get(id) ?? 'unknown', h));
     }
     const rate = edgeRate(e);
+    const sflowOnly = isSflowOnly(e);
+    const s = sflowOnly ? sflowEstimate(e) : undefined;
+    // An edge only sFlow saw is as wide as its estimate says; it is never "idle" (no exact counter says so).
+    const width = edgeWidth(rate ?? (s ? s.bytesSentPerSec + s.bytesReceivedPerSec : undefined));
     return {
-      id: e.id, source: e.from, target: e.to, label: edgeLabel(e), protocol: e.protocol, width: edgeWidth(rate), health: h,
-      ...(rate !== undefined ? { rate } : {}), idle: rate === 0,
+      id: e.id, source: e.from, target: e.to, label: edgeLabel(e), protocol: e.protocol, width, health: h,
+      ...(rate !== undefined ? { rate } : {}), idle: rate === 0, sflowOnly,
     };
   });
   const nodes: NodeData[] = topology.nodes.map((n) => {

@@ -89,6 +89,8 @@ function stylesheet(): cytoscape.StylesheetJson {
     { selector: 'edge[health = "slow"]', style: { 'line-color': c.slow, 'target-arrow-color': c.slow } },
     { selector: 'edge[health = "bad"]', style: { 'line-color': c.bad, 'target-arrow-color': c.bad } },
     { selector: 'edge[protocol = "udp"]', style: { 'line-style': 'dashed' } },
+    // Seen only by sFlow (an estimate from sampled packets, no socket): dotted, whatever the protocol.
+    { selector: 'edge[?sflowOnly]', style: { 'line-style': 'dotted' } },
     { selector: 'node:selected', style: { 'border-color': c.select, 'border-width': 4, 'overlay-opacity': 0 } },
     { selector: 'edge:selected', style: { 'line-color': c.select, 'target-arrow-color': c.select, 'z-index': 10, opacity: 1, color: c.text } },
     { selector: '.hidden', style: { display: 'none' } },

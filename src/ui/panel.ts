@@ -4,7 +4,7 @@ import type { TopologyEdge, TopologyNode } from '../core/model/topology.js';
 import type { ConnectionRow, ContainerConnectionRow } from './connections.js';
 import { h } from './dom.js';
 import { formatBytes, formatEndpoint, formatMs, formatRate, formatTime } from './format.js';
-import { edgeHealth } from './graph-model.js';
+import { edgeHealth, isSflowOnly, sflowEstimate } from './graph-model.js';
 import { sparkline, type RatePoint } from './sparkline.js';
 import type { ContainerSummary, SocketRow } from './types.js';
 
@@ -151,7 +151,7 @@ export function renderEdgePanel(root: HTMLElement, d: EdgePanelData, actions: Pa
       ['Client', fromLink],
       ['Server', toLink],
       ['Port', `${e.protocol}/${e.port}${e.publishedPorts?.length ? ` (host port ${e.publishedPorts.join(', ')})` : ''}`],
-      ['Connections', `${e.connections} · ${Object.entries(e.states).map(([s, n]) => `${s}=${n}`).join(' ')}`],
+      ['Connections', Object.keys(e.states).length > 0 ? `${e.connections} · ${Object.entries(e.states).map(([s, n]) => `${s}=${n}`).join(' ')}` : String(e.connections)],
       ['Resolved by', e.via.join(', ')],
       ['Health', h('span', {}, h('span', { class: `dot ${health}`, 'aria-hidden': 'true' }), ` ${health}`)],
       ['Client → server', t ? `${formatRate(t.bytesSentPerSec)} · ${formatBytes(t.bytesSent)} in all` : undefined],
@@ -161,7 +161,10 @@ export function renderEdgePanel(root: HTMLElement, d: EdgePanelData, actions: Pa
       ['Counted by', t ? (t.bytesSource === 'tcp_info' ? 'tcp_info (payload bytes)' : t.bytesSource === 'conntrack' ? 'conntrack (IP bytes, headers included)' : 'tcp_info and conntrack') : undefined],
     ]),
   ];
-  if (d.historyAtMs !== undefined && !e.details) {
+  if (e.sflow) parts.push(section(isSflowOnly(e) ? 'sFlow estimate (only sFlow saw this edge)' : 'sFlow estimate', sflowFacts(e)));
+  if (isSflowOnly(e)) {
+    parts.push(section('Connections', h('p', { class: 'muted' }, 'None seen: no socket or conntrack entry of this host holds this traffic; sFlow agents sampled it.')));
+  } else if (d.historyAtMs !== undefined && !e.details) {
     parts.push(section('Connections', h('p', { class: 'muted' }, 'History keeps edges, not their connections one by one. Go live to list them.')));
   } else {
     parts.push(section(`Connections (${e.details?.length ?? e.connections})`, loaded(d.connections, (rows) => h('ol', { class: 'conn-list' }, ...rows.map((c) => h('li', { class: 'conn' },
@@ -177,4 +180,20 @@ export function renderEdgePanel(root: HTMLElement, d: EdgePanelData, actions: Pa
       ])))))));
   }
   root.replaceChildren(...parts);
+}
+
+/** sFlow's estimate of an edge, apart from the exact counters: bytes and packets each way, what it rests on. */
+function sflowFacts(e: TopologyEdge): Node {
+  const s = sflowEstimate(e);
+  const source = e.sflow;
+  const rates = source ? `1 in ${source.samplingRates.join(', 1 in ')}` : '';
+  if (!s) return facts([['Agents', source?.agents.join(', ')], ['Sampling', rates], ['Estimate', 'not kept in history: go live to see it']]);
+  return facts([
+    ['Client → server', `~${formatRate(s.bytesSentPerSec)} · ~${formatBytes(s.bytesSent)}, ~${s.packetsSent} packets`],
+    ['Server → client', `~${formatRate(s.bytesReceivedPerSec)} · ~${formatBytes(s.bytesReceived)}, ~${s.packetsReceived} packets`],
+    ['Samples', `${s.samples} at ${rates}${s.errorPercent > 0 ? ` · ±${s.errorPercent} % (95 %)` : ' · every packet'}`],
+    ['Agents', s.agents.join(', ')],
+    ['Counted as', 'Ethernet frames (headers included), sampled × rate'],
+    ['Since', `${formatTime(Date.parse(s.firstSampleAt))} · last sample ${formatTime(Date.parse(s.lastSampleAt))}`],
+  ]);
 }

@@ -1,6 +1,7 @@
 import type { ConntrackTable } from './conntrack.js';
 import type { ContainerInfo } from './container.js';
 import type { ProcessInfo } from './process.js';
+import type { SflowPart } from './sflow.js';
 import type { NetnsSockets } from './socket.js';
 import type { NetnsCounters } from './traffic.js';
 
@@ -40,6 +41,8 @@ export interface SnapshotParts {
   netdev: readonly NetnsCounters[];
   /** The Docker host's conntrack table (NATed and UDP flows), or why it could not be read. */
   conntrack: ConntrackTable;
+  /** What sFlow agents sent since the previous collection (`serve --sflow`); absent when sFlow is not received. */
+  sflow?: SflowPart;
 }
 
 /** Facts at time T: everything the collectors returned, plus what went wrong on the way. */

@@ -116,6 +116,47 @@ export interface TopologyEdge {
   readonly details?: readonly ConnectionDetail[];
   /** Bytes, rates, RTT and retransmits over the edge's connections; absent when none has byte counts. */
   readonly traffic?: EdgeTraffic;
+  /**
+   * sFlow's estimate of the edge's traffic, a source of its own beside `traffic` (never mixed into it). An edge
+   * only sFlow saw has `connections: 0`, no states, no via and no details. Topologies read back from history carry
+   * only where sFlow saw the edge (EdgeSflowSource), not the estimate.
+   */
+  readonly sflow?: EdgeSflow | EdgeSflowSource;
+}
+
+/** Where sFlow saw an edge: the agents whose samples it rests on and their sampling rates. */
+export interface EdgeSflowSource {
+  readonly bytesSource: 'sflow';
+  /** Agent addresses, sorted. */
+  readonly agents: readonly string[];
+  /** Distinct sampling rates of the samples, ascending. */
+  readonly samplingRates: readonly number[];
+}
+
+/**
+ * sFlow's estimate of the traffic over an edge, from sampled packet headers: every sample stands for
+ * `sampling rate` packets of its frame's size. Bytes are Ethernet frame bytes without the FCS (frame_length −
+ * stripped: what `tcpdump` shows as a frame's length), so headers and handshake packets count, unlike
+ * tcp_info's payload bytes. Sent is client → server, received server → client. Totals run from the first sample
+ * while the edge stays on the map; it leaves it when no sample arrived for a while.
+ */
+export interface EdgeSflow extends EdgeSflowSource {
+  readonly bytesSent: number;
+  readonly bytesReceived: number;
+  readonly packetsSent: number;
+  readonly packetsReceived: number;
+  /** Over the interval since the previous collection. */
+  readonly bytesSentPerSec: number;
+  readonly bytesReceivedPerSec: number;
+  /** Samples the totals rest on. */
+  readonly samples: number;
+  /**
+   * Relative error bound of the estimates at 95 % confidence, in percent: 196 × √(1/samples) (sFlow's bound for
+   * packet sampling); 0 when every packet was sampled (sampling rate 1).
+   */
+  readonly errorPercent: number;
+  readonly firstSampleAt: string;
+  readonly lastSampleAt: string;
 }
 
 /**
