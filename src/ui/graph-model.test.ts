@@ -1,10 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { withoutContainers } from '../../test/fixtures/agent/fake-collection.js';
 import { IDS, syntheticSnapshot } from '../../test/fixtures/topology/synthetic.js';
 import type { EdgeTraffic, TopologyEdge } from '../core/model/topology.js';
 import { buildTopology } from '../core/topology/build-topology.js';
-import { applyTopologyDiff, diffTopology } from '../core/topology/diff-topology.js';
-import { applyDiff, edgeHealth, edgeLabel, edgeWidth, isIdleEdge, toGraphModel } from './graph-model.js';
+import { edgeHealth, edgeLabel, edgeWidth, isIdleEdge, toGraphModel } from './graph-model.js';
 
 const topology = () => buildTopology(syntheticSnapshot());
 
@@ -96,20 +94,5 @@ describe('edge looks', () => {
     expect(isIdleEdge(edge({ bytesSentPerSec: 0, bytesReceivedPerSec: 5 }))).toBe(false);
     expect(isIdleEdge(edge({}))).toBe(false);
     expect(isIdleEdge(edge(undefined))).toBe(false);
-  });
-});
-
-describe('applyDiff', () => {
-  it('gives what the agent\'s own applyTopologyDiff gives, and the next topology', () => {
-    const a = topology();
-    const b = buildTopology(withoutContainers(syntheticSnapshot(), [IDS.udpc, IDS.dn]));
-    const d = diffTopology(a, b);
-    expect(applyDiff(a, d)).toEqual(applyTopologyDiff(a, d));
-    const byId = <T extends { id: string }>(xs: readonly T[]) => [...xs].sort((x, y) => x.id.localeCompare(y.id));
-    expect(byId(applyDiff(a, d).nodes)).toEqual(byId(b.nodes));
-    expect(byId(applyDiff(a, d).edges)).toEqual(byId(b.edges));
-    // And back: added nodes and edges come again.
-    const back = diffTopology(b, a);
-    expect(byId(applyDiff(b, back).nodes)).toEqual(byId(a.nodes));
   });
 });

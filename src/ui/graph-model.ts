@@ -1,7 +1,7 @@
 // From the agent's topology to what the map draws (pure): compound groups (compose project or network; host
 // processes and external addresses set apart), nodes, and edges with their label, width (bytes/s) and health
 // (RTT, retransmits, unanswered connects). graph-view.ts hands these to cytoscape.
-import type { ContainerNode, Topology, TopologyDiff, TopologyEdge, TopologyNode } from '../core/model/topology.js';
+import type { ContainerNode, Topology, TopologyEdge, TopologyNode } from '../core/model/topology.js';
 import { formatRate } from './format.js';
 
 /** What containers are grouped by. */
@@ -155,24 +155,4 @@ export function toGraphModel(topology: Topology, groupBy: GroupBy): GraphModel {
     return { id: n.id, label: n.name, kind: n.kind, parent: g.id, size: Math.round(26 + Math.min(22, 5 * Math.log2(1 + d))), health: health.get(n.id) ?? 'unknown' };
   });
   return { groups: [...groups.values()].sort((a, b) => a.id.localeCompare(b.id)), nodes, edges };
-}
-
-/**
- * Applies a stream diff to the topology it was made from (pure). The agent's own applyTopologyDiff
- * (core/topology) is the reference; the browser bundle takes only core/model types, and a unit test holds
- * the two equal.
- */
-export function applyDiff(prev: Topology, diff: TopologyDiff): Topology {
-  const apply = <T extends { readonly id: string }>(items: readonly T[], change: { readonly added: readonly T[]; readonly updated: readonly T[]; readonly removed: readonly string[] }): T[] => {
-    const removed = new Set(change.removed);
-    const updated = new Map(change.updated.map((x) => [x.id, x]));
-    return [...items.filter((x) => !removed.has(x.id)).map((x) => updated.get(x.id) ?? x), ...change.added];
-  };
-  return {
-    takenAt: diff.to,
-    hostname: prev.hostname,
-    warnings: diff.warnings ?? prev.warnings,
-    nodes: apply(prev.nodes, diff.nodes),
-    edges: apply(prev.edges, diff.edges),
-  };
 }

@@ -2,12 +2,13 @@
 // slider around one state. Everything shown is computed from `shown` (the live topology, or history's at
 // the slider's instant) by the pure modules; this file only fetches and routes events.
 import type { Topology } from '../core/model/topology.js';
+import { applyTopologyDiff } from '../core/topology/diff-topology.js';
 import { ApiError, fetchContainers, fetchHistory, fetchSockets, fetchTopology, fetchTraffic, openLive } from './api.js';
 import { edgeConnections, nodeConnections } from './connections.js';
 import { byId, h } from './dom.js';
 import { filterChoices, NO_FILTER, visibleElements, type FilterState, type Visible } from './filter.js';
 import { formatTime } from './format.js';
-import { applyDiff, toGraphModel, type GroupBy } from './graph-model.js';
+import { toGraphModel, type GroupBy } from './graph-model.js';
 import { createGraphView, type RenderStats, type Selection } from './graph-view.js';
 import { renderEdgePanel, renderNodePanel, type Loaded, type PanelActions } from './panel.js';
 import { mergeRates, samplesToRates, type RatePoint } from './sparkline.js';
@@ -188,7 +189,7 @@ openLive({
       }
       return;
     }
-    state.live = applyDiff(state.live, diff);
+    state.live = applyTopologyDiff(state.live, diff);
     if (state.atMs === undefined) show(state.live);
     if (diff.nodes.added.some((n) => n.kind === 'container')) void pollContainers();
   },
