@@ -2,6 +2,7 @@
 // processes and external addresses set apart), nodes, and edges with their label, width (bytes/s) and health
 // (RTT, retransmits, unanswered connects). graph-view.ts hands these to cytoscape.
 import type { ContainerNode, Topology, TopologyEdge, TopologyNode } from '../core/model/topology.js';
+import { edgeHealth, worseHealth, type HealthLevel as Health } from '../core/report/edge-health.js';
 import { formatRate } from './format.js';
 
 /** What containers are grouped by. */
@@ -9,15 +10,6 @@ export type GroupBy = 'compose' | 'network';
 
 /** What a group stands for (drawn differently: host and external are set apart). */
 export type GroupKind = 'compose' | 'network' | 'host' | 'external';
-
-/**
- * An edge's health, from its TCP figures: `ok`; `slow` (mean RTT ≥ 20 ms or retransmits); `bad` (max RTT ≥
- * 200 ms, many retransmits, or connects the server never answered); `unknown` (no tcp_info: UDP, /proc source).
- */
-export type Health = 'ok' | 'slow' | 'bad' | 'unknown';
-
-/** Thresholds of the health colours (also shown in the legend). */
-export const HEALTH_THRESHOLDS = { slowRttMs: 20, badRttMs: 200, badRetransmitsPerConnection: 10 } as const;
 
 /** A compound node. */
 export interface GroupData {
@@ -98,27 +90,6 @@ export function edgeWidth(rate: number | undefined): number {
   return Math.min(10, 1.5 + 1.4 * Math.log10(1 + rate / 256));
 }
 
-/** An edge's health (see Health). */
-export function edgeHealth(e: TopologyEdge): Health {
-  const answered = (e.states.ESTABLISHED ?? 0) + (e.states.REPLIED ?? 0) + (e.states.CLOSE_WAIT ?? 0) + (e.states.FIN_WAIT1 ?? 0) + (e.states.FIN_WAIT2 ?? 0);
-  // Connects the server never answered: SYN_SENT and nothing established.
-  if (e.protocol === 'tcp' && answered === 0 && (e.states.SYN_SENT ?? 0) > 0) return 'bad';
-  const t = e.traffic;
-  // Health needs tcp_info (RTT, retransmits): bytes counted by conntrack alone (UDP) say nothing of it.
-  if (!t || t.measuredConnections === 0) return 'unknown';
-  const retransmits = t.retransmits ?? 0;
-  if ((t.rttMaxMs ?? 0) >= HEALTH_THRESHOLDS.badRttMs || retransmits >= HEALTH_THRESHOLDS.badRetransmitsPerConnection * t.measuredConnections) return 'bad';
-  if ((t.rttMeanMs ?? 0) >= HEALTH_THRESHOLDS.slowRttMs || retransmits > 0) return 'slow';
-  return 'ok';
-}
-
-const HEALTH_RANK: Record<Health, number> = { unknown: 0, ok: 1, slow: 2, bad: 3 };
-
-/** The worse of two healths (unknown counts as best). */
-export function worseHealth(a: Health, b: Health): Health {
-  return HEALTH_RANK[a] >= HEALTH_RANK[b] ? a : b;
-}
-
 /** True when an edge moved no bytes since the previous sample (measured at 0 B/s). Unmeasured edges are not idle. */
 export function isIdleEdge(e: TopologyEdge): boolean {
   return edgeRate(e) === 0;
@@ -137,7 +108,7 @@ export function toGraphModel(topology: Topology, groupBy: GroupBy): GraphModel {
   const degree = new Map<string, number>();
   const health = new Map<string, Health>();
   const edges: EdgeData[] = topology.edges.map((e) => {
-    const h = edgeHealth(e);
+    const h = edgeHealth(e).level;
     for (const id of [e.from, e.to]) {
       degree.set(id, (degree.get(id) ?? 0) + 1);
       health.set(id, worseHealth(health.get(id) ?? 'unknown', h));

@@ -4,7 +4,7 @@ import type { TopologyEdge, TopologyNode } from '../core/model/topology.js';
 import type { ConnectionRow, ContainerConnectionRow } from './connections.js';
 import { h } from './dom.js';
 import { formatBytes, formatEndpoint, formatMs, formatRate, formatTime } from './format.js';
-import { edgeHealth } from './graph-model.js';
+import { edgeHealth } from '../core/report/edge-health.js';
 import { sparkline, type RatePoint } from './sparkline.js';
 import type { ContainerSummary, SocketRow } from './types.js';
 
@@ -142,7 +142,7 @@ function connectionsTable(d: NodePanelData, actions: PanelActions): Node {
 export function renderEdgePanel(root: HTMLElement, d: EdgePanelData, actions: PanelActions): void {
   const e = d.edge;
   const t = e.traffic;
-  const health = edgeHealth(e);
+  const { level: health, reasons } = edgeHealth(e);
   const fromLink = h('button', { type: 'button', class: 'link', onclick: () => actions.openNode(e.from) }, d.fromName);
   const toLink = h('button', { type: 'button', class: 'link', onclick: () => actions.openNode(e.to) }, d.toName);
   const parts: Node[] = [
@@ -153,7 +153,7 @@ export function renderEdgePanel(root: HTMLElement, d: EdgePanelData, actions: Pa
       ['Port', `${e.protocol}/${e.port}${e.publishedPorts?.length ? ` (host port ${e.publishedPorts.join(', ')})` : ''}`],
       ['Connections', `${e.connections} · ${Object.entries(e.states).map(([s, n]) => `${s}=${n}`).join(' ')}`],
       ['Resolved by', e.via.join(', ')],
-      ['Health', h('span', {}, h('span', { class: `dot ${health}`, 'aria-hidden': 'true' }), ` ${health}`)],
+      ['Health', h('span', {}, h('span', { class: `dot ${health}`, 'aria-hidden': 'true' }), ` ${health}`, reasons.length > 0 ? h('span', { class: 'muted' }, ` — ${reasons.join('; ')}`) : '')],
       ['Client → server', t ? `${formatRate(t.bytesSentPerSec)} · ${formatBytes(t.bytesSent)} in all` : undefined],
       ['Server → client', t ? `${formatRate(t.bytesReceivedPerSec)} · ${formatBytes(t.bytesReceived)} in all` : undefined],
       ['RTT', t && t.rttMeanMs !== undefined ? `${formatMs(t.rttMinMs)} / ${formatMs(t.rttMeanMs)} / ${formatMs(t.rttMaxMs)} (min / mean / max)` : undefined],

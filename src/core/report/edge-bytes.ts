@@ -71,10 +71,19 @@ export function indexTcpInfo(attribution: Attribution): Map<string, TcpInfo> {
 export function connectionTcp<T extends Pick<TcpInfo, 'bytesSent' | 'bytesReceived'> = TcpInfo>(
   d: ConnectionDetail, tcp: ReadonlyMap<string, T>,
 ): { sent: number; received: number; info: T } | undefined {
-  const client = tcp.get(`${ep(d.client)}>${ep(d.published ?? d.server)}`) ?? tcp.get(`${ep(d.client)}>${ep(d.server)}`);
+  const { client, server } = connectionSockets(d, tcp);
   if (client) return { sent: client.bytesSent, received: client.bytesReceived, info: client };
-  const server = tcp.get(`${ep(d.server)}>${ep(d.client)}`);
   return server ? { sent: server.bytesReceived, received: server.bytesSent, info: server } : undefined;
+}
+
+/**
+ * Both ends' tcp_info of a connection, when read (pure): the client's socket (dialled at the published or the
+ * server address) and the server's (which sees the client's address, except behind docker-proxy).
+ */
+export function connectionSockets<T>(d: ConnectionDetail, tcp: ReadonlyMap<string, T>): { client?: T; server?: T } {
+  const client = tcp.get(`${ep(d.client)}>${ep(d.published ?? d.server)}`) ?? tcp.get(`${ep(d.client)}>${ep(d.server)}`);
+  const server = tcp.get(`${ep(d.server)}>${ep(d.client)}`);
+  return { ...(client !== undefined ? { client } : {}), ...(server !== undefined ? { server } : {}) };
 }
 
 /** Conntrack entries that can count a connection's bytes, by original and by reply tuple. */
