@@ -129,6 +129,14 @@ describe('chooseOpen', () => {
     expect(shop.has('group:compose:shop')).toBe(true);
   });
 
+  it('within an aggregate just opened: only what is inside it', () => {
+    const f = fleetMap({ hosts: 5, perHost: 20, edgesPerHost: 30 });
+    const h = buildHierarchy(f, 'compose');
+    const inside = chooseOpen(h, 50, new Set(), new Set(), 'host:h001');
+    expect(inside.size).toBeGreaterThan(0);
+    for (const id of inside) expect(h.aggregates.get(id)?.parent === 'host:h001' || h.aggregates.get(h.aggregates.get(id)?.parent ?? '')?.parent === 'host:h001').toBe(true);
+  });
+
   it('a fleet of 5,000 containers in 100 hosts with a small budget: the hosts, closed', () => {
     const f = fleetMap();
     const h = buildHierarchy(f, 'compose');

@@ -134,7 +134,7 @@ export function buildHierarchy(t: Topology, groupBy: GroupBy, all: readonly Topo
   };
   // Service classes first: a class of one is no aggregate.
   const classes = new Map<string, TopologyNode[]>();
-  const placed: { node: TopologyNode; groupId: string; classKey?: string }[] = [];
+  const placed: { node: TopologyNode; group: Draft; classKey?: string }[] = [];
   const present = new Set(t.nodes.map((n) => n.id));
   for (const n of t.nodes) {
     const owner = n.kind === 'container' ? namespaceOwner(n, byId, byName) : undefined;
@@ -147,7 +147,7 @@ export function buildHierarchy(t: Topology, groupBy: GroupBy, all: readonly Topo
     }
     const g = groupKey(n, groupBy, t.hostname, owner, fleet);
     const groupId = fleet ? `group:${n.host ?? ''}:${g.key}` : `group:${g.key}`;
-    ensure({ id: groupId, kind: 'group', label: g.label, groupKind: g.kind, ...(parent ? { parent } : {}), sort: `${GROUP_ORDER[g.kind]}|${g.label}` });
+    const group = drafts.get(groupId) ?? ensure({ id: groupId, kind: 'group', label: g.label, groupKind: g.kind, ...(parent ? { parent } : {}), sort: `${GROUP_ORDER[g.kind]}|${g.label}` });
     const sk = serviceKey(n);
     const classKey = sk === undefined ? undefined : `${groupId}/${sk}`;
     if (classKey) {
@@ -155,22 +155,32 @@ export function buildHierarchy(t: Topology, groupBy: GroupBy, all: readonly Topo
       if (members) members.push(n);
       else classes.set(classKey, [n]);
     }
-    placed.push({ node: n, groupId, ...(classKey ? { classKey } : {}) });
+    placed.push({ node: n, group, ...(classKey ? { classKey } : {}) });
   }
-  for (const { node, groupId, classKey } of placed) {
+  // Keys are long built strings: drafts are found once per class, not hashed again for every member.
+  const services = new Map<string, Draft>();
+  const ups = new Map<Draft, string[]>();
+  for (const { node, group, classKey } of placed) {
     const members = classKey ? classes.get(classKey) ?? [] : [];
-    const up = [...(drafts.get(groupId)?.parent ? [drafts.get(groupId)?.parent ?? ''] : []), groupId];
+    let up = ups.get(group);
+    if (!up) {
+      up = group.parent ? [group.parent, group.id] : [group.id];
+      ups.set(group, up);
+    }
     if (classKey && members.length >= 2) {
-      const net = classKey.indexOf('/net:');
-      const group = drafts.get(groupId);
-      const svc = ensure({
-        id: `svc:${classKey}`, kind: 'service', parent: groupId, sort: classKey, ...(group?.groupKind ? { groupKind: group.groupKind } : {}),
-        label: net >= 0 ? classKey.slice(net + 5) : node.kind === 'container' && node.compose?.service ? node.compose.service : namePattern(members.map((m) => m.name)),
-      });
+      let svc = services.get(classKey);
+      if (!svc) {
+        const net = classKey.indexOf('/net:');
+        svc = ensure({
+          id: `svc:${classKey}`, kind: 'service', parent: group.id, sort: classKey, ...(group.groupKind ? { groupKind: group.groupKind } : {}),
+          label: net >= 0 ? classKey.slice(net + 5) : node.kind === 'container' && node.compose?.service ? node.compose.service : namePattern(members.map((m) => m.name)),
+        });
+        services.set(classKey, svc);
+      }
       svc.nodes.push(node.id);
       chain.set(node.id, [...up, svc.id]);
     } else {
-      drafts.get(groupId)?.nodes.push(node.id);
+      group.nodes.push(node.id);
       chain.set(node.id, up);
     }
   }
@@ -180,7 +190,7 @@ export function buildHierarchy(t: Topology, groupBy: GroupBy, all: readonly Topo
   const finish = (id: string): Aggregate => {
     const d = drafts.get(id);
     if (!d) throw new Error(`no aggregate ${id}`);
-    const children = [...d.children].sort((a, b) => (drafts.get(a)?.sort ?? a).localeCompare(drafts.get(b)?.sort ?? b)).map(finish);
+    const children = [...d.children].sort((a, b) => compare(drafts.get(a)?.sort ?? a, drafts.get(b)?.sort ?? b)).map(finish);
     const nodes = orderNodes(d.nodes, name, sharesWith);
     const containers = nodes.filter((x) => byId.get(x)?.kind === 'container').length + children.reduce((s, c) => s + c.containers, 0);
     const a: Aggregate = {
@@ -190,15 +200,26 @@ export function buildHierarchy(t: Topology, groupBy: GroupBy, all: readonly Topo
     aggregates.set(id, a);
     return a;
   };
-  const sortedRoots = roots.sort((a, b) => (drafts.get(a)?.sort ?? a).localeCompare(drafts.get(b)?.sort ?? b));
+  const sortedRoots = roots.sort((a, b) => compare(drafts.get(a)?.sort ?? a, drafts.get(b)?.sort ?? b));
   for (const r of sortedRoots) finish(r);
   return { aggregates, roots: sortedRoots, chain, sharesWith };
 }
 
+/**
+ * Orders strings by code unit: deterministic and fast (localeCompare costs far more, which a fleet's thousands
+ * of names feel); case and accents only decide ties a person would not notice.
+ */
+export function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+// Names in natural order (pair-2 before pair-10); one collator, built once (localeCompare builds one a call).
+const natural = new Intl.Collator('en', { numeric: true }).compare;
+
 /** Nodes by name, each sidecar right after the container whose namespace it shares. */
 function orderNodes(ids: readonly string[], name: (id: string) => string, sharesWith: ReadonlyMap<string, string>): string[] {
   const here = new Set(ids);
-  const sorted = [...ids].sort((a, b) => name(a).localeCompare(name(b)) || a.localeCompare(b));
+  const sorted = [...ids].sort((a, b) => natural(name(a), name(b)) || compare(a, b));
   const out: string[] = [];
   const riders = new Map<string, string[]>();
   for (const id of sorted) {
@@ -321,7 +342,7 @@ export function aggregateView(t: Topology, h: Hierarchy, open: ReadonlySet<strin
  * the map is about), as long as the total stays within the budget. Everything fits: everything opens. `keep` are opened first whatever they cost, `closed` never
  * (what the person opened and closed).
  */
-export function chooseOpen(h: Hierarchy, budget: number, keep: ReadonlySet<string> = new Set(), closed: ReadonlySet<string> = new Set()): Set<string> {
+export function chooseOpen(h: Hierarchy, budget: number, keep: ReadonlySet<string> = new Set(), closed: ReadonlySet<string> = new Set(), within?: string): Set<string> {
   const open = new Set<string>();
   const cost = (a: Aggregate) => a.children.length + a.nodes.length - 1;
   const depth = (a: Aggregate) => {
@@ -334,7 +355,8 @@ export function chooseOpen(h: Hierarchy, budget: number, keep: ReadonlySet<strin
     return false;
   };
   const order = (a: Aggregate) => depth(a) * 1e6 + cost(a) * (apart(a) ? 3 : 1);
-  let drawn = h.roots.length;
+  const start = within === undefined ? h.roots : h.aggregates.get(within)?.children ?? [];
+  let drawn = start.length + (within === undefined ? 0 : h.aggregates.get(within)?.nodes.length ?? 0);
   const frontier: Aggregate[] = [];
   const push = (ids: readonly string[]) => {
     for (const id of ids) {
@@ -342,9 +364,9 @@ export function chooseOpen(h: Hierarchy, budget: number, keep: ReadonlySet<strin
       if (a && a.size > 1 && !closed.has(id)) frontier.push(a);
     }
   };
-  push(h.roots);
+  push(start);
   for (;;) {
-    frontier.sort((a, b) => Number(keep.has(b.id)) - Number(keep.has(a.id)) || order(a) - order(b) || a.id.localeCompare(b.id));
+    frontier.sort((a, b) => Number(keep.has(b.id)) - Number(keep.has(a.id)) || order(a) - order(b) || compare(a.id, b.id));
     const next = frontier.shift();
     if (!next) break;
     if (!keep.has(next.id) && drawn + cost(next) > budget) continue;

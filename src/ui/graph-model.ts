@@ -245,10 +245,23 @@ export function titleWidth(label: string): number {
 }
 
 /** The layout of a view (pure), kept to `limits` (model px) where it can be. */
-export function layoutView(view: AggregatedView, model: GraphModel, limits?: LayoutLimits): Layout {
+export function layoutView(view: AggregatedView, model: GraphModel, h: Hierarchy, limits?: LayoutLimits): Layout {
+  // Replicas of a small open service (drawn without a box) stay together: each rides under the one before.
+  const previous = new Map<string, string>();
+  const riding = new Map<string, string>();
+  for (const u of view.units) {
+    const svc = h.chain.get(u.id)?.at(-1);
+    if (u.kind !== 'node' || !svc?.startsWith('svc:')) continue;
+    const before = previous.get(svc);
+    if (before) riding.set(u.id, before);
+    previous.set(svc, u.id);
+  }
   return layeredLayout(
     view.boxes.map((b) => ({ id: b.id, ...(b.parent ? { parent: b.parent } : {}), titleWidth: titleWidth(boxLabel(b)) })),
-    model.nodes.map((n) => ({ id: n.id, ...(n.parent ? { parent: n.parent } : {}), ...(n.pin ? { pin: n.pin } : {}), height: nodeHeight(n) })),
+    model.nodes.map((n) => {
+      const pin = n.pin ?? riding.get(n.id);
+      return { id: n.id, ...(n.parent ? { parent: n.parent } : {}), ...(pin ? { pin } : {}), height: nodeHeight(n) };
+    }),
     view.edges.map((e) => ({ source: e.source, target: e.target })),
     METRICS,
     limits,
@@ -273,7 +286,7 @@ export function planView(t: Topology, groupBy: GroupBy, opts: { viewport: Viewpo
   const make = (open: ReadonlySet<string>): ViewPlan => {
     const view = aggregateView(t, h, open);
     const model = toGraphModel(view, h, opts.nowMs);
-    return { hierarchy: h, open, view, model, layout: layoutView(view, model, limits) };
+    return { hierarchy: h, open, view, model, layout: layoutView(view, model, h, limits) };
   };
   if (opts.open) return make(opts.open);
   const cells = ((opts.viewport.width - 2 * opts.margin) / (METRICS.colWidth * opts.zoom)) * ((opts.viewport.height - 2 * opts.margin) / (METRICS.rowHeight * opts.zoom));

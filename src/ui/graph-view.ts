@@ -6,7 +6,7 @@
 // where they would shrink below it: a map too big for the window is panned, not shrunk into unreadable dots.
 import cytoscape from 'cytoscape';
 import type { BoxData, EdgeData, GraphModel, NodeData } from './graph-model.js';
-import { METRICS, placeNewNodes, type Layout, type Point } from './layered-layout.js';
+import { METRICS, placeNewNodes, type Layout, type PlacedBox, type Point } from './layered-layout.js';
 
 /** Font size of node and edge labels, in model px. */
 export const LABEL_PX = 12;
@@ -22,6 +22,8 @@ export const MAX_FIT_ZOOM = 1.4;
 export const FIT_MARGIN = 24;
 /** Edges get their labels when at most this many are shown (else on hover and around the selection). */
 export const EDGE_LABELS_UP_TO = 12;
+/** Beyond this many edges (a fleet's hosts folded), edges are drawn faint but those of the hovered or selected node. */
+export const DENSE_EDGES = 250;
 
 /** What was clicked: a node, an edge (topology's own or aggregated), a box (an open aggregate). */
 export type Selection = { readonly kind: 'node' | 'edge' | 'box'; readonly id: string } | undefined;
@@ -61,6 +63,10 @@ export interface GraphView {
   reveal(id: string): void;
   /** Fits the view to everything drawn (or these ids), between READABLE_ZOOM and MAX_FIT_ZOOM. */
   fit(ids?: readonly string[]): void;
+  /** Fits the view to an element when it does not fit in the window as it is. */
+  showWhole(id: string): void;
+  /** Runs `fn` once nodes moving to a new layout have arrived (at once when none is moving). */
+  whenSettled(fn: () => void): void;
   /** Follows a change of the map's size: refits unless the person moved the view since the last fit. */
   resized(): void;
   /** Re-reads the theme's colours. */
@@ -125,6 +131,8 @@ function stylesheet(): cytoscape.StylesheetJson {
         ...text, label: 'data(label)', shape: 'round-rectangle', 'background-color': c.groupBg, 'background-opacity': 1, 'border-width': 1, 'border-color': c.groupBorder,
         'text-valign': 'top', 'text-halign': 'center', 'text-margin-y': -3, 'font-size': TITLE_PX, 'font-weight': 600, color: c.muted,
         'text-background-opacity': 0, padding: `${METRICS.boxPad}px`, 'text-wrap': 'none',
+        // A click on the title picks the box (its panel says what it holds and closes it).
+        'text-events': 'yes',
       },
     },
     { selector: 'node[kind = "box"][boxKind = "service"]', style: { 'background-color': c.svcBg, 'border-style': 'dotted' } },
@@ -149,6 +157,7 @@ function stylesheet(): cytoscape.StylesheetJson {
     },
     // A `container:` container and the one whose namespace it shares: a short dotted tie, no arrow.
     { selector: 'edge[kind = "netns"]', style: { width: 1.5, 'line-style': 'dotted', 'line-color': c.muted, 'curve-style': 'straight', 'target-arrow-shape': 'none', opacity: 0.8 } },
+    { selector: 'edge.dim', style: { opacity: 0.1 } },
     { selector: 'node:selected', style: { 'border-color': c.select, 'border-width': 4, 'overlay-opacity': 0 } },
     { selector: 'node[kind = "box"]:selected', style: { 'border-color': c.select, 'border-width': 2 } },
     { selector: 'edge:selected', style: { 'line-color': c.select, 'target-arrow-color': c.select, 'z-index': 10, opacity: 1, color: c.text } },
@@ -175,6 +184,15 @@ export function createGraphView(container: HTMLElement, events: GraphViewEvents)
   });
   /** Last positions of nodes that left the map, so they come back where they were. */
   const remembered = new Map<string, Point>();
+  /** Nodes still moving to their place in a new layout, and what waits for them to arrive. */
+  let moving = 0;
+  let waiting: (() => void)[] = [];
+  const arrived = () => {
+    if (--moving > 0) return;
+    const run = waiting;
+    waiting = [];
+    for (const fn of run) fn();
+  };
   /** True while the view is as the last fit left it (a resize then refits). */
   let fitted = true;
   let fitZoom = 1;
@@ -192,6 +210,9 @@ export function createGraphView(container: HTMLElement, events: GraphViewEvents)
   cy.on('tap', 'edge[kind = "traffic"]', (ev) => events.select({ kind: 'edge', id: (ev.target as cytoscape.EdgeSingular).id() }));
   cy.on('mouseover', 'edge[kind = "traffic"]', (ev) => (ev.target as cytoscape.EdgeSingular).addClass('hover'));
   cy.on('mouseout', 'edge[kind = "traffic"]', (ev) => (ev.target as cytoscape.EdgeSingular).removeClass('hover'));
+  let hovered: string | undefined;
+  cy.on('mouseover', 'node[kind != "box"]', (ev) => { hovered = (ev.target as cytoscape.NodeSingular).id(); labelEdges(); });
+  cy.on('mouseout', 'node[kind != "box"]', () => { hovered = undefined; labelEdges(); });
 
   // The person moving the view (not a fit): a resize no longer refits. Zooming far into a closed aggregate opens it.
   let lastPointer: Point | undefined;
@@ -205,7 +226,7 @@ export function createGraphView(container: HTMLElement, events: GraphViewEvents)
     wheelTimer = setTimeout(openUnderPointer, 250);
   }, { passive: true });
   function openUnderPointer(): void {
-    if (!lastPointer || cy.zoom() < Math.max(1.6, fitZoom * 1.8)) return;
+    if (!lastPointer || cy.zoom() < Math.max(1.5, fitZoom * 1.5)) return;
     const p = lastPointer;
     const hit = cy.nodes('[kind = "aggregate"]').filter((n) => {
       const b = n.renderedBoundingBox({ includeLabels: false });
@@ -217,15 +238,23 @@ export function createGraphView(container: HTMLElement, events: GraphViewEvents)
   const drawnNodes = () => cy.nodes('[kind != "box"]');
   const trafficEdges = () => cy.edges('[kind = "traffic"]');
 
-  /** Edge labels: all of them when few edges are shown; else only around the selection (and on hover). */
+  /**
+   * Edge labels: all of them when few edges are shown, else those around the selected or hovered node; with
+   * very many edges, the others are drawn faint.
+   */
   function labelEdges(): void {
     const edges = trafficEdges();
     const all = edges.length <= EDGE_LABELS_UP_TO;
+    const dense = edges.length > DENSE_EDGES;
     const around = new Set<string>();
-    if (selected?.kind === 'node') cy.getElementById(selected.id).connectedEdges().forEach((e) => { around.add(e.id()); });
+    for (const id of [selected?.kind === 'node' ? selected.id : undefined, hovered]) {
+      if (id) cy.getElementById(id).connectedEdges().forEach((e) => { around.add(e.id()); });
+    }
     cy.batch(() => edges.forEach((e) => {
-      const want = all || around.has(e.id());
-      if (e.hasClass('labelled') !== want) e.toggleClass('labelled', want);
+      const label = all || around.has(e.id());
+      if (e.hasClass('labelled') !== label) e.toggleClass('labelled', label);
+      const dim = dense && !around.has(e.id());
+      if (e.hasClass('dim') !== dim) e.toggleClass('dim', dim);
     }));
   }
 
@@ -261,10 +290,12 @@ export function createGraphView(container: HTMLElement, events: GraphViewEvents)
     let added = 0;
     const fresh: NodeData[] = [];
     const targets = new Map<string, Point>();
+    // A new layout places everything afresh: places remembered from the old one would not fit it.
+    if (layout) remembered.clear();
     cy.batch(() => {
       cy.edges().filter((e) => !wantEdges.has(e.id()) && !wantLinks.has(e.id())).remove();
       drawnNodes().filter((n) => !wantNodes.has(n.id())).forEach((n) => {
-        remembered.set(n.id(), { ...n.position() });
+        if (!layout) remembered.set(n.id(), { ...n.position() });
         n.remove();
       });
       // Boxes outermost first (their parents exist when they are added).
@@ -320,7 +351,13 @@ export function createGraphView(container: HTMLElement, events: GraphViewEvents)
           }
           return !free;
         });
-        placed = new Map([...placed, ...placeNewNodes(newcomers.map((n) => ({ id: n.id, ...(n.parent ? { parent: n.parent } : {}), clients: clients.get(n.id) ?? [], servers: servers.get(n.id) ?? [] })), positions, parents)]);
+        const boxes = new Map<string, PlacedBox>();
+        cy.nodes('[kind = "box"]').forEach((b) => {
+          const r = b.boundingBox({ includeLabels: true });
+          const parent = b.data('parent') as string | undefined;
+          boxes.set(b.id(), { rect: { x1: r.x1, y1: r.y1, x2: r.x2, y2: r.y2 }, ...(parent ? { parent } : {}) });
+        });
+        placed = new Map([...placed, ...placeNewNodes(newcomers.map((n) => ({ id: n.id, ...(n.parent ? { parent: n.parent } : {}), clients: clients.get(n.id) ?? [], servers: servers.get(n.id) ?? [] })), positions, parents, boxes)]);
       }
       for (const n of fresh) {
         const p = layout ? layout.positions.get(n.id) : placed.get(n.id);
@@ -360,7 +397,9 @@ export function createGraphView(container: HTMLElement, events: GraphViewEvents)
       for (const [id, p] of targets) {
         const n = cy.getElementById(id);
         const at = n.position();
-        if (at.x !== p.x || at.y !== p.y) n.animate({ position: p }, { duration: 250, easing: 'ease-out' });
+        if (at.x === p.x && at.y === p.y) continue;
+        moving++;
+        n.animate({ position: p }, { duration: 250, easing: 'ease-out', complete: arrived });
       }
     }
     labelEdges();
@@ -413,6 +452,20 @@ export function createGraphView(container: HTMLElement, events: GraphViewEvents)
       const margin = 30;
       if (box.x1 < margin || box.y1 < margin || box.x2 > cy.width() - margin || box.y2 > cy.height() - margin) {
         cy.animate({ center: { eles: el } }, { duration: 200 });
+      }
+    },
+    whenSettled(fn) {
+      if (moving > 0) waiting.push(fn);
+      else fn();
+    },
+    showWhole(id) {
+      fitted = false;
+      const el = cy.getElementById(id);
+      if (el.empty()) return;
+      const b = el.renderedBoundingBox({});
+      if (b.x1 < 0 || b.y1 < 0 || b.x2 > cy.width() || b.y2 > cy.height()) {
+        fit([id]);
+        fitted = false;
       }
     },
     resized() {

@@ -90,6 +90,19 @@ describe('layeredLayout', () => {
     expect(side.y - api.y).toBe(METRICS.rowHeight);
   });
 
+  it('a row of riders (replicas pinned one under the other) stays whole and in order', () => {
+    const l = layeredLayout([], [n('a'), n('b', undefined, 'a'), n('c', undefined, 'b'), n('d', undefined, 'c'), n('x')], [e('x', 'a')]);
+    const ys = ['a', 'b', 'c', 'd'].map((id) => l.positions.get(id));
+    expect(ys.every((p) => p !== undefined)).toBe(true);
+    expect(new Set(ys.map((p) => p?.x)).size).toBe(1);
+    for (let i = 1; i < ys.length; i++) expect(ys[i]?.y ?? 0).toBeGreaterThan(ys[i - 1]?.y ?? 0);
+  });
+
+  it('a rider follows its anchor also when neither has an edge inside their box', () => {
+    const l = layeredLayout([{ id: 'g' }], [n('x', 'g'), n('y', 'g'), n('c1', 'g'), n('c2', 'g', 'c1')], [e('x', 'y'), e('c1', 'out'), e('c2', 'out')]);
+    expect(l.positions.get('c2')?.x).toBe(l.positions.get('c1')?.x);
+  });
+
   it('a crowded column wraps into sub-columns at the window\'s height instead of one endless column', () => {
     const clients = Array.from({ length: 100 }, (_, i) => n(`c${i}`, 'g'));
     const limits = { width: 1500, height: 800 };
@@ -134,6 +147,15 @@ describe('placeNewNodes', () => {
     const out = placeNewNodes([{ id: 'lb', parent: 'g', clients: [], servers: ['web'] }, { id: 'lb2', parent: 'g', clients: [], servers: ['web'] }], placed, parents);
     expect(out.get('lb')?.x).toBeLessThan(88);
     expect(out.get('lb')).not.toEqual(out.get('lb2'));
+  });
+
+  it('a box grows only where it runs into no other box: a new client of api goes to a free slot inside its box rather than left into its neighbour', () => {
+    const pos = new Map<string, Point>([['web', { x: 300, y: 37 }], ['api', { x: 532, y: 37 }], ['db', { x: 764, y: 37 }], ['w2', { x: 300, y: 111 }], ['p', { x: 88, y: 37 }]]);
+    const par = new Map<string, string | undefined>([['web', 'g'], ['api', 'g'], ['db', 'g'], ['w2', 'g'], ['p', 'h']]);
+    const boxes = new Map([['g', { rect: { x1: 198, y1: -24, x2: 866, y2: 162 } }], ['h', { rect: { x1: -14, y1: -24, x2: 190, y2: 88 } }]]);
+    const p = placeNewNodes([{ id: 'late', parent: 'g', clients: [], servers: ['api'] }], pos, par, boxes).get('late') as Point;
+    expect(p.x - METRICS.colWidth / 2 - METRICS.boxPad).toBeGreaterThanOrEqual(190);
+    expect(p.x === 300 && (p.y === 37 || p.y === 111)).toBe(false);
   });
 
   it('a node of a new box goes under everything', () => {

@@ -238,12 +238,20 @@ export function layeredLayout(
       const n = Math.min(cap, tiers);
       const rank = new Map([...raw].map(([k, r]) => [k, Math.floor((r * n) / tiers)]));
       const columns: Item[][] = Array.from({ length: n }, () => []);
-      for (const i of items) if (linked.has(i.id) || i.pin) columns[rank.get(i.id) ?? 0]?.push(i);
+      const rides = (i: Item) => i.pin !== undefined && byId.has(i.pin);
+      for (const i of items) if (linked.has(i.id) && !rides(i)) columns[rank.get(i.id) ?? 0]?.push(i);
       for (const i of items) {
-        if (linked.has(i.id) || i.pin) continue;
+        if (linked.has(i.id) || rides(i)) continue;
         const shortest = columns.reduce((best, col, k) => (height(col) < height(columns[best] ?? []) ? k : best), 0);
         columns[shortest]?.push(i);
         rank.set(i.id, shortest);
+      }
+      // Riders go to their anchor's column, wherever it went (anchors come first in drawing order).
+      for (const i of items) {
+        if (!rides(i)) continue;
+        const k = rank.get(i.pin ?? '') ?? 0;
+        rank.set(i.id, k);
+        columns[k]?.push(i);
       }
       return { columns, rank };
     };
@@ -260,14 +268,20 @@ export function layeredLayout(
           };
           const scores = new Map(col.map((i) => [i.id, score(i)]));
           const anchors = col.filter((i) => !(i.pin && index.has(i.pin)));
+          // Tiers folded into one column keep their order (a wrapped column reads tier by tier), then barycentres.
           anchors.sort((a, b) => {
+            const ta = linked.has(a.id) ? raw.get(a.id) ?? 0 : tiers;
+            const tb = linked.has(b.id) ? raw.get(b.id) ?? 0 : tiers;
+            if (ta !== tb) return ta - tb;
             const sa = scores.get(a.id) ?? 0;
             const sb = scores.get(b.id) ?? 0;
             return sa === sb ? (index.get(a.id) ?? 0) - (index.get(b.id) ?? 0) : sa < sb ? -1 : 1;
           });
           const riders = new Map<string, Item[]>();
           for (const i of col) if (i.pin && index.has(i.pin)) push(riders, i.pin, i);
-          columns[k] = anchors.flatMap((i) => [i, ...(riders.get(i.id) ?? [])]);
+          // Riders of riders (replicas in a row) follow in turn.
+          const train = (i: Item): Item[] => [i, ...(riders.get(i.id) ?? []).flatMap(train)];
+          columns[k] = anchors.flatMap(train);
         }
         size = place(columns);
       }
@@ -312,17 +326,67 @@ export interface NewNode {
   readonly clients: readonly string[];
 }
 
+/** A box already drawn: its rectangle (title included) and the box it sits in. */
+export interface PlacedBox {
+  readonly rect: Rect;
+  readonly parent?: string;
+}
+
+const overlap = (a: Rect, b: Rect) => a.x1 < b.x2 && b.x1 < a.x2 && a.y1 < b.y2 && b.y1 < a.y2;
+const union = (a: Rect, b: Rect): Rect => ({ x1: Math.min(a.x1, b.x1), y1: Math.min(a.y1, b.y1), x2: Math.max(a.x2, b.x2), y2: Math.max(a.y2, b.y2) });
+
 /**
- * Places new nodes on a map whose nodes stay where they are (pure): in the band of its box, right of the
- * nodes that call it or left of those it calls, in the nearest free slot of the grid; a node of a new box
- * goes under everything.
+ * Places new nodes on a map whose nodes stay where they are (pure): in its box, right of the nodes that call
+ * it or left of those it calls, on the nearest free slot of the grid — preferably inside the box as drawn,
+ * else where the box can grow without running into another box or node; a node of a box not drawn yet goes
+ * under everything.
  */
-export function placeNewNodes(fresh: readonly NewNode[], placed: ReadonlyMap<string, Point>, parents: ReadonlyMap<string, string | undefined>, m: LayoutMetrics = METRICS): Map<string, Point> {
+export function placeNewNodes(
+  fresh: readonly NewNode[], placed: ReadonlyMap<string, Point>, parents: ReadonlyMap<string, string | undefined>,
+  boxes: ReadonlyMap<string, PlacedBox> = new Map(), m: LayoutMetrics = METRICS,
+): Map<string, Point> {
   const taken = new Map(placed);
   const parentOf = new Map(parents);
+  const rects = new Map([...boxes].map(([id, b]) => [id, b.rect]));
+  const boxParent = (id: string) => boxes.get(id)?.parent;
   const out = new Map<string, Point>();
+  const cellOf = (p: Point): Rect => ({ x1: p.x - m.colWidth / 2, y1: p.y - m.rowHeight / 2, x2: p.x + m.colWidth / 2, y2: p.y + m.rowHeight / 2 });
+  // Boxes a node or box sits in, innermost first.
+  const boxesAbove = (parent: string | undefined) => {
+    const up: string[] = [];
+    for (let b = parent; b !== undefined && rects.has(b); b = boxParent(b)) up.push(b);
+    return up;
+  };
+  const within = (id: string, box: string, isBox: boolean) => {
+    for (let b = isBox ? boxParent(id) : parentOf.get(id); b !== undefined; b = boxParent(b)) if (b === box) return true;
+    return false;
+  };
   const free = (p: Point) => {
     for (const q of taken.values()) if (Math.abs(q.x - p.x) < m.colWidth * 0.9 && Math.abs(q.y - p.y) < m.rowHeight * 0.9) return false;
+    return true;
+  };
+  /** True when a node at `p` in box `parent` keeps every box clear of every other box and node. */
+  const clear = (p: Point, parent: string | undefined) => {
+    const cell = cellOf(p);
+    const up = boxesAbove(parent);
+    if (up.length === 0) {
+      for (const r of rects.values()) if (overlap(cell, r)) return false;
+      return true;
+    }
+    let grown = cell;
+    for (const box of up) {
+      const r = rects.get(box);
+      if (!r) continue;
+      grown = union(r, { x1: grown.x1 - m.boxPad, y1: grown.y1 - m.boxPad - (grown === cell ? 0 : m.titleHeight), x2: grown.x2 + m.boxPad, y2: grown.y2 + m.boxPad });
+      for (const [other, o] of rects) {
+        if (other === box || within(other, box, true) || within(box, other, true)) continue;
+        if (overlap(grown, o)) return false;
+      }
+      for (const [id, q] of taken) {
+        if (within(id, box, false)) continue;
+        if (overlap(grown, cellOf(q))) return false;
+      }
+    }
     return true;
   };
   for (const n of fresh) {
@@ -339,29 +403,41 @@ export function placeNewNodes(fresh: readonly NewNode[], placed: ReadonlyMap<str
       const top = lane.reduce((a, p) => Math.min(a, p.y), Number.POSITIVE_INFINITY);
       const bottom = lane.reduce((a, p) => Math.max(a, p.y), Number.NEGATIVE_INFINITY);
       const rows = Math.round((bottom - top) / m.rowHeight) + 1;
+      const box = n.parent ? rects.get(n.parent) : undefined;
+      // Slots on the lane's grid (its columns are the lane's own x positions, or steps from the wanted one).
+      const xs = [...new Set([...lane.map((p) => p.x), ...Array.from({ length: 17 }, (_, i) => wantX + (i - 6) * m.colWidth)])];
       let best: { p: Point; score: number } | undefined;
-      for (let i = -4; i <= 8; i++) {
-        for (let j = 0; j <= rows; j++) {
-          const p = { x: wantX + i * m.colWidth, y: top + j * m.rowHeight };
-          if (!free(p)) continue;
-          // Inside the band's rows costs nothing extra; the row under it (the band grows) a little.
-          const score = Math.abs(i) + j * 0.01 + (j === rows ? 2 : 0);
+      for (const x of xs) {
+        for (let j = -1; j <= rows + 2; j++) {
+          const p = { x, y: top + j * m.rowHeight };
+          if (!free(p) || !clear(p, n.parent)) continue;
+          // Inside the box as drawn costs nothing extra; growing it, a little.
+          const inside = box !== undefined && p.x - m.colWidth / 2 >= box.x1 && p.x + m.colWidth / 2 <= box.x2 && p.y - m.rowHeight / 2 >= box.y1 && p.y + m.rowHeight / 2 <= box.y2;
+          const score = Math.abs(x - wantX) / m.colWidth + Math.abs(j) * 0.01 + (inside ? 0 : 3);
           if (!best || score < best.score) best = { p, score };
         }
       }
       at = best?.p;
     }
     if (!at) {
-      const bottom = all.length > 0 ? all.reduce((a, p) => Math.max(a, p.y), Number.NEGATIVE_INFINITY) : 0;
+      const bottom = Math.max(all.length > 0 ? all.reduce((a, p) => Math.max(a, p.y), Number.NEGATIVE_INFINITY) : 0, ...[...rects.values()].map((r) => r.y2));
       const left = all.length > 0 ? minX(all) : m.colWidth / 2;
       const wantX = clients.length > 0 ? maxX(clients) + step : servers.length > 0 ? minX(servers) - step : left;
-      let p = { x: Number.isFinite(wantX) ? wantX : left, y: bottom + m.rowHeight + m.titleHeight + m.boxPad * 2 + m.boxGap };
+      let p = { x: Number.isFinite(wantX) ? wantX : left, y: bottom + m.rowHeight / 2 + m.titleHeight + m.boxPad * 2 + m.boxGap };
       while (!free(p)) p = { x: p.x + m.colWidth, y: p.y };
       at = p;
     }
     out.set(n.id, at);
     taken.set(n.id, at);
     parentOf.set(n.id, n.parent);
+    // The boxes around it grow.
+    let grown = cellOf(at);
+    for (const box of boxesAbove(n.parent)) {
+      const r = rects.get(box);
+      if (!r) continue;
+      grown = union(r, { x1: grown.x1 - m.boxPad, y1: grown.y1 - m.boxPad, x2: grown.x2 + m.boxPad, y2: grown.y2 + m.boxPad });
+      rects.set(box, grown);
+    }
   }
   return out;
 }

@@ -4,7 +4,7 @@
 import type { Topology, TopologyEdge, TopologyNode } from '../core/model/topology.js';
 import { healthRuleText } from '../core/report/edge-health.js';
 import { applyTopologyDiff } from '../core/topology/diff-topology.js';
-import { aggregateView, buildHierarchy, openingFor, type Aggregate } from './aggregate.js';
+import { aggregateView, buildHierarchy, chooseOpen, openingFor, type Aggregate } from './aggregate.js';
 import { ApiError, fetchContainers, fetchHistory, fetchSockets, fetchTopology, fetchTraffic, openLive } from './api.js';
 import { edgeConnections, nodeConnections } from './connections.js';
 import { byId, h } from './dom.js';
@@ -12,6 +12,7 @@ import { edgesCsv, edgesForExport, edgesJson, sceneToSvg } from './export.js';
 import { filterChoices, NO_FILTER, parseQuery, visibleElements, type FilterState, type Visible } from './filter.js';
 import { formatTime } from './format.js';
 import { planView, toGraphModel, type GroupBy, type ViewPlan } from './graph-model.js';
+import { METRICS } from './layered-layout.js';
 import { createGraphView, FIT_MARGIN, LABEL_PX, READABLE_ZOOM, TITLE_PX, type RenderStats, type Selection } from './graph-view.js';
 import { renderAggregatePanel, renderEdgeGroupPanel, renderEdgePanel, renderNodePanel, type Loaded, type PanelActions } from './panel.js';
 import { mergeRates, samplesToRates, type RatePoint } from './sparkline.js';
@@ -55,12 +56,19 @@ interface State {
   /** The last renders' timings (for the benchmark). */
   recent: RenderStats[];
   renders: number;
+  /** JS time of the last live diffs, from the stream's message to the map updated (for the benchmark). */
+  diffMs: number[];
+  /** JS time of planning the last view (aggregation, layout) and of the first topology's whole handling. */
+  planMs?: number;
+  firstMs?: number;
+  /** When the first map frame was drawn (ms since navigation start). */
+  firstFrameAt?: number;
 }
 
 const state: State = {
   groupBy: 'compose', filter: NO_FILTER, view: 'map', selection: undefined, sort: { key: 'sent', descending: true },
   containers: new Map(), rates: new Map(), connection: 'connecting', freshness: { stale: false }, renders: 0, recent: [],
-  userOpen: new Set(), userClosed: new Set(),
+  userOpen: new Set(), userClosed: new Set(), diffMs: [],
 };
 
 let theme: ThemeChoice = storedTheme();
@@ -103,24 +111,31 @@ const viewport = () => ({ width: mapEl.clientWidth || 800, height: mapEl.clientH
  * Shows a topology. `replan`: lay the map out again (a view change: group-by, filter, the person's Re-layout or
  * a resize); otherwise, when the plan's key is the same, a live update keeps every node where it is.
  */
-function show(t: Topology, replan = false): void {
+function show(t: Topology, replan = false, nodesChanged = true): void {
   state.shown = t;
   const f = state.filter;
-  const labels = new Map([...state.containers].map(([id, c]) => [id, c.labels]));
   const filtered = isFiltered(f);
-  state.visible = visibleElements(t, f, labels);
-  const sub = filtered ? restrict(t, state.visible) : t;
+  if (filtered) {
+    const labels = new Map([...state.containers].map(([id, c]) => [id, c.labels]));
+    state.visible = visibleElements(t, f, labels);
+  } else {
+    state.visible = undefined;
+  }
+  const sub = filtered && state.visible ? restrict(t, state.visible) : t;
   const key = JSON.stringify([state.groupBy, filtered ? f : null]);
   const nowMs = Date.parse(t.takenAt) || Date.now();
   if (replan || !state.plan || state.planKey !== key) {
     const first = !state.plan;
+    const p0 = performance.now();
     const plan = planView(sub, state.groupBy, { viewport: viewport(), zoom: READABLE_ZOOM, margin: FIT_MARGIN, nowMs, keep: state.userOpen, closed: state.userClosed, all: t.nodes });
     state.plan = plan;
     state.planKey = key;
+    state.planMs = performance.now() - p0;
     record(view.render(plan.model, plan.layout, { animate: !first }));
-    view.fit();
+    view.whenSettled(() => view.fit());
   } else {
-    const hierarchy = buildHierarchy(sub, state.groupBy, t.nodes);
+    // A diff that changed no node (traffic moved) keeps the hierarchy: only edges are aggregated again.
+    const hierarchy = nodesChanged || filtered ? buildHierarchy(sub, state.groupBy, t.nodes) : state.plan.hierarchy;
     const v = aggregateView(sub, hierarchy, state.plan.open);
     const model = toGraphModel(v, hierarchy, nowMs);
     state.plan = { ...state.plan, hierarchy, view: v, model };
@@ -159,7 +174,13 @@ function openAggregate(id: string): void {
   if (!state.plan) return;
   state.userOpen.add(id);
   state.userClosed.delete(id);
-  replanWith(new Set([...state.plan.open, id]), id);
+  // What is inside opens too, as far as the window shows it readable (a host: its projects; a project: its small services).
+  const { width, height } = viewport();
+  const budget = Math.floor(((width - 2 * FIT_MARGIN) / (METRICS.colWidth * READABLE_ZOOM)) * ((height - 2 * FIT_MARGIN) / (METRICS.rowHeight * READABLE_ZOOM)) * 0.5);
+  const inside = chooseOpen(state.plan.hierarchy, budget, new Set(), state.userClosed, id);
+  replanWith(new Set([...state.plan.open, id, ...inside]), id);
+  // Bigger than the window once open: show it from its top left, at a readable zoom.
+  view.whenSettled(() => view.showWhole(id));
   const a = state.plan.hierarchy.aggregates.get(id);
   if (a) tell(`Opened ${a.label.split('\n')[0]} — click its title to close it again.`);
   state.selection = undefined;
@@ -189,7 +210,7 @@ function updateCounts(): void {
   const drawn = state.plan?.view.units.length ?? 0;
   const folded = state.plan ? state.plan.view.units.filter((u) => u.kind === 'aggregate').length : 0;
   countsEl.textContent = `${nodes} node${nodes === 1 ? '' : 's'} · ${edges} edge${edges === 1 ? '' : 's'}${filtered ? ` (of ${t.nodes.length} · ${t.edges.length})` : ''}` +
-    (folded > 0 ? ` · drawn as ${drawn}, ${folded} folded` : '');
+    (folded > 0 ? ` · ${drawn} drawn, ${folded} folded` : '');
   const f = state.filter;
   if (f.focus !== undefined) {
     byId('focus-name').textContent = t.nodes.find((n) => n.id === f.focus)?.name ?? f.focus;
@@ -277,6 +298,9 @@ function exportName(ext: string): string {
   return `portolan-${t?.hostname || 'map'}-${at}.${ext}`;
 }
 
+// Choosing an export closes its menu.
+const exportMenu = byId<HTMLDetailsElement>('export-menu');
+exportMenu.addEventListener('click', (ev) => { if ((ev.target as HTMLElement).closest('button')) exportMenu.open = false; });
 byId('export-svg').addEventListener('click', () => download(exportName('svg'), 'image/svg+xml', sceneToSvg(view.scene(), LABEL_PX, TITLE_PX)));
 byId('export-png').addEventListener('click', () => download(exportName('png'), 'image/png', view.png()));
 byId('export-csv').addEventListener('click', () => {
@@ -288,7 +312,6 @@ byId('export-json').addEventListener('click', () => {
 
 // ---- banner -------------------------------------------------------------------------------------------
 
-let notice: { text: string; until: number } | undefined;
 
 function updateBanner(): void {
   let text = '';
@@ -300,9 +323,6 @@ function updateBanner(): void {
     const since = state.freshness.staleSince ? formatTime(Date.parse(state.freshness.staleSince)) : 'a moment ago';
     text = `Docker unreachable since ${since}; showing last known state.`;
     kind = 'warn';
-  } else if (notice && notice.until > Date.now()) {
-    text = notice.text;
-    kind = 'info';
   }
   const wasHidden = bannerEl.hidden;
   bannerEl.textContent = text;
@@ -312,19 +332,28 @@ function updateBanner(): void {
   if (wasHidden !== bannerEl.hidden) view.cy.resize();
 }
 
+// Passing notes go in a toast over the map's corner: a banner would push the map down (and refit it).
+const toastEl = byId('toast');
+let toastTimer: ReturnType<typeof setTimeout> | undefined;
 function tell(text: string): void {
-  notice = { text, until: Date.now() + 6000 };
-  updateBanner();
-  setTimeout(updateBanner, 6100);
+  toastEl.textContent = text;
+  toastEl.hidden = false;
+  if (toastTimer) clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => { toastEl.hidden = true; }, 6000);
 }
 
 // ---- live stream --------------------------------------------------------------------------------------
 
 function onLiveTopology(doc: TopologyDoc): void {
+  const t0 = performance.now();
   state.live = doc;
   state.freshness = { stale: doc.stale === true, ...(doc.staleSince ? { staleSince: doc.staleSince } : {}) };
   updateBanner();
   if (state.atMs === undefined) show(doc);
+  if (state.firstMs === undefined) {
+    state.firstMs = performance.now() - t0;
+    requestAnimationFrame(() => { state.firstFrameAt = performance.now(); });
+  }
 }
 
 let resyncing = false;
@@ -339,8 +368,10 @@ openLive({
       }
       return;
     }
+    const t0 = performance.now();
     state.live = applyTopologyDiff(state.live, diff);
-    if (state.atMs === undefined) show(state.live);
+    if (state.atMs === undefined) show(state.live, false, diff.nodes.added.length + diff.nodes.updated.length + diff.nodes.removed.length > 0 || diff.hosts !== undefined);
+    state.diffMs = [...state.diffMs.slice(-99), performance.now() - t0];
     if (diff.nodes.added.some((n) => n.kind === 'container')) void pollContainers();
   },
   onStatus(f) {
@@ -747,7 +778,10 @@ declare global {
   interface Window {
     portolan?: {
       readonly cy: typeof view.cy;
-      readonly stats: () => { renders: number; lastRender?: RenderStats; recent: readonly RenderStats[]; atMs?: number; open: readonly string[]; drawnAs: Readonly<Record<string, string>> };
+      readonly stats: () => {
+        renders: number; lastRender?: RenderStats; recent: readonly RenderStats[]; atMs?: number; open: readonly string[]; drawnAs: Readonly<Record<string, string>>;
+        diffMs: readonly number[]; planMs?: number; firstMs?: number; firstFrameAt?: number;
+      };
     };
   }
 }
@@ -756,5 +790,7 @@ window.portolan = {
   stats: () => ({
     renders: state.renders, recent: state.recent, ...(state.lastRender ? { lastRender: state.lastRender } : {}), ...(state.atMs !== undefined ? { atMs: state.atMs } : {}),
     open: [...(state.plan?.open ?? [])], drawnAs: Object.fromEntries(state.plan?.view.drawnAs ?? []),
+    diffMs: state.diffMs, ...(state.planMs !== undefined ? { planMs: state.planMs } : {}), ...(state.firstMs !== undefined ? { firstMs: state.firstMs } : {}),
+    ...(state.firstFrameAt !== undefined ? { firstFrameAt: state.firstFrameAt } : {}),
   }),
 };
