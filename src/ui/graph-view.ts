@@ -69,6 +69,8 @@ export interface GraphView {
   whenSettled(fn: () => void): void;
   /** Follows a change of the map's size: refits unless the person moved the view since the last fit. */
   resized(): void;
+  /** Runs a change of the map's size (a panel opening or closing) keeping the map's centre where it is. */
+  keepCentre(change: () => void): void;
   /** Re-reads the theme's colours. */
   restyle(): void;
   /** The next node from `id` in a direction (arrow keys), or the one nearest the centre. */
@@ -467,6 +469,14 @@ export function createGraphView(container: HTMLElement, events: GraphViewEvents)
         fit([id]);
         fitted = false;
       }
+    },
+    keepCentre(change) {
+      const e = cy.extent();
+      const c = { x: (e.x1 + e.x2) / 2, y: (e.y1 + e.y2) / 2 };
+      change();
+      cy.resize();
+      const z = cy.zoom();
+      cy.pan({ x: cy.width() / 2 - c.x * z, y: cy.height() / 2 - c.y * z });
     },
     resized() {
       cy.resize();

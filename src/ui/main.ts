@@ -510,10 +510,7 @@ function open(sel: NonNullable<Selection>): void {
 function closePanel(): void {
   state.selection = undefined;
   view.select(undefined);
-  if (!panelEl.hidden) {
-    panelEl.hidden = true;
-    view.cy.resize();
-  }
+  if (!panelEl.hidden) view.keepCentre(() => { panelEl.hidden = true; });
   panelCache = undefined;
 }
 
@@ -646,8 +643,7 @@ function nameOfDrawn(id: string): string {
 /** Opens the panel beside the map (the map narrows; nothing hides under the panel). */
 function showPanel(): void {
   if (!panelEl.hidden) return;
-  panelEl.hidden = false;
-  view.cy.resize();
+  view.keepCentre(() => { panelEl.hidden = false; });
 }
 
 /** An edge of the topology as the tests and exports see it (unused types kept out of the bundle). */
@@ -779,7 +775,11 @@ declare global {
     portolan?: {
       readonly cy: typeof view.cy;
       readonly stats: () => {
-        renders: number; lastRender?: RenderStats; recent: readonly RenderStats[]; atMs?: number; open: readonly string[]; drawnAs: Readonly<Record<string, string>>;
+        renders: number; lastRender?: RenderStats; recent: readonly RenderStats[]; atMs?: number; open: readonly string[];
+        /** Each node of the topology shown: what draws it (itself, or a folded aggregate). */
+        drawnAs: Readonly<Record<string, string>>;
+        /** The topology's edges the map shows, as themselves or inside an aggregated line. */
+        shownEdges: readonly string[];
         diffMs: readonly number[]; planMs?: number; firstMs?: number; firstFrameAt?: number;
       };
     };
@@ -790,6 +790,7 @@ window.portolan = {
   stats: () => ({
     renders: state.renders, recent: state.recent, ...(state.lastRender ? { lastRender: state.lastRender } : {}), ...(state.atMs !== undefined ? { atMs: state.atMs } : {}),
     open: [...(state.plan?.open ?? [])], drawnAs: Object.fromEntries(state.plan?.view.drawnAs ?? []),
+    shownEdges: (state.plan?.view.edges ?? []).flatMap((e) => e.members.map((m) => m.id)),
     diffMs: state.diffMs, ...(state.planMs !== undefined ? { planMs: state.planMs } : {}), ...(state.firstMs !== undefined ? { firstMs: state.firstMs } : {}),
     ...(state.firstFrameAt !== undefined ? { firstFrameAt: state.firstFrameAt } : {}),
   }),

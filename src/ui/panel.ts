@@ -159,7 +159,7 @@ function connectionsTable(d: NodePanelData, actions: PanelActions): Node {
       const down = c.direction === 'out' ? c.bytesToClient : c.bytesToServer;
       return h('tr', { tabindex: 0, class: 'clickable', title: `${formatEndpoint(c.client)} → ${formatEndpoint(c.server)} (${c.state}, ${c.via})`, onclick: () => actions.openEdge(c.edgeId), onkeydown: (ev: Event) => { if ((ev as KeyboardEvent).key === 'Enter') actions.openEdge(c.edgeId); } },
         h('td', { 'aria-label': c.direction === 'out' ? 'outgoing' : 'incoming' }, c.direction === 'out' ? '→' : '←'),
-        h('td', {}, c.peerName),
+        h('td', { class: 'peer', title: c.peerName }, c.peerName),
         h('td', {}, `${c.protocol}/${c.port}`),
         h('td', { class: 'num' }, up === undefined ? '–' : h('span', { class: 'pair' }, h('span', {}, formatBytes(up)), h('span', {}, formatBytes(down ?? 0)))),
         h('td', { class: 'num' }, formatMs(c.rttMs)),
