@@ -280,6 +280,12 @@ export function hasBox(a: Aggregate): boolean {
 
 /** The view of a topology with these aggregates open (pure). */
 export function aggregateView(t: Topology, h: Hierarchy, open: ReadonlySet<string>): AggregatedView {
+  const drawn = drawnUnits(t, h, open);
+  return { ...drawn, ...aggregateEdges(t.edges, drawn.drawnAs) };
+}
+
+/** What is drawn as what, for these aggregates open (pure): the nodes part of a view. */
+export function drawnUnits(t: Topology, h: Hierarchy, open: ReadonlySet<string>): Pick<AggregatedView, 'boxes' | 'units' | 'drawnAs'> {
   const boxes: Aggregate[] = [];
   const units: Unit[] = [];
   const drawnAs = new Map<string, string>();
@@ -310,10 +316,19 @@ export function aggregateView(t: Topology, h: Hierarchy, open: ReadonlySet<strin
     }
   };
   for (const r of h.roots) walk(r, undefined);
+  return { boxes, units, drawnAs };
+}
 
-  const edges = new Map<string, { source: string; target: string; members: TopologyEdge[] }>();
+/**
+ * The edges of a view (pure): each topology edge between two drawn nodes as itself, the others summed into one
+ * line per pair of drawn ends; edges inside one folded aggregate counted, not drawn.
+ */
+export function aggregateEdges(topologyEdges: readonly TopologyEdge[], drawnAs: ReadonlyMap<string, string>): Pick<AggregatedView, 'edges' | 'inner'> {
+  // Aggregated lines by source, then target: no id string is built per topology edge (a fleet has many).
+  const edges: { id: string; source: string; target: string; members: TopologyEdge[]; aggregated: boolean }[] = [];
+  const lines = new Map<string, Map<string, (typeof edges)[number]>>();
   const inner = new Map<string, number>();
-  for (const e of t.edges) {
+  for (const e of topologyEdges) {
     const s = drawnAs.get(e.from);
     const d = drawnAs.get(e.to);
     if (s === undefined || d === undefined) continue;
@@ -321,16 +336,25 @@ export function aggregateView(t: Topology, h: Hierarchy, open: ReadonlySet<strin
       if (s !== e.from) inner.set(s, (inner.get(s) ?? 0) + 1);
       continue;
     }
-    const both = s === e.from && d === e.to;
-    const id = both ? e.id : `agg:${s}->${d}`;
-    const x = edges.get(id);
-    if (x) x.members.push(e);
-    else edges.set(id, { source: s, target: d, members: [e] });
+    if (s === e.from && d === e.to) {
+      edges.push({ id: e.id, source: s, target: d, members: [e], aggregated: false });
+      continue;
+    }
+    let from = lines.get(s);
+    if (!from) {
+      from = new Map();
+      lines.set(s, from);
+    }
+    const line = from.get(d);
+    if (line) {
+      line.members.push(e);
+    } else {
+      const x = { id: `agg:${s}->${d}`, source: s, target: d, members: [e], aggregated: true };
+      from.set(d, x);
+      edges.push(x);
+    }
   }
-  return {
-    boxes, units, inner, drawnAs,
-    edges: [...edges].map(([id, x]) => ({ id, source: x.source, target: x.target, members: x.members, aggregated: id.startsWith('agg:') })),
-  };
+  return { inner, edges };
 }
 
 // ---- what to open -------------------------------------------------------------------------------------

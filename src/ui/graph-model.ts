@@ -165,7 +165,7 @@ export function toGraphModel(view: AggregatedView, h: Hierarchy, nowMs: number):
     let allIdle = true;
     let closedAge: number | undefined = 0;
     for (const e of ve.members) {
-      hl = worseHealth(hl, edgeHealth(e).level);
+      hl = worseHealth(hl, edgeHealth(e, false).level);
       const r = edgeRate(e);
       if (r !== undefined) rate = (rate ?? 0) + r;
       if (!isIdleEdge(e)) allIdle = false;

@@ -4,7 +4,7 @@
 import type { Topology, TopologyEdge, TopologyNode } from '../core/model/topology.js';
 import { healthRuleText } from '../core/report/edge-health.js';
 import { applyTopologyDiff } from '../core/topology/diff-topology.js';
-import { aggregateView, buildHierarchy, chooseOpen, openingFor, type Aggregate } from './aggregate.js';
+import { aggregateEdges, aggregateView, buildHierarchy, chooseOpen, openingFor, type Aggregate } from './aggregate.js';
 import { ApiError, fetchContainers, fetchHistory, fetchSockets, fetchTopology, fetchTraffic, openLive } from './api.js';
 import { edgeConnections, nodeConnections } from './connections.js';
 import { byId, h } from './dom.js';
@@ -134,15 +134,17 @@ function show(t: Topology, replan = false, nodesChanged = true): void {
     record(view.render(plan.model, plan.layout, { animate: !first }));
     view.whenSettled(() => view.fit());
   } else {
-    // A diff that changed no node (traffic moved) keeps the hierarchy: only edges are aggregated again.
-    const hierarchy = nodesChanged || filtered ? buildHierarchy(sub, state.groupBy, t.nodes) : state.plan.hierarchy;
-    const v = aggregateView(sub, hierarchy, state.plan.open);
+    // A diff that changed no node (traffic moved) keeps the hierarchy and what draws each node: only edges are
+    // aggregated again.
+    const keep = !nodesChanged && !filtered;
+    const hierarchy = keep ? state.plan.hierarchy : buildHierarchy(sub, state.groupBy, t.nodes);
+    const v = keep ? { ...state.plan.view, ...aggregateEdges(sub.edges, state.plan.view.drawnAs) } : aggregateView(sub, hierarchy, state.plan.open);
     const model = toGraphModel(v, hierarchy, nowMs);
     state.plan = { ...state.plan, hierarchy, view: v, model };
     record(view.render(model));
   }
   byId('host').textContent = t.hosts ? `fleet of ${t.hosts.length} hosts` : t.hostname ? `on ${t.hostname}` : '';
-  updateChoices(t);
+  if (nodesChanged || replan) updateChoices(t);
   updateCounts();
   updateEmpty();
   if (state.view === 'table') drawTable();

@@ -43,6 +43,11 @@ describe('edgeHealth', () => {
     expect(edgeHealth(edge({ measuredConnections: 0, recent: recent({ flowsUnreplied: 1 }) }, { protocol: 'udp', states: {} })).reasons[0]).toMatch(/one-way/);
   });
 
+  it('without reasons: the same level, no text', () => {
+    const e = edge({ rttP95Ms: 812, recent: retrans(30, 500) });
+    expect(edgeHealth(e, false)).toEqual({ level: 'bad', reasons: [] });
+  });
+
   it('worseHealth orders unknown < ok < slow < bad', () => {
     expect(worseHealth('unknown', 'ok')).toBe('ok');
     expect(worseHealth('bad', 'slow')).toBe('bad');

@@ -52,40 +52,41 @@ const ms = (x: number) => `${x >= 10 ? Math.round(x) : x.toFixed(1)} ms`;
  * - UDP: some flows unreplied among replied ones in the window → slow (requests lost); only unreplied flows
  *   stay unknown, as one-way protocols (statsd, syslog) never reply.
  * `ok` needs tcp_info on some connection (RTT and retransmits measured); otherwise `unknown` unless flagged.
+ * `withReasons: false` skips writing the reasons (a map colouring thousands of edges a second needs only levels).
  */
-export function edgeHealth(e: Pick<TopologyEdge, 'protocol' | 'states' | 'traffic'>): EdgeHealth {
+export function edgeHealth(e: Pick<TopologyEdge, 'protocol' | 'states' | 'traffic'>, withReasons = true): EdgeHealth {
   const reasons: string[] = [];
   let level: HealthLevel = 'unknown';
-  const flag = (l: HealthLevel, why: string) => {
+  const flag = (l: HealthLevel, why: () => string) => {
     level = worseHealth(level, l);
-    reasons.push(why);
+    if (withReasons) reasons.push(why());
   };
   const t = e.traffic;
   const recent = t?.recent;
-  const window = `${Math.round(recent?.windowSeconds ?? EDGE_HEALTH_RULE.windowSeconds)} s`;
+  const window = () => `${Math.round(recent?.windowSeconds ?? EDGE_HEALTH_RULE.windowSeconds)} s`;
   if (t && t.measuredConnections > 0) level = 'ok';
 
   if (e.protocol === 'tcp') {
     const answered = recent ? recent.connectsAnswered : ANSWERED.reduce((n, s) => n + (e.states[s] ?? 0), 0);
     const unanswered = recent ? recent.connectsUnanswered : answered === 0 ? e.states.SYN_SENT ?? 0 : 0;
-    if (unanswered > 0 && answered === 0) flag('bad', `${unanswered} connect${unanswered === 1 ? '' : 's'} never answered${recent ? ` in ${window}` : ''}, none answered`);
-    else if (unanswered > 0) flag('slow', `${unanswered} of ${unanswered + answered} connects unanswered in ${window}`);
+    if (unanswered > 0 && answered === 0) flag('bad', () => `${unanswered} connect${unanswered === 1 ? '' : 's'} never answered${recent ? ` in ${window()}` : ''}, none answered`);
+    else if (unanswered > 0) flag('slow', () => `${unanswered} of ${unanswered + answered} connects unanswered in ${window()}`);
   } else if (recent) {
-    if (recent.flowsUnreplied > 0 && recent.flowsReplied > 0) flag('slow', `${recent.flowsUnreplied} of ${recent.flowsUnreplied + recent.flowsReplied} flows unreplied in ${window}`);
-    else if (recent.flowsUnreplied > 0) reasons.push('no reply seen: normal for one-way protocols (statsd, syslog), not for request/reply ones (DNS)');
+    if (recent.flowsUnreplied > 0 && recent.flowsReplied > 0) flag('slow', () => `${recent.flowsUnreplied} of ${recent.flowsUnreplied + recent.flowsReplied} flows unreplied in ${window()}`);
+    else if (recent.flowsUnreplied > 0 && withReasons) reasons.push('no reply seen: normal for one-way protocols (statsd, syslog), not for request/reply ones (DNS)');
   }
 
   if (recent && recent.retransmits >= EDGE_HEALTH_RULE.minRetransmits && recent.retransmitRatio !== undefined) {
     const r = recent.retransmitRatio;
-    const why = `${percent(r)} of segments retransmitted in ${window} (${recent.retransmits} of ${recent.segmentsOut})`;
+    const why = () => `${percent(r)} of segments retransmitted in ${window()} (${recent.retransmits} of ${recent.segmentsOut})`;
     if (r >= EDGE_HEALTH_RULE.badRetransmitRatio) flag('bad', why);
     else if (r >= EDGE_HEALTH_RULE.slowRetransmitRatio) flag('slow', why);
   }
 
   const p95 = t?.rttP95Ms;
   if (p95 !== undefined) {
-    if (p95 >= EDGE_HEALTH_RULE.badRttP95Ms) flag('bad', `RTT p95 ${ms(p95)}`);
-    else if (p95 >= EDGE_HEALTH_RULE.slowRttP95Ms) flag('slow', `RTT p95 ${ms(p95)}`);
+    if (p95 >= EDGE_HEALTH_RULE.badRttP95Ms) flag('bad', () => `RTT p95 ${ms(p95)}`);
+    else if (p95 >= EDGE_HEALTH_RULE.slowRttP95Ms) flag('slow', () => `RTT p95 ${ms(p95)}`);
   }
   return { level, reasons };
 }
