@@ -6,7 +6,7 @@
 // where they would shrink below it: a map too big for the window is panned, not shrunk into unreadable dots.
 import cytoscape from 'cytoscape';
 import type { BoxData, EdgeData, GraphModel, NodeData } from './graph-model.js';
-import { METRICS, placeNewNodes, type Layout, type PlacedBox, type Point } from './layered-layout.js';
+import { METRICS, placeNewNodes, type Layout, type PlacedBox, type Point, type Rect } from './layered-layout.js';
 
 /** Font size of node and edge labels, in model px. */
 export const LABEL_PX = 12;
@@ -61,8 +61,11 @@ export interface GraphView {
   select(sel: Selection): void;
   /** Pans an element into view when it is (partly) outside it. */
   reveal(id: string): void;
-  /** Fits the view to everything drawn (or these ids), between READABLE_ZOOM and MAX_FIT_ZOOM. */
-  fit(ids?: readonly string[]): void;
+  /**
+   * Fits the view to everything drawn (or these ids, or a rectangle already known, such as a layout's bounds,
+   * which spares measuring every label), between READABLE_ZOOM and MAX_FIT_ZOOM.
+   */
+  fit(ids?: readonly string[], rect?: Rect): void;
   /** Fits the view to an element when it does not fit in the window as it is. */
   showWhole(id: string): void;
   /** Runs `fn` once nodes moving to a new layout have arrived (at once when none is moving). */
@@ -260,17 +263,17 @@ export function createGraphView(container: HTMLElement, events: GraphViewEvents)
     }));
   }
 
-  function fit(ids?: readonly string[]): void {
+  function fit(ids?: readonly string[], rect?: Rect): void {
     const els = ids ? ids.reduce((c, id) => c.union(cy.getElementById(id)), cy.collection()) : cy.elements();
     if (els.empty()) return;
-    const bb = els.boundingBox({});
+    const bb = rect ? { ...rect, w: rect.x2 - rect.x1, h: rect.y2 - rect.y1 } : els.boundingBox({});
     const w = cy.width() - 2 * FIT_MARGIN;
     const h = cy.height() - 2 * FIT_MARGIN;
     const want = Math.min(w / Math.max(1, bb.w), h / Math.max(1, bb.h));
     const zoom = Math.min(MAX_FIT_ZOOM, Math.max(READABLE_ZOOM, want));
     if (zoom <= want) {
       cy.zoom(zoom);
-      cy.center(els);
+      cy.pan({ x: cy.width() / 2 - ((bb.x1 + bb.x2) / 2) * zoom, y: cy.height() / 2 - ((bb.y1 + bb.y2) / 2) * zoom });
     } else {
       // Too big to show whole with readable names: start at its top left (clients and the first bands), centred when it is narrower than the window.
       cy.zoom(zoom);

@@ -61,7 +61,8 @@ interface State {
   /** JS time of planning the last view (aggregation, layout) and of the first topology's whole handling. */
   planMs?: number;
   firstMs?: number;
-  /** When the first map frame was drawn (ms since navigation start). */
+  /** When the first topology arrived and the first map frame was drawn (ms since navigation start). */
+  firstTopologyAt?: number;
   firstFrameAt?: number;
 }
 
@@ -132,7 +133,8 @@ function show(t: Topology, replan = false, nodesChanged = true): void {
     state.planKey = key;
     state.planMs = performance.now() - p0;
     record(view.render(plan.model, plan.layout, { animate: !first }));
-    view.whenSettled(() => view.fit());
+    // The layout's bounds are where everything will be (measuring every label again would cost a frame or ten).
+    view.whenSettled(() => view.fit(undefined, plan.layout.bounds));
   } else {
     // A diff that changed no node (traffic moved) keeps the hierarchy and what draws each node: only edges are
     // aggregated again.
@@ -353,6 +355,7 @@ function onLiveTopology(doc: TopologyDoc): void {
   updateBanner();
   if (state.atMs === undefined) show(doc);
   if (state.firstMs === undefined) {
+    state.firstTopologyAt = t0;
     state.firstMs = performance.now() - t0;
     requestAnimationFrame(() => { state.firstFrameAt = performance.now(); });
   }
@@ -782,7 +785,7 @@ declare global {
         drawnAs: Readonly<Record<string, string>>;
         /** The topology's edges the map shows, as themselves or inside an aggregated line. */
         shownEdges: readonly string[];
-        diffMs: readonly number[]; planMs?: number; firstMs?: number; firstFrameAt?: number;
+        diffMs: readonly number[]; planMs?: number; firstMs?: number; firstTopologyAt?: number; firstFrameAt?: number;
       };
     };
   }
@@ -795,5 +798,6 @@ window.portolan = {
     shownEdges: (state.plan?.view.edges ?? []).flatMap((e) => e.members.map((m) => m.id)),
     diffMs: state.diffMs, ...(state.planMs !== undefined ? { planMs: state.planMs } : {}), ...(state.firstMs !== undefined ? { firstMs: state.firstMs } : {}),
     ...(state.firstFrameAt !== undefined ? { firstFrameAt: state.firstFrameAt } : {}),
+    ...(state.firstTopologyAt !== undefined ? { firstTopologyAt: state.firstTopologyAt } : {}),
   }),
 };
