@@ -1,7 +1,7 @@
 // The web map's page: wires the live stream, the map, the table, the side panel, the filters and the time
 // slider around one state. Everything shown is computed from `shown` (the live topology, or history's at
 // the slider's instant) by the pure modules; this file only fetches and routes events.
-import type { Topology, TopologyEdge, TopologyNode } from '../core/model/topology.js';
+import type { Topology, TopologyNode } from '../core/model/topology.js';
 import { healthRuleText } from '../core/report/edge-health.js';
 import { applyTopologyDiff } from '../core/topology/diff-topology.js';
 import { aggregateEdges, aggregateView, buildHierarchy, chooseOpen, openingFor, type Aggregate } from './aggregate.js';
@@ -650,9 +650,6 @@ function showPanel(): void {
   if (!panelEl.hidden) return;
   view.keepCentre(() => { panelEl.hidden = false; });
 }
-
-/** An edge of the topology as the tests and exports see it (unused types kept out of the bundle). */
-export type { TopologyEdge };
 
 function renderGone(text: string): void {
   panelEl.replaceChildren(h('header', { class: 'panel-head' }, h('h2', { id: 'panel-title' }, 'Gone'),
