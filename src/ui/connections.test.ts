@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { IDS, syntheticSnapshot } from '../../test/fixtures/topology/synthetic.js';
 import { buildTopology } from '../core/topology/build-topology.js';
 import { edgeConnections, nodeConnections } from './connections.js';
+import type { TcpInfo } from '../core/model/socket.js';
 import type { SocketRow } from './types.js';
 
 const t = buildTopology(syntheticSnapshot());
@@ -11,12 +12,16 @@ const edge = (id: string) => {
   return e;
 };
 const mapped = (a: string) => (a.includes(':') ? a : `::ffff:${a}`);
-const sock = (local: string, lport: number, remote: string, rport: number, tcp: SocketRow['tcp'], command = 'node', pid = 1): SocketRow => ({
-  protocol: 'tcp', state: 'ESTABLISHED', local: { address: local, port: lport }, remote: { address: remote, port: rport }, processes: [{ pid, command }], ...(tcp ? { tcp } : {}),
+type Figures = Pick<TcpInfo, 'bytesSent' | 'bytesReceived' | 'rttMs' | 'retransmits'>;
+const info = (f: Figures): TcpInfo => ({
+  bytesRetrans: 0, bytesAcked: f.bytesSent, rttVarMs: 0, minRttMs: f.rttMs, deliveryRateBps: 0, segsOut: 1, segsIn: 1, lastSendMs: 0, lastReceiveMs: 0, ...f,
+});
+const sock = (local: string, lport: number, remote: string, rport: number, tcp: Figures | undefined, command = 'node', pid = 1): SocketRow => ({
+  protocol: 'tcp', state: 'ESTABLISHED', local: { address: local, port: lport }, remote: { address: remote, port: rport }, processes: [{ pid, command }], ...(tcp ? { tcp: info(tcp) } : {}),
 });
 
 describe('edgeConnections', () => {
-  it('joins each connection with the client\'s socket (bytes, RTT, process) and the server\'s process', () => {
+  it('joins each connection with the client\'s socket (bytes, RTT, retransmits: core\'s rule) and the server\'s process', () => {
     const e = edge(`${IDS.web}->${IDS.db}/tcp/5432`);
     const d = e.details?.[0];
     if (!d) throw new Error('no detail');
@@ -27,7 +32,7 @@ describe('edgeConnections', () => {
     ];
     expect(edgeConnections(e, sockets)).toEqual([{
       edgeId: e.id, state: d.state, via: d.via, client: d.client, server: d.server,
-      clientProcess: 'web/11', serverProcess: 'postgres/22', bytesToServer: 100, bytesToClient: 2000, rttMs: 0.5, retransmits: 3,
+      clientProcess: 'web/11', serverProcess: 'postgres/22', bytesToServer: 100, bytesToClient: 2000, rttMs: 0.5, retransmits: 1,
     }]);
   });
 
@@ -53,6 +58,18 @@ describe('edgeConnections', () => {
     if (!d?.published) throw new Error('no published detail');
     const rows = edgeConnections(e, [sock(d.client.address, d.client.port, d.published.address, d.published.port, { bytesSent: 5, bytesReceived: 6, rttMs: 2, retransmits: 0 })]);
     expect(rows[0]).toMatchObject({ bytesToServer: 5, bytesToClient: 6, published: d.published });
+  });
+
+  it('a UDP flow known from conntrack names its processes by command, though its unconnected sockets do not join', () => {
+    const e = edge(`${IDS.udpc}->${IDS.udps}/udp/5353`);
+    const d = e.details?.[0];
+    if (!d) throw new Error('no detail');
+    const unconnected = (port: number, command: string, pid: number): SocketRow => ({
+      protocol: 'udp', state: 'UNCONN', local: { address: '0.0.0.0', port }, remote: { address: '0.0.0.0', port: 0 }, processes: [{ pid, command }],
+    });
+    const rows = edgeConnections(e, [unconnected(d.client.port, 'dig', d.clientPids[0] ?? 0), unconnected(d.server.port, 'dnsd', d.serverPids[0] ?? 0)]);
+    expect(rows[0]).toMatchObject({ clientProcess: `dig/${d.clientPids[0]}`, serverProcess: `dnsd/${d.serverPids[0]}` });
+    expect(rows[0]?.bytesToServer).toBeUndefined();
   });
 });
 

@@ -1,8 +1,10 @@
 // An edge's connections one by one (pure): the topology's per-connection details joined with the sockets the
 // agent lists for the containers at both ends (`/api/v1/sockets`), which carry each connection's processes
-// and tcp_info (bytes each way, RTT).
-import type { Endpoint } from '../core/model/socket.js';
+// and tcp_info. Which socket's tcp_info counts a connection, and which way, is core's rule (the same as the
+// edge's byte counters: report/edge-bytes.ts), so the panel and the edge's totals agree.
+import type { Endpoint, TcpInfo } from '../core/model/socket.js';
 import type { ConnectionDetail, Topology, TopologyEdge } from '../core/model/topology.js';
+import { connectionTcp, indexSocketsTcpInfo } from '../core/report/edge-bytes.js';
 import { plainAddress } from './format.js';
 import type { SocketRow } from './types.js';
 
@@ -15,7 +17,7 @@ export interface ConnectionRow {
   readonly server: Endpoint;
   /** The host address and port the client dialled, for published ports. */
   readonly published?: Endpoint;
-  /** `command/pid` of the processes holding each end, or `pid N` when only pids are known. */
+  /** `command/pid` of the processes holding each end, or `pid N` when not even the command is known. */
   readonly clientProcess: string;
   readonly serverProcess: string;
   /** Payload bytes client → server and server → client (tcp_info), when a socket of it was read. */
@@ -25,39 +27,47 @@ export interface ConnectionRow {
   readonly retransmits?: number;
 }
 
-const key = (local: Endpoint, remote: Endpoint) => `${plainAddress(local.address)}|${local.port}|${plainAddress(remote.address)}|${remote.port}`;
-
-/** Indexes sockets by their local and remote endpoints. */
-export function indexSockets(sockets: readonly SocketRow[]): Map<string, SocketRow> {
-  const m = new Map<string, SocketRow>();
-  for (const s of sockets) m.set(key(s.local, s.remote), s);
-  return m;
+/** The sockets of both ends, indexed for the joins below. */
+interface SocketIndex {
+  readonly byEnds: ReadonlyMap<string, SocketRow>;
+  readonly tcp: ReadonlyMap<string, TcpInfo>;
+  /** Commands by pid, from every socket's processes: names the owner of a UDP flow whose socket is unconnected. */
+  readonly commands: ReadonlyMap<number, string>;
 }
 
-function processText(socket: SocketRow | undefined, pids: readonly number[]): string {
+const key = (local: Endpoint, remote: Endpoint) => `${plainAddress(local.address)}|${local.port}|${plainAddress(remote.address)}|${remote.port}`;
+
+/** Indexes sockets by their endpoints, their tcp_info as core looks it up, and their processes' commands. */
+function indexSockets(sockets: readonly SocketRow[]): SocketIndex {
+  const byEnds = new Map<string, SocketRow>();
+  const commands = new Map<number, string>();
+  for (const s of sockets) {
+    byEnds.set(key(s.local, s.remote), s);
+    for (const p of s.processes) commands.set(p.pid, p.command);
+  }
+  return { byEnds, tcp: indexSocketsTcpInfo(sockets), commands };
+}
+
+function processText(socket: SocketRow | undefined, pids: readonly number[], commands: ReadonlyMap<number, string>): string {
   if (socket && socket.processes.length > 0) return socket.processes.map((p) => `${p.command}/${p.pid}`).join(', ');
-  return pids.length > 0 ? pids.map((p) => `pid ${p}`).join(', ') : '–';
+  // A UDP flow known from conntrack names its ends' pids, while their sockets (unconnected: `0.0.0.0:port`)
+  // do not join by endpoints: the command comes from any socket of that pid.
+  return pids.length > 0 ? pids.map((p) => { const c = commands.get(p); return c ? `${c}/${p}` : `pid ${p}`; }).join(', ') : '–';
 }
 
 /** One detail joined with its sockets. */
-function toRow(edgeId: string, d: ConnectionDetail, index: ReadonlyMap<string, SocketRow>): ConnectionRow {
+function toRow(edgeId: string, d: ConnectionDetail, index: SocketIndex): ConnectionRow {
   // The client's socket names what it dialled (the published port, if any); the server's socket sees the
-  // client's address except behind docker-proxy, which opens its own connection (then only the client side joins).
-  const clientSock = index.get(key(d.client, d.published ?? d.server)) ?? index.get(key(d.client, d.server));
-  const serverSock = index.get(key(d.server, d.client));
-  const bytesToServer = clientSock?.tcp?.bytesSent ?? serverSock?.tcp?.bytesReceived;
-  const bytesToClient = clientSock?.tcp?.bytesReceived ?? serverSock?.tcp?.bytesSent;
-  const rttMs = clientSock?.tcp?.rttMs ?? serverSock?.tcp?.rttMs;
-  const retransmits = (clientSock?.tcp || serverSock?.tcp) ? (clientSock?.tcp?.retransmits ?? 0) + (serverSock?.tcp?.retransmits ?? 0) : undefined;
+  // client's address except behind docker-proxy, which opens its own connection.
+  const clientSock = index.byEnds.get(key(d.client, d.published ?? d.server)) ?? index.byEnds.get(key(d.client, d.server));
+  const serverSock = index.byEnds.get(key(d.server, d.client));
+  const t = connectionTcp(d, index.tcp);
   return {
     edgeId, state: d.state, via: d.via, client: d.client, server: d.server,
     ...(d.published ? { published: d.published } : {}),
-    clientProcess: processText(clientSock, d.clientPids),
-    serverProcess: processText(serverSock, d.serverPids),
-    ...(bytesToServer !== undefined ? { bytesToServer } : {}),
-    ...(bytesToClient !== undefined ? { bytesToClient } : {}),
-    ...(rttMs !== undefined ? { rttMs } : {}),
-    ...(retransmits !== undefined ? { retransmits } : {}),
+    clientProcess: processText(clientSock, d.clientPids, index.commands),
+    serverProcess: processText(serverSock, d.serverPids, index.commands),
+    ...(t ? { bytesToServer: t.sent, bytesToClient: t.received, rttMs: t.info.rttMs, retransmits: t.info.retransmits } : {}),
   };
 }
 

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { withoutContainers } from '../../test/fixtures/agent/fake-collection.js';
+import { pairsMap, projectsMap } from '../../test/fixtures/topology/synthetic-map.mjs';
 import { IDS, syntheticSnapshot } from '../../test/fixtures/topology/synthetic.js';
-import type { EdgeSflow, EdgeTraffic, TopologyEdge } from '../core/model/topology.js';
-import { buildTopology } from '../core/topology/build-topology.js';
-import { applyTopologyDiff, diffTopology } from '../core/topology/diff-topology.js';
+import type { EdgeSflow, EdgeTraffic, Topology, TopologyEdge } from '../core/model/topology.js';
 import { formatRate } from './format.js';
-import { applyDiff, edgeHealth, edgeLabel, edgeWidth, isIdleEdge, toGraphModel } from './graph-model.js';
+import { buildTopology } from '../core/topology/build-topology.js';
+import { aggregateView, buildHierarchy } from './aggregate.js';
+import { aggregatedEdgeLabel, edgeLabel, edgeWidth, fade, fitsAt, isIdleEdge, planView, shortName, toGraphModel } from './graph-model.js';
 
 const topology = () => buildTopology(syntheticSnapshot());
 
@@ -18,64 +18,95 @@ function edge(traffic: Partial<EdgeTraffic> | undefined, extra: Partial<Topology
   };
 }
 
+/** The model of everything open. */
+function openModel(t: Topology, now = Date.parse(t.takenAt)) {
+  const h = buildHierarchy(t, 'compose');
+  return toGraphModel(aggregateView(t, h, new Set(h.aggregates.keys())), h, now);
+}
+
 describe('toGraphModel', () => {
-  it('groups containers by compose project, the rest by network; host processes and external addresses apart', () => {
-    const m = toGraphModel(topology(), 'compose');
-    const parent = (id: string) => m.nodes.find((n) => n.id === id)?.parent;
-    expect(parent(IDS.web)).toBe('group:compose:shop');
-    expect(parent(IDS.db)).toBe('group:compose:shop');
-    expect(parent(IDS.udpc)).toBe('group:net:bridge');
-    expect(parent(IDS.hc)).toBe('group:net:host');
-    // A `container:` sidecar has no network of its own: its group names the namespace's owner.
-    expect(parent(IDS.side)).toBe(`group:net:container:${IDS.api.slice(0, 12)}`);
-    expect(parent('process:agent')).toBe('group:host');
-    expect(parent('host')).toBe('group:host');
-    expect(parent('external:93.184.216.34')).toBe('group:external');
-    expect(m.groups.map((g) => [g.id, g.label, g.groupKind])).toEqual(expect.arrayContaining([
-      ['group:compose:shop', 'compose · shop', 'compose'], ['group:host', 'host · vm', 'host'], ['group:external', 'external', 'external'],
-    ]));
-    // Every node's group is drawn, and every group holds a node.
-    expect(new Set(m.nodes.map((n) => n.parent))).toEqual(new Set(m.groups.map((g) => g.id)));
-  });
-
-  it('by network: compose containers go to their network', () => {
-    const m = toGraphModel(topology(), 'network');
-    expect(m.nodes.find((n) => n.id === IDS.web)?.parent).toBe('group:net:shop_net');
-    expect(m.groups.find((g) => g.id === 'group:net:shop_net')?.label).toBe('network · shop_net');
-  });
-
-  it('edges keep the topology\'s ids and direction; nodes grow with their edges and carry their worst edge', () => {
+  it('everything open: the topology\'s nodes and edges, in their boxes, direction kept', () => {
     const t = topology();
-    const m = toGraphModel(t, 'compose');
-    expect(m.edges.map((e) => e.id)).toEqual(t.edges.map((e) => e.id));
+    const m = openModel(t);
+    expect(m.nodes.map((n) => n.id).sort()).toEqual(t.nodes.map((n) => n.id).sort());
+    expect(m.edges.map((e) => e.id).sort()).toEqual(t.edges.map((e) => e.id).sort());
     for (const e of m.edges) {
       const src = t.edges.find((x) => x.id === e.id);
       expect([e.source, e.target]).toEqual([src?.from, src?.to]);
     }
-    const size = (id: string) => m.nodes.find((n) => n.id === id)?.size ?? 0;
-    // api has 4 edges, the udp server 1: bigger.
-    expect(size(IDS.api)).toBeGreaterThan(size(IDS.udps));
-    const withBad = toGraphModel({ ...t, edges: [...t.edges, edge({ rttMaxMs: 500, rttMeanMs: 300 }, { id: 'x', from: IDS.web, to: IDS.db })] }, 'compose');
+    expect(m.nodes.find((n) => n.id === IDS.web)?.parent).toBe('group:compose:shop');
+    expect(m.boxes.map((b) => b.label)).toEqual(expect.arrayContaining(['compose · shop', 'host · vm', 'external']));
+    // Every node's box is drawn.
+    const boxes = new Set(m.boxes.map((b) => b.id));
+    for (const n of m.nodes) expect(boxes.has(n.parent ?? '')).toBe(true);
+  });
+
+  it('nodes grow with their edges and carry their worst edge\'s health; a sidecar is tied to its namespace\'s owner', () => {
+    const t = topology();
+    const size = (m: ReturnType<typeof openModel>, id: string) => m.nodes.find((n) => n.id === id)?.size ?? 0;
+    const m = openModel(t);
+    expect(size(m, IDS.api)).toBeGreaterThan(size(m, IDS.udps));
+    const withBad = openModel({ ...t, edges: [...t.edges, edge({ rttP95Ms: 900 }, { id: 'x', from: IDS.web, to: IDS.db })] });
     expect(withBad.nodes.find((n) => n.id === IDS.web)?.health).toBe('bad');
     expect(withBad.nodes.find((n) => n.id === IDS.udps)?.health).toBe('unknown');
+    expect(m.nodes.find((n) => n.id === IDS.side)?.pin).toBe(IDS.api);
+    expect(m.netns).toEqual([{ id: `netns:${IDS.side}`, source: IDS.side, target: IDS.api }]);
+  });
+
+  it('folded: an aggregate node labelled with what it holds; its edges summed, labelled by ports and count', () => {
+    const t = pairsMap();
+    const h = buildHierarchy(t, 'compose');
+    const m = toGraphModel(aggregateView(t, h, new Set(['group:net:pairs'])), h, Date.parse(t.takenAt));
+    const clients = m.nodes.find((n) => n.label.startsWith('pair-*-client'));
+    expect(clients).toMatchObject({ kind: 'aggregate', aggKind: 'service', count: 90, label: 'pair-*-client ×90', parent: 'group:net:pairs' });
+    const between = m.edges.find((e) => e.source === clients?.id);
+    expect(between).toMatchObject({ aggregated: true, count: 90, protocol: 'tcp' });
+    expect(between?.label).toMatch(/^tcp\/7000 ×90/);
+    const shop = toGraphModel(aggregateView(t, h, new Set()), h, 0).nodes.find((n) => n.id === 'group:compose:shop');
+    expect(shop?.label).toBe('compose · shop\n6 containers');
+  });
+
+  it('recently closed edges and exited containers fade with age; gone for longer stays at the faintest', () => {
+    const t = topology();
+    const now = Date.parse(t.takenAt);
+    const at = (s: number) => new Date(now - s * 1000).toISOString();
+    const closed = (s: number) => openModel({ ...t, edges: t.edges.map((e) => (e.from === IDS.web && e.to === IDS.db ? { ...e, closedAt: at(s) } : e)) }).edges.find((e) => e.source === IDS.web && e.target === IDS.db);
+    expect(closed(0)).toMatchObject({ closed: true, opacity: 0.75 });
+    expect(closed(150)?.opacity).toBeCloseTo(0.5, 2);
+    expect(closed(3600)?.opacity).toBe(0.25);
+    const exited = openModel({ ...t, nodes: t.nodes.map((n) => (n.id === IDS.db && n.kind === 'container' ? { ...n, exitedAt: at(60) } : n)) }).nodes.find((n) => n.id === IDS.db);
+    expect(exited).toMatchObject({ gone: true, label: 'db · exited' });
+    expect(exited?.opacity).toBeLessThan(0.8);
+    expect(fade(0, 1, 0.2)).toBe(1);
+  });
+});
+
+describe('planView', () => {
+  const viewport = { width: 1400, height: 760 };
+
+  it('a small host: everything open', () => {
+    const t = topology();
+    const p = planView(t, 'compose', { viewport, zoom: 0.92, margin: 24, nowMs: 0 });
+    expect(p.view.units.every((u) => u.kind === 'node')).toBe(true);
+    expect(fitsAt(p.layout, viewport, 0.92, 24)).toBe(true);
+  });
+
+  it('200 containers and 1,000 edges: folded until the layout fits the window at a readable zoom', () => {
+    for (const vp of [viewport, { width: 1024, height: 540 }]) {
+      const p = planView(projectsMap(), 'compose', { viewport: vp, zoom: 0.92, margin: 24, nowMs: 0 });
+      expect(fitsAt(p.layout, vp, 0.92, 24)).toBe(true);
+      expect(p.view.units.some((u) => u.kind === 'aggregate')).toBe(true);
+    }
+  });
+
+  it('given an open set, draws exactly that', () => {
+    const t = pairsMap();
+    const p = planView(t, 'compose', { viewport, zoom: 0.92, margin: 24, nowMs: 0, open: new Set() });
+    expect(p.open.size).toBe(0);
   });
 });
 
 describe('edge looks', () => {
-  it.each([
-    ['no tcp_info', edge(undefined), 'unknown'],
-    ['conntrack bytes only (UDP)', edge({ measuredConnections: 0, bytesSource: 'conntrack', bytesSentPerSec: 100 }, { protocol: 'udp' }), 'unknown'],
-    ['fast, clean', edge({ rttMeanMs: 0.2, rttMaxMs: 0.4, retransmits: 0 }), 'ok'],
-    ['mean RTT 25 ms', edge({ rttMeanMs: 25, rttMaxMs: 40, retransmits: 0 }), 'slow'],
-    ['a retransmit', edge({ rttMeanMs: 1, rttMaxMs: 1, retransmits: 1 }), 'slow'],
-    ['max RTT 250 ms', edge({ rttMeanMs: 50, rttMaxMs: 250, retransmits: 0 }), 'bad'],
-    ['10 retransmits on 1 connection', edge({ rttMeanMs: 1, rttMaxMs: 1, retransmits: 10 }), 'bad'],
-    ['connects never answered', edge(undefined, { states: { SYN_SENT: 3 } }), 'bad'],
-    ['some answered, one pending', edge({ rttMeanMs: 1, rttMaxMs: 1, retransmits: 0 }, { states: { SYN_SENT: 1, ESTABLISHED: 2 } }), 'ok'],
-  ] as const)('%s → %s', (_what, e, health) => {
-    expect(edgeHealth(e)).toBe(health);
-  });
-
   it('width grows with bytes/s, from 1.5 px idle to at most 10 px', () => {
     const widths = [undefined, 0, 100, 10_000, 1_000_000, 1e9, 1e15].map(edgeWidth);
     expect(widths[0]).toBe(1.5);
@@ -85,11 +116,12 @@ describe('edge looks', () => {
     expect(Math.max(...widths)).toBe(10);
   });
 
-  it('labels: protocol/port, the host ports it was reached through, the rate when it moves', () => {
+  it('labels: protocol/port, the host ports it was reached through, the rate when it moves; aggregated: ports, count, rate', () => {
     expect(edgeLabel(edge(undefined))).toBe('tcp/80');
     expect(edgeLabel(edge(undefined, { publishedPorts: [18081, 18082] }))).toBe('tcp/80 (:18081, :18082)');
     expect(edgeLabel(edge({ bytesSentPerSec: 1024, bytesReceivedPerSec: 1024 }))).toBe('tcp/80 · 2.00 KB/s');
     expect(edgeLabel(edge({ bytesSentPerSec: 0, bytesReceivedPerSec: 0 }))).toBe('tcp/80');
+    expect(aggregatedEdgeLabel([edge(undefined), edge(undefined, { port: 443 }), edge(undefined, { port: 9000, protocol: 'udp' })])).toBe('tcp/443, tcp/80 +1 ×3');
   });
 
   it('idle: measured at 0 B/s; unmeasured edges are not idle', () => {
@@ -98,20 +130,12 @@ describe('edge looks', () => {
     expect(isIdleEdge(edge({}))).toBe(false);
     expect(isIdleEdge(edge(undefined))).toBe(false);
   });
-});
 
-describe('applyDiff', () => {
-  it('gives what the agent\'s own applyTopologyDiff gives, and the next topology', () => {
-    const a = topology();
-    const b = buildTopology(withoutContainers(syntheticSnapshot(), [IDS.udpc, IDS.dn]));
-    const d = diffTopology(a, b);
-    expect(applyDiff(a, d)).toEqual(applyTopologyDiff(a, d));
-    const byId = <T extends { id: string }>(xs: readonly T[]) => [...xs].sort((x, y) => x.id.localeCompare(y.id));
-    expect(byId(applyDiff(a, d).nodes)).toEqual(byId(b.nodes));
-    expect(byId(applyDiff(a, d).edges)).toEqual(byId(b.edges));
-    // And back: added nodes and edges come again.
-    const back = diffTopology(b, a);
-    expect(byId(applyDiff(b, back).nodes)).toEqual(byId(a.nodes));
+  it('long names are cut in the middle, keeping both ends', () => {
+    expect(shortName('short')).toBe('short');
+    const s = shortName('a-very-long-container-name-from-some-orchestrator-42');
+    expect(s.length).toBe(40);
+    expect(s).toMatch(/^a-very-long.*….*-42$/);
   });
 });
 
@@ -120,21 +144,26 @@ describe('sFlow edges on the map', () => {
     bytesSource: 'sflow', agents: ['10.0.0.9'], samplingRates: [10], bytesSent: 10_000, bytesReceived: 90_000, packetsSent: 10, packetsReceived: 60,
     bytesSentPerSec: 1000, bytesReceivedPerSec: 9000, samples: 7, errorPercent: 74.08, firstSampleAt: '', lastSampleAt: '',
   };
-  const only = edge(undefined, { connections: 0, states: {}, via: [], sflow });
+  const between = (e: TopologyEdge): TopologyEdge => {
+    const t = topology();
+    const [a, b] = t.nodes.filter((n) => n.kind === 'container');
+    return { ...e, id: `${a?.id}->${b?.id}/tcp/80`, from: a?.id ?? '', to: b?.id ?? '' };
+  };
+  const only = between(edge(undefined, { connections: 0, states: {}, via: [], sflow }));
 
-  it('an edge only sFlow saw is dotted, sized and labelled by its estimate, and never idle', () => {
-    const t = { ...topology(), edges: [only] };
-    const e = toGraphModel(t, 'compose').edges[0];
+  it('an edge only sFlow saw is sflowOnly, sized and labelled by its estimate, and never idle', () => {
+    const m = openModel({ ...topology(), edges: [only] });
+    const e = m.edges.find((x) => x.id === only.id);
     expect(e).toMatchObject({ sflowOnly: true, idle: false, width: edgeWidth(10_000) });
     expect(e?.rate).toBeUndefined();
     expect(edgeLabel(only)).toBe(`tcp/80 · ~${formatRate(10_000)} sFlow`);
   });
 
   it('an edge the sockets know keeps its own look; sFlow read back from history has no estimate', () => {
-    const known = edge({ bytesSentPerSec: 5, bytesReceivedPerSec: 5 }, { sflow });
-    expect(toGraphModel({ ...topology(), edges: [known] }, 'compose').edges[0]).toMatchObject({ sflowOnly: false, rate: 10 });
-    const fromHistory = edge(undefined, { connections: 0, states: {}, via: [], sflow: { bytesSource: 'sflow', agents: ['10.0.0.9'], samplingRates: [10] } });
+    const known = between(edge({ bytesSentPerSec: 5, bytesReceivedPerSec: 5 }, { sflow }));
+    expect(openModel({ ...topology(), edges: [known] }).edges.find((x) => x.id === known.id)).toMatchObject({ sflowOnly: false, rate: 10 });
+    const fromHistory = between(edge(undefined, { connections: 0, states: {}, via: [], sflow: { bytesSource: 'sflow', agents: ['10.0.0.9'], samplingRates: [10] } }));
     expect(edgeLabel(fromHistory)).toBe('tcp/80 · sFlow');
-    expect(toGraphModel({ ...topology(), edges: [fromHistory] }, 'compose').edges[0]).toMatchObject({ sflowOnly: true, width: 1.5 });
+    expect(openModel({ ...topology(), edges: [fromHistory] }).edges.find((x) => x.id === fromHistory.id)).toMatchObject({ sflowOnly: true, width: 1.5 });
   });
 });

@@ -1,42 +1,49 @@
-// From the agent's topology to what the map draws (pure): compound groups (compose project or network; host
-// processes and external addresses set apart), nodes, and edges with their label, width (bytes/s) and health
-// (RTT, retransmits, unanswered connects). graph-view.ts hands these to cytoscape.
-import type { ContainerNode, EdgeSflow, Topology, TopologyDiff, TopologyEdge, TopologyNode } from '../core/model/topology.js';
+// From the agent's topology to what the map draws (pure): which aggregates to open so that every name is
+// readable in the window (aggregate.ts), where everything goes (layered-layout.ts), and how each thing looks —
+// labels, sizes, edge widths from bytes/s, health colours (core/report/edge-health.ts), recently closed edges
+// and exited containers faded by age. graph-view.ts hands the result to cytoscape.
+import type { EdgeSflow, Topology, TopologyEdge, TopologyNode } from '../core/model/topology.js';
+import { edgeHealth, worseHealth, type HealthLevel } from '../core/report/edge-health.js';
+import { aggregateView, buildHierarchy, chooseOpen, type AggregatedView, type Aggregate, type GroupBy, type GroupKind, type Hierarchy } from './aggregate.js';
 import { formatRate } from './format.js';
+import { layeredLayout, METRICS, type Layout, type LayoutLimits } from './layered-layout.js';
 
-/** What containers are grouped by. */
-export type GroupBy = 'compose' | 'network';
+export type { GroupBy } from './aggregate.js';
 
-/** What a group stands for (drawn differently: host and external are set apart). */
-export type GroupKind = 'compose' | 'network' | 'host' | 'external';
+/** Health of a drawn thing (core's levels). */
+export type Health = HealthLevel;
 
-/**
- * An edge's health, from its TCP figures: `ok`; `slow` (mean RTT ≥ 20 ms or retransmits); `bad` (max RTT ≥
- * 200 ms, many retransmits, or connects the server never answered); `unknown` (no tcp_info: UDP, /proc source).
- */
-export type Health = 'ok' | 'slow' | 'bad' | 'unknown';
-
-/** Thresholds of the health colours (also shown in the legend). */
-export const HEALTH_THRESHOLDS = { slowRttMs: 20, badRttMs: 200, badRetransmitsPerConnection: 10 } as const;
-
-/** A compound node. */
-export interface GroupData {
+/** A box: an open aggregate, drawn as a compound node with its title above it. */
+export interface BoxData {
   readonly id: string;
+  readonly kind: 'box';
   readonly label: string;
-  readonly kind: 'group';
-  readonly groupKind: GroupKind;
+  readonly boxKind: Aggregate['kind'];
+  readonly groupKind?: GroupKind;
+  readonly parent?: string;
+  readonly stale?: boolean;
 }
 
-/** A node of the topology as drawn. */
+/** A drawn node: a topology node, or a closed aggregate standing for its members. */
 export interface NodeData {
   readonly id: string;
+  readonly kind: TopologyNode['kind'] | 'aggregate';
   readonly label: string;
-  readonly kind: TopologyNode['kind'];
-  readonly parent: string;
-  /** Diameter in px: grows with the number of edges. */
+  readonly parent?: string;
+  /** Diameter in px: grows with the number of edges (aggregates with their members). */
   readonly size: number;
   /** The worst health of its edges (a ring on the node). */
   readonly health: Health;
+  /** For aggregates: what they stand for and how many nodes. */
+  readonly aggKind?: Aggregate['kind'];
+  readonly groupKind?: GroupKind;
+  readonly count?: number;
+  /** A container that exited recently, or an aggregate of a stale host. */
+  readonly gone?: boolean;
+  /** 0.3–1: faded by the age of its exit. */
+  readonly opacity: number;
+  /** The container whose network namespace it shares (drawn right above it). */
+  readonly pin?: string;
 }
 
 /** An edge as drawn. */
@@ -45,47 +52,42 @@ export interface EdgeData {
   readonly source: string;
   readonly target: string;
   readonly label: string;
-  readonly protocol: 'tcp' | 'udp';
+  /** `mixed` for an aggregated edge over both protocols. */
+  readonly protocol: 'tcp' | 'udp' | 'mixed';
   /** Line width in px, from bytes/s. */
   readonly width: number;
   readonly health: Health;
   /** Bytes/s both ways; undefined when not measured. */
   readonly rate?: number;
   readonly idle: boolean;
+  /** How many topology edges it stands for (1 unless aggregated). */
+  readonly count: number;
+  readonly aggregated: boolean;
+  /** Every member closed (no live connection, seen recently). */
+  readonly closed: boolean;
+  /** 0.25–0.9: closed edges fade with the age of their closing. */
+  readonly opacity: number;
   /** Only sFlow saw it (no socket, no conntrack entry): drawn dotted, sized by sFlow's estimate. */
   readonly sflowOnly: boolean;
 }
 
-/** Everything the map draws for one topology. */
+/** A dotted link between a `container:` container and the container whose namespace it shares. */
+export interface NetnsLink {
+  readonly id: string;
+  readonly source: string;
+  readonly target: string;
+}
+
+/** Everything the map draws for one view. */
 export interface GraphModel {
-  readonly groups: readonly GroupData[];
+  readonly boxes: readonly BoxData[];
   readonly nodes: readonly NodeData[];
   readonly edges: readonly EdgeData[];
+  readonly netns: readonly NetnsLink[];
 }
 
-/** The group a node belongs to under `groupBy`. */
-export function groupOf(node: TopologyNode, groupBy: GroupBy, hostname = ''): GroupData {
-  switch (node.kind) {
-    case 'process':
-    case 'host':
-      return { id: 'group:host', label: hostname ? `host · ${hostname}` : 'host', kind: 'group', groupKind: 'host' };
-    case 'external':
-      return { id: 'group:external', label: 'external', kind: 'group', groupKind: 'external' };
-    case 'container': {
-      const project = node.compose?.project;
-      if (groupBy === 'compose' && project) return { id: `group:compose:${project}`, label: `compose · ${project}`, kind: 'group', groupKind: 'compose' };
-      const net = primaryNetwork(node);
-      return { id: `group:net:${net}`, label: `network · ${net}`, kind: 'group', groupKind: 'network' };
-    }
-  }
-}
-
-/** The network a container is drawn in: its first network, else its mode (`host`, `none`, `container:…`). */
-export function primaryNetwork(node: ContainerNode): string {
-  const first = node.networks[0]?.name;
-  if (first) return first;
-  return node.networkMode.startsWith('container:') ? `container:${node.networkMode.slice(10, 22)}` : node.networkMode;
-}
+/** Seconds over which recently closed edges and exited containers fade to their faintest. */
+export const FADE_SECONDS = 300;
 
 /** Bytes per second both ways over an edge; undefined when not measured. */
 export function edgeRate(e: TopologyEdge): number | undefined {
@@ -104,31 +106,17 @@ export function isSflowOnly(e: TopologyEdge): boolean {
   return e.connections === 0 && e.sflow !== undefined;
 }
 
+/** Bytes/s sFlow estimates on an sFlow-only edge (0 when read back from history); undefined for other edges. */
+function sflowOnlyRate(e: TopologyEdge): number | undefined {
+  if (!isSflowOnly(e)) return undefined;
+  const s = sflowEstimate(e);
+  return s ? s.bytesSentPerSec + s.bytesReceivedPerSec : 0;
+}
+
 /** Line width for a rate: 1.5 px idle, growing with log10 of bytes/s to 10 px. */
 export function edgeWidth(rate: number | undefined): number {
   if (rate === undefined || rate <= 0) return 1.5;
   return Math.min(10, 1.5 + 1.4 * Math.log10(1 + rate / 256));
-}
-
-/** An edge's health (see Health). */
-export function edgeHealth(e: TopologyEdge): Health {
-  const answered = (e.states.ESTABLISHED ?? 0) + (e.states.REPLIED ?? 0) + (e.states.CLOSE_WAIT ?? 0) + (e.states.FIN_WAIT1 ?? 0) + (e.states.FIN_WAIT2 ?? 0);
-  // Connects the server never answered: SYN_SENT and nothing established.
-  if (e.protocol === 'tcp' && answered === 0 && (e.states.SYN_SENT ?? 0) > 0) return 'bad';
-  const t = e.traffic;
-  // Health needs tcp_info (RTT, retransmits): bytes counted by conntrack alone (UDP) say nothing of it.
-  if (!t || t.measuredConnections === 0) return 'unknown';
-  const retransmits = t.retransmits ?? 0;
-  if ((t.rttMaxMs ?? 0) >= HEALTH_THRESHOLDS.badRttMs || retransmits >= HEALTH_THRESHOLDS.badRetransmitsPerConnection * t.measuredConnections) return 'bad';
-  if ((t.rttMeanMs ?? 0) >= HEALTH_THRESHOLDS.slowRttMs || retransmits > 0) return 'slow';
-  return 'ok';
-}
-
-const HEALTH_RANK: Record<Health, number> = { unknown: 0, ok: 1, slow: 2, bad: 3 };
-
-/** The worse of two healths (unknown counts as best). */
-export function worseHealth(a: Health, b: Health): Health {
-  return HEALTH_RANK[a] >= HEALTH_RANK[b] ? a : b;
 }
 
 /** True when an edge moved no bytes since the previous sample (measured at 0 B/s). Unmeasured edges are not idle. */
@@ -140,60 +128,202 @@ export function isIdleEdge(e: TopologyEdge): boolean {
 export function edgeLabel(e: TopologyEdge): string {
   const published = e.publishedPorts && e.publishedPorts.length > 0 ? ` (:${e.publishedPorts.join(', :')})` : '';
   const rate = edgeRate(e);
-  if (rate === undefined && isSflowOnly(e)) {
-    const s = sflowEstimate(e);
-    const estimate = s ? s.bytesSentPerSec + s.bytesReceivedPerSec : 0;
-    return `${e.protocol}/${e.port}${published} · ${estimate > 0 ? `~${formatRate(estimate)} ` : ''}sFlow`;
-  }
+  const estimate = rate === undefined ? sflowOnlyRate(e) : undefined;
+  if (estimate !== undefined) return `${e.protocol}/${e.port}${published} · ${estimate > 0 ? `~${formatRate(estimate)} ` : ''}sFlow`;
   return `${e.protocol}/${e.port}${published}${rate ? ` · ${formatRate(rate)}` : ''}`;
 }
 
-/** What the map draws for a topology (pure). */
-export function toGraphModel(topology: Topology, groupBy: GroupBy): GraphModel {
-  const groups = new Map<string, GroupData>();
+/** An aggregated edge's label: its ports (two at most, then `+N`), how many edges, the rate when it moves. */
+export function aggregatedEdgeLabel(members: readonly TopologyEdge[]): string {
+  const ports = [...new Set(members.map((e) => `${e.protocol}/${e.port}`))].sort();
+  const shown = ports.length <= 2 ? ports.join(', ') : `${ports.slice(0, 2).join(', ')} +${ports.length - 2}`;
+  const rates = members.map(edgeRate).filter((r): r is number => r !== undefined);
+  const rate = rates.reduce((a, b) => a + b, 0);
+  return `${shown}${members.length > 1 ? ` ×${members.length}` : ''}${rate ? ` · ${formatRate(rate)}` : ''}`;
+}
+
+/** A name shortened in the middle (`shop-billing-wo…er-12`) so that two lines of a label hold it. */
+export function shortName(name: string, max = 40): string {
+  if (name.length <= max) return name;
+  const keep = max - 1;
+  return `${name.slice(0, Math.ceil(keep / 2))}…${name.slice(name.length - Math.floor(keep / 2))}`;
+}
+
+/** Opacity for something that went away `ageSeconds` ago: from `full` down to `faintest` over FADE_SECONDS. */
+export function fade(ageSeconds: number, full: number, faintest: number): number {
+  const f = Math.min(1, Math.max(0, ageSeconds / FADE_SECONDS));
+  return Math.round((full - (full - faintest) * f) * 100) / 100;
+}
+
+const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+
+function aggregateLabel(a: Aggregate): string {
+  const others = a.size - a.containers;
+  const what = a.containers > 0
+    ? plural(a.containers, 'container', 'containers') + (others > 0 ? ` + ${others}` : '')
+    : a.groupKind === 'external' ? plural(a.size, 'address', 'addresses') : plural(a.size, 'node', 'nodes');
+  switch (a.kind) {
+    case 'host': return `${a.label}${a.stale ? ' (stale)' : ''}\n${what}`;
+    case 'group': return `${a.label}\n${what}`;
+    case 'service': return `${shortName(a.label)} ×${a.size}`;
+  }
+}
+
+function boxLabel(a: Aggregate): string {
+  if (a.kind === 'service') return `${a.label} ×${a.size}`;
+  if (a.kind === 'host') return `${a.label}${a.stale ? ' (stale)' : ''} · ${plural(a.containers, 'container', 'containers')}`;
+  return a.label;
+}
+
+/** What the map draws for a view (pure); `nowMs` ages closed edges and exited containers (the topology's time). */
+export function toGraphModel(view: AggregatedView, h: Hierarchy, nowMs: number): GraphModel {
   const degree = new Map<string, number>();
   const health = new Map<string, Health>();
-  const edges: EdgeData[] = topology.edges.map((e) => {
-    const h = edgeHealth(e);
-    for (const id of [e.from, e.to]) {
-      degree.set(id, (degree.get(id) ?? 0) + 1);
-      health.set(id, worseHealth(health.get(id) ?? 'unknown', h));
+  const age = (at: string | undefined) => (at ? Math.max(0, (nowMs - Date.parse(at)) / 1000) : undefined);
+  const edges: EdgeData[] = view.edges.map((ve) => {
+    let hl: Health = 'unknown';
+    let rate: number | undefined;
+    let allIdle = true;
+    let closedAge: number | undefined = 0;
+    let estimate: number | undefined;
+    let sflowOnly = ve.members.length > 0;
+    for (const e of ve.members) {
+      const est = sflowOnlyRate(e);
+      if (est === undefined) sflowOnly = false;
+      else estimate = (estimate ?? 0) + est;
+      hl = worseHealth(hl, edgeHealth(e, false).level);
+      const r = edgeRate(e);
+      if (r !== undefined) rate = (rate ?? 0) + r;
+      if (!isIdleEdge(e)) allIdle = false;
+      const a = age(e.closedAt);
+      // An aggregated edge is closed only when every member is; it fades with the most recent closing.
+      closedAge = a === undefined || closedAge === undefined ? undefined : Math.max(closedAge, a);
     }
-    const rate = edgeRate(e);
-    const sflowOnly = isSflowOnly(e);
-    const s = sflowOnly ? sflowEstimate(e) : undefined;
-    // An edge only sFlow saw is as wide as its estimate says; it is never "idle" (no exact counter says so).
-    const width = edgeWidth(rate ?? (s ? s.bytesSentPerSec + s.bytesReceivedPerSec : undefined));
+    for (const id of [ve.source, ve.target]) {
+      degree.set(id, (degree.get(id) ?? 0) + ve.members.length);
+      health.set(id, worseHealth(health.get(id) ?? 'unknown', hl));
+    }
+    const protocols = new Set(ve.members.map((e) => e.protocol));
+    const first = ve.members[0] as TopologyEdge;
     return {
-      id: e.id, source: e.from, target: e.to, label: edgeLabel(e), protocol: e.protocol, width, health: h,
-      ...(rate !== undefined ? { rate } : {}), idle: rate === 0, sflowOnly,
+      id: ve.id, source: ve.source, target: ve.target,
+      label: ve.aggregated ? aggregatedEdgeLabel(ve.members) : edgeLabel(first),
+      protocol: protocols.size > 1 ? 'mixed' : first.protocol,
+      // Aggregated edges are drawn lighter: many of them meet at a folded node. An edge only sFlow saw is as wide as
+      // its estimate says, and never "idle" (no exact counter says so).
+      width: ve.aggregated ? Math.min(6, edgeWidth(rate ?? estimate)) : edgeWidth(rate ?? estimate), health: hl, ...(rate !== undefined ? { rate } : {}), idle: allIdle && ve.members.length > 0 && rate !== undefined,
+      sflowOnly,
+      count: ve.members.length, aggregated: ve.aggregated,
+      closed: closedAge !== undefined, opacity: closedAge !== undefined ? fade(closedAge, 0.75, 0.25) : ve.aggregated ? 0.6 : 0.9,
     };
   });
-  const nodes: NodeData[] = topology.nodes.map((n) => {
-    const g = groupOf(n, groupBy, topology.hostname);
-    groups.set(g.id, g);
-    const d = degree.get(n.id) ?? 0;
-    return { id: n.id, label: n.name, kind: n.kind, parent: g.id, size: Math.round(26 + Math.min(22, 5 * Math.log2(1 + d))), health: health.get(n.id) ?? 'unknown' };
+  const nodes: NodeData[] = view.units.map((u) => {
+    const d = degree.get(u.id) ?? 0;
+    const parent = u.parent ? { parent: u.parent } : {};
+    if (u.kind === 'aggregate') {
+      const a = u.aggregate;
+      return {
+        id: u.id, kind: 'aggregate', label: aggregateLabel(a), ...parent, size: Math.round(40 + Math.min(16, 4 * Math.log2(1 + a.size))),
+        health: health.get(u.id) ?? 'unknown', aggKind: a.kind, ...(a.groupKind ? { groupKind: a.groupKind } : {}), count: a.size,
+        ...(a.stale ? { gone: true } : {}), opacity: a.stale ? 0.6 : 1,
+      };
+    }
+    const n = u.node;
+    const exited = n.kind === 'container' ? age(n.exitedAt) : undefined;
+    const pin = h.sharesWith.get(n.id);
+    return {
+      id: n.id, kind: n.kind, label: shortName(n.name) + (exited !== undefined ? ' · exited' : ''), ...parent,
+      size: Math.round(26 + Math.min(22, 5 * Math.log2(1 + d))), health: health.get(n.id) ?? 'unknown',
+      ...(exited !== undefined ? { gone: true } : {}), opacity: exited !== undefined ? fade(exited, 0.8, 0.3) : 1,
+      ...(pin && view.drawnAs.get(pin) === pin ? { pin } : {}),
+    };
   });
-  return { groups: [...groups.values()].sort((a, b) => a.id.localeCompare(b.id)), nodes, edges };
+  const netns = nodes.filter((n) => n.pin).map((n) => ({ id: `netns:${n.id}`, source: n.id, target: n.pin as string }));
+  const boxes: BoxData[] = view.boxes.map((a) => ({
+    id: a.id, kind: 'box', label: boxLabel(a), boxKind: a.kind, ...(a.groupKind ? { groupKind: a.groupKind } : {}), ...(a.parent ? { parent: a.parent } : {}), ...(a.stale ? { stale: true } : {}),
+  }));
+  return { boxes, nodes, edges, netns };
+}
+
+/** The rectangle the map has for its drawing, in screen px. */
+export interface Viewport {
+  readonly width: number;
+  readonly height: number;
+}
+
+/** A view of a topology: what is open, what is drawn, how it looks, and where. */
+export interface ViewPlan {
+  readonly hierarchy: Hierarchy;
+  readonly open: ReadonlySet<string>;
+  readonly view: AggregatedView;
+  readonly model: GraphModel;
+  readonly layout: Layout;
+}
+
+/** Room a drawn node needs top to bottom: itself, its label's lines (12 px, wrapped at a column's width), a gap. */
+export function nodeHeight(n: Pick<NodeData, 'size' | 'label' | 'kind'>): number {
+  const perLine = (METRICS.colWidth - 24) / (n.kind === 'aggregate' ? 7.4 : 6.9);
+  const lines = n.label.split('\n').reduce((k, part) => k + Math.max(1, Math.ceil(part.length / perLine)), 0);
+  return Math.ceil(n.size + 8 + lines * 14 + 14);
+}
+
+/** How wide a box title is drawn (13 px, semibold: about 8 px a character, generously), in model px. */
+export function titleWidth(label: string): number {
+  return Math.ceil(label.length * 8.2 + 16);
+}
+
+/** The layout of a view (pure), kept to `limits` (model px) where it can be. */
+export function layoutView(view: AggregatedView, model: GraphModel, h: Hierarchy, limits?: LayoutLimits): Layout {
+  // Replicas of a small open service (drawn without a box) stay together: each rides under the one before.
+  const previous = new Map<string, string>();
+  const riding = new Map<string, string>();
+  for (const u of view.units) {
+    const svc = h.chain.get(u.id)?.at(-1);
+    if (u.kind !== 'node' || !svc?.startsWith('svc:')) continue;
+    const before = previous.get(svc);
+    if (before) riding.set(u.id, before);
+    previous.set(svc, u.id);
+  }
+  return layeredLayout(
+    view.boxes.map((b) => ({ id: b.id, ...(b.parent ? { parent: b.parent } : {}), titleWidth: titleWidth(boxLabel(b)) })),
+    model.nodes.map((n) => {
+      const pin = n.pin ?? riding.get(n.id);
+      return { id: n.id, ...(n.parent ? { parent: n.parent } : {}), ...(pin ? { pin } : {}), height: nodeHeight(n) };
+    }),
+    view.edges.map((e) => ({ source: e.source, target: e.target })),
+    METRICS,
+    limits,
+  );
+}
+
+/** True when a layout fits the viewport at this zoom, with `margin` px around. */
+export function fitsAt(layout: Layout, viewport: Viewport, zoom: number, margin: number): boolean {
+  const b = layout.bounds;
+  return (b.x2 - b.x1) * zoom <= viewport.width - 2 * margin && (b.y2 - b.y1) * zoom <= viewport.height - 2 * margin;
 }
 
 /**
- * Applies a stream diff to the topology it was made from (pure). The agent's own applyTopologyDiff
- * (core/topology) is the reference; the browser bundle takes only core/model types, and a unit test holds
- * the two equal.
+ * Plans what to draw so that names stay readable (pure): with `open` given, exactly that; else as much detail
+ * as fits the viewport at `zoom` (the smallest zoom at which labels are still readable), the aggregates in
+ * `keep` opened first and those in `closed` left closed. The budget starts from how many grid cells the viewport holds and shrinks until the
+ * laid-out map fits, or nothing more can be closed.
  */
-export function applyDiff(prev: Topology, diff: TopologyDiff): Topology {
-  const apply = <T extends { readonly id: string }>(items: readonly T[], change: { readonly added: readonly T[]; readonly updated: readonly T[]; readonly removed: readonly string[] }): T[] => {
-    const removed = new Set(change.removed);
-    const updated = new Map(change.updated.map((x) => [x.id, x]));
-    return [...items.filter((x) => !removed.has(x.id)).map((x) => updated.get(x.id) ?? x), ...change.added];
+export function planView(t: Topology, groupBy: GroupBy, opts: { viewport: Viewport; zoom: number; margin: number; nowMs: number; open?: ReadonlySet<string>; keep?: ReadonlySet<string>; closed?: ReadonlySet<string>; all?: readonly TopologyNode[] }): ViewPlan {
+  const h = buildHierarchy(t, groupBy, opts.all);
+  const limits = { width: (opts.viewport.width - 2 * opts.margin) / opts.zoom, height: (opts.viewport.height - 2 * opts.margin) / opts.zoom };
+  const make = (open: ReadonlySet<string>): ViewPlan => {
+    const view = aggregateView(t, h, open);
+    const model = toGraphModel(view, h, opts.nowMs);
+    return { hierarchy: h, open, view, model, layout: layoutView(view, model, h, limits) };
   };
-  return {
-    takenAt: diff.to,
-    hostname: prev.hostname,
-    warnings: diff.warnings ?? prev.warnings,
-    nodes: apply(prev.nodes, diff.nodes),
-    edges: apply(prev.edges, diff.edges),
-  };
+  if (opts.open) return make(opts.open);
+  const cells = ((opts.viewport.width - 2 * opts.margin) / (METRICS.colWidth * opts.zoom)) * ((opts.viewport.height - 2 * opts.margin) / (METRICS.rowHeight * opts.zoom));
+  let budget = Math.max(1, Math.floor(cells * 0.6));
+  let plan: ViewPlan | undefined;
+  for (let attempt = 0; attempt < 12; attempt++) {
+    plan = make(chooseOpen(h, budget, opts.keep, opts.closed));
+    if (fitsAt(plan.layout, opts.viewport, opts.zoom, opts.margin) || plan.open.size === 0 || budget <= h.roots.length) break;
+    budget = Math.max(h.roots.length, Math.floor(Math.min(budget, plan.view.units.length) * 0.8));
+  }
+  return plan as ViewPlan;
 }

@@ -1,15 +1,20 @@
 // The web map's page: wires the live stream, the map, the table, the side panel, the filters and the time
 // slider around one state. Everything shown is computed from `shown` (the live topology, or history's at
 // the slider's instant) by the pure modules; this file only fetches and routes events.
-import type { Topology } from '../core/model/topology.js';
+import type { Topology, TopologyNode } from '../core/model/topology.js';
+import { healthRuleText } from '../core/report/edge-health.js';
+import { applyTopologyDiff } from '../core/topology/diff-topology.js';
+import { aggregateEdges, aggregateView, buildHierarchy, chooseOpen, openingFor, type Aggregate } from './aggregate.js';
 import { ApiError, fetchContainers, fetchHistory, fetchSockets, fetchTopology, fetchTraffic, openLive } from './api.js';
 import { edgeConnections, nodeConnections } from './connections.js';
 import { byId, h } from './dom.js';
-import { filterChoices, NO_FILTER, visibleElements, type FilterState, type Visible } from './filter.js';
+import { edgesCsv, edgesForExport, edgesJson, sceneToSvg } from './export.js';
+import { filterChoices, NO_FILTER, parseQuery, visibleElements, type FilterState, type Visible } from './filter.js';
 import { formatTime } from './format.js';
-import { applyDiff, toGraphModel, type GroupBy } from './graph-model.js';
-import { createGraphView, type RenderStats, type Selection } from './graph-view.js';
-import { renderEdgePanel, renderNodePanel, type Loaded, type PanelActions } from './panel.js';
+import { planView, toGraphModel, type GroupBy, type ViewPlan } from './graph-model.js';
+import { METRICS } from './layered-layout.js';
+import { createGraphView, FIT_MARGIN, LABEL_PX, READABLE_ZOOM, TITLE_PX, type RenderStats, type Selection } from './graph-view.js';
+import { renderAggregatePanel, renderEdgeGroupPanel, renderEdgePanel, renderNodePanel, type Loaded, type PanelActions } from './panel.js';
 import { mergeRates, samplesToRates, type RatePoint } from './sparkline.js';
 import { edgeRows, nextSort, renderTable, type Sort } from './table.js';
 import { applyTheme, nextTheme, storedTheme, type ThemeChoice } from './theme.js';
@@ -25,13 +30,20 @@ const CONTAINERS_POLL_MS = 5000;
 const SOCKETS_REFRESH_MS = 3000;
 
 interface State {
-  live?: Topology;
+  live?: TopologyDoc;
   shown?: Topology;
   /** Set while the map shows history. */
   atMs?: number;
   groupBy: GroupBy;
   filter: FilterState;
   visible?: Visible;
+  /** What is drawn now: the aggregates open, the view, its layout. */
+  plan?: ViewPlan;
+  /** What the plan was made for (group-by and filter): another key plans again. */
+  planKey?: string;
+  /** Aggregates the person opened or closed: kept through new plans. */
+  userOpen: Set<string>;
+  userClosed: Set<string>;
   view: 'map' | 'table';
   selection: Selection;
   sort: Sort;
@@ -44,11 +56,20 @@ interface State {
   /** The last renders' timings (for the benchmark). */
   recent: RenderStats[];
   renders: number;
+  /** JS time of the last live diffs, from the stream's message to the map updated (for the benchmark). */
+  diffMs: number[];
+  /** JS time of planning the last view (aggregation, layout) and of the first topology's whole handling. */
+  planMs?: number;
+  firstMs?: number;
+  /** When the first topology arrived and the first map frame was drawn (ms since navigation start). */
+  firstTopologyAt?: number;
+  firstFrameAt?: number;
 }
 
 const state: State = {
   groupBy: 'compose', filter: NO_FILTER, view: 'map', selection: undefined, sort: { key: 'sent', descending: true },
   containers: new Map(), rates: new Map(), connection: 'connecting', freshness: { stale: false }, renders: 0, recent: [],
+  userOpen: new Set(), userClosed: new Set(), diffMs: [],
 };
 
 let theme: ThemeChoice = storedTheme();
@@ -67,42 +88,164 @@ const networkEl = byId<HTMLSelectElement>('network');
 const projectEl = byId<HTMLSelectElement>('project');
 const idleEl = byId<HTMLInputElement>('hide-idle');
 const groupEl = byId<HTMLSelectElement>('group-by');
+byId('health-rule').title = healthRuleText();
 
-const view = createGraphView(mapEl, (sel) => (sel ? (sel.kind === 'node' ? openNode(sel.id) : openEdge(sel.id)) : closePanel()));
+const view = createGraphView(mapEl, {
+  select: (sel) => (sel ? open(sel) : closePanel()),
+  open: (id) => openAggregate(id),
+});
 
 // ---- showing a topology -------------------------------------------------------------------------------
 
-function show(t: Topology): void {
-  state.shown = t;
-  state.lastRender = view.render(toGraphModel(t, state.groupBy));
-  state.renders++;
-  state.recent = [...state.recent.slice(-49), state.lastRender];
-  byId('host').textContent = t.hostname ? `on ${t.hostname}` : '';
-  updateChoices(t);
-  applyFilter();
-  refreshPanel();
-  emptyEl.hidden = t.nodes.length > 0;
+function isFiltered(f: FilterState): boolean {
+  return f.query.trim() !== '' || f.network !== '' || f.project !== '' || f.hideIdle || f.focus !== undefined;
 }
 
-function applyFilter(): void {
-  if (!state.shown) return;
+/** The topology restricted to what the filter shows. */
+function restrict(t: Topology, v: Visible): Topology {
+  return { ...t, nodes: t.nodes.filter((n) => v.nodes.has(n.id)), edges: t.edges.filter((e) => v.edges.has(e.id)) };
+}
+
+const viewport = () => ({ width: mapEl.clientWidth || 800, height: mapEl.clientHeight || 600 });
+
+/**
+ * Shows a topology. `replan`: lay the map out again (a view change: group-by, filter, the person's Re-layout or
+ * a resize); otherwise, when the plan's key is the same, a live update keeps every node where it is.
+ */
+function show(t: Topology, replan = false, nodesChanged = true): void {
+  state.shown = t;
   const f = state.filter;
-  const labels = new Map([...state.containers].map(([id, c]) => [id, c.labels]));
-  const filtered = f.query !== '' || f.network !== '' || f.project !== '' || f.hideIdle || f.focus !== undefined;
-  state.visible = visibleElements(state.shown, f, labels);
-  view.setVisible(filtered ? state.visible : undefined);
+  const filtered = isFiltered(f);
+  if (filtered) {
+    const labels = new Map([...state.containers].map(([id, c]) => [id, c.labels]));
+    state.visible = visibleElements(t, f, labels);
+  } else {
+    state.visible = undefined;
+  }
+  const sub = filtered && state.visible ? restrict(t, state.visible) : t;
+  const key = JSON.stringify([state.groupBy, filtered ? f : null]);
+  const nowMs = Date.parse(t.takenAt) || Date.now();
+  if (replan || !state.plan || state.planKey !== key) {
+    const first = !state.plan;
+    const p0 = performance.now();
+    const plan = planView(sub, state.groupBy, { viewport: viewport(), zoom: READABLE_ZOOM, margin: FIT_MARGIN, nowMs, keep: state.userOpen, closed: state.userClosed, all: t.nodes });
+    state.plan = plan;
+    state.planKey = key;
+    state.planMs = performance.now() - p0;
+    record(view.render(plan.model, plan.layout, { animate: !first }));
+    // The layout's bounds are where everything will be (measuring every label again would cost a frame or ten).
+    view.whenSettled(() => view.fit(undefined, plan.layout.bounds));
+  } else {
+    // A diff that changed no node (traffic moved) keeps the hierarchy and what draws each node: only edges are
+    // aggregated again.
+    const keep = !nodesChanged && !filtered;
+    const hierarchy = keep ? state.plan.hierarchy : buildHierarchy(sub, state.groupBy, t.nodes);
+    const v = keep ? { ...state.plan.view, ...aggregateEdges(sub.edges, state.plan.view.drawnAs) } : aggregateView(sub, hierarchy, state.plan.open);
+    const model = toGraphModel(v, hierarchy, nowMs);
+    state.plan = { ...state.plan, hierarchy, view: v, model };
+    record(view.render(model));
+  }
+  byId('host').textContent = t.hosts ? `fleet of ${t.hosts.length} hosts` : t.hostname ? `on ${t.hostname}` : '';
+  if (nodesChanged || replan) updateChoices(t);
+  updateCounts();
+  updateEmpty();
+  if (state.view === 'table') drawTable();
+  refreshPanel();
+}
+
+function record(stats: RenderStats): void {
+  state.lastRender = stats;
+  state.renders++;
+  state.recent = [...state.recent.slice(-49), stats];
+}
+
+/** Draws the map again with these aggregates open (the person's click), keeping `anchor` where it is. */
+function replanWith(open: Set<string>, anchor?: string): void {
   const t = state.shown;
-  const nodes = filtered ? state.visible.nodes.size : t.nodes.length;
-  const edges = filtered ? state.visible.edges.size : t.edges.length;
-  countsEl.textContent = `${nodes} node${nodes === 1 ? '' : 's'} · ${edges} edge${edges === 1 ? '' : 's'}${filtered ? ` (of ${t.nodes.length} · ${t.edges.length})` : ''}`;
+  if (!t || !state.plan) return;
+  const sub = isFiltered(state.filter) && state.visible ? restrict(t, state.visible) : t;
+  const at = anchor ? view.cy.getElementById(anchor) : undefined;
+  const where = at && at.nonempty() ? { ...(at as unknown as { position(): { x: number; y: number } }).position() } : undefined;
+  const plan = planView(sub, state.groupBy, { viewport: viewport(), zoom: READABLE_ZOOM, margin: FIT_MARGIN, nowMs: Date.parse(t.takenAt) || Date.now(), open, all: t.nodes });
+  state.plan = plan;
+  record(view.render(plan.model, plan.layout, { animate: true, ...(anchor && where ? { anchor: { id: anchor, at: where } } : {}) }));
+  updateCounts();
+  refreshPanel();
+}
+
+/** Opens a closed aggregate (a click on it, Enter, or zooming into it). */
+function openAggregate(id: string): void {
+  if (!state.plan) return;
+  state.userOpen.add(id);
+  state.userClosed.delete(id);
+  // What is inside opens too, as far as the window shows it readable (a host: its projects; a project: its small services).
+  const { width, height } = viewport();
+  const budget = Math.floor(((width - 2 * FIT_MARGIN) / (METRICS.colWidth * READABLE_ZOOM)) * ((height - 2 * FIT_MARGIN) / (METRICS.rowHeight * READABLE_ZOOM)) * 0.5);
+  const inside = chooseOpen(state.plan.hierarchy, budget, new Set(), state.userClosed, id);
+  replanWith(new Set([...state.plan.open, id, ...inside]), id);
+  // Bigger than the window once open: show it from its top left, at a readable zoom.
+  view.whenSettled(() => view.showWhole(id));
+  const a = state.plan.hierarchy.aggregates.get(id);
+  if (a) tell(`Opened ${a.label.split('\n')[0]} — click its title to close it again.`);
+  state.selection = undefined;
+  view.select(undefined);
+}
+
+/** Closes an open aggregate and everything opened inside it. */
+function closeAggregate(id: string): void {
+  if (!state.plan) return;
+  const h = state.plan.hierarchy;
+  const inside = (x: string): boolean => {
+    for (let a = h.aggregates.get(x); a; a = a.parent ? h.aggregates.get(a.parent) : undefined) if (a.id === id) return true;
+    return false;
+  };
+  state.userClosed.add(id);
+  for (const x of [...state.userOpen]) if (inside(x)) state.userOpen.delete(x);
+  replanWith(new Set([...state.plan.open].filter((x) => !inside(x))), id);
+  open({ kind: 'node', id });
+}
+
+function updateCounts(): void {
+  const t = state.shown;
+  if (!t) return;
+  const filtered = isFiltered(state.filter);
+  const nodes = filtered && state.visible ? state.visible.nodes.size : t.nodes.length;
+  const edges = filtered && state.visible ? state.visible.edges.size : t.edges.length;
+  const drawn = state.plan?.view.units.length ?? 0;
+  const folded = state.plan ? state.plan.view.units.filter((u) => u.kind === 'aggregate').length : 0;
+  countsEl.textContent = `${nodes} node${nodes === 1 ? '' : 's'} · ${edges} edge${edges === 1 ? '' : 's'}${filtered ? ` (of ${t.nodes.length} · ${t.edges.length})` : ''}` +
+    (folded > 0 ? ` · ${drawn} drawn, ${folded} folded` : '');
+  const f = state.filter;
   if (f.focus !== undefined) {
-    const name = t.nodes.find((n) => n.id === f.focus)?.name ?? f.focus;
-    byId('focus-name').textContent = name;
+    byId('focus-name').textContent = t.nodes.find((n) => n.id === f.focus)?.name ?? f.focus;
     focusBar.hidden = false;
   } else {
     focusBar.hidden = true;
   }
-  if (state.view === 'table') drawTable();
+}
+
+/** Says what happened when the map is empty: nothing yet, no containers, no match, Docker away, an empty instant. */
+function updateEmpty(): void {
+  const t = state.shown;
+  let text = '';
+  if (!t) {
+    text = state.connection === 'retrying' ? 'Agent unreachable — retrying…' : 'Connecting to the agent…';
+  } else if (t.nodes.length === 0) {
+    text = state.atMs !== undefined ? `Nothing was recorded at ${formatTime(state.atMs)}.`
+      : state.freshness.stale ? 'Docker unreachable: no containers known yet.' : 'No containers are running on this host.';
+  } else if (state.visible && state.visible.nodes.size === 0) {
+    const f = state.filter;
+    const q = parseQuery(f.query);
+    const what = [f.query.trim() ? `“${f.query.trim()}”` : '', f.network ? `network ${f.network}` : '', f.project ? `project ${f.project}` : ''].filter(Boolean).join(', ');
+    text = f.hideIdle && !what ? 'No edge moved bytes in the last interval (hide idle is on).' : `No match for ${what || 'this filter'}${f.hideIdle ? ' among edges that moved bytes' : ''}.` +
+      (q.labels.length > 0 && state.containers.size === 0 ? ' (Labels are still loading.)' : ' Press Esc to clear the search.');
+  }
+  emptyEl.textContent = text;
+  emptyEl.hidden = text === '';
+}
+
+function applyFilter(): void {
+  if (state.shown) show(state.shown);
 }
 
 function drawTable(): void {
@@ -129,15 +272,50 @@ function updateChoices(t: Topology): void {
   fill(projectEl, 'all projects', projects);
 }
 
-function setFilter(change: Partial<FilterState>, fit = false): void {
+function setFilter(change: Partial<FilterState>): void {
   state.filter = { ...state.filter, ...change };
   applyFilter();
-  if (fit) view.fit();
 }
+
+// ---- exports --------------------------------------------------------------------------------------------
+
+function download(name: string, type: string, body: BlobPart): void {
+  const url = URL.createObjectURL(new Blob([body], { type }));
+  const a = h('a', { href: url, download: name });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+/** The topology edges behind what the map shows (an aggregated line stands for its members). */
+function visibleEdgeIds(): string[] {
+  const t = state.shown;
+  if (!t) return [];
+  if (isFiltered(state.filter) && state.visible) return [...state.visible.edges];
+  return t.edges.map((e) => e.id);
+}
+
+function exportName(ext: string): string {
+  const t = state.shown;
+  const at = t ? t.takenAt.replace(/[:.]/g, '-').replace(/-\d\d\dZ$/, 'Z') : 'now';
+  return `portolan-${t?.hostname || 'map'}-${at}.${ext}`;
+}
+
+// Choosing an export closes its menu.
+const exportMenu = byId<HTMLDetailsElement>('export-menu');
+exportMenu.addEventListener('click', (ev) => { if ((ev.target as HTMLElement).closest('button')) exportMenu.open = false; });
+byId('export-svg').addEventListener('click', () => download(exportName('svg'), 'image/svg+xml', sceneToSvg(view.scene(), LABEL_PX, TITLE_PX)));
+byId('export-png').addEventListener('click', () => download(exportName('png'), 'image/png', view.png()));
+byId('export-csv').addEventListener('click', () => {
+  if (state.shown) download(exportName('csv'), 'text/csv', edgesCsv(edgesForExport(state.shown, visibleEdgeIds())));
+});
+byId('export-json').addEventListener('click', () => {
+  if (state.shown) download(exportName('json'), 'application/json', edgesJson(state.shown, edgesForExport(state.shown, visibleEdgeIds())));
+});
 
 // ---- banner -------------------------------------------------------------------------------------------
 
-let notice: { text: string; until: number } | undefined;
 
 function updateBanner(): void {
   let text = '';
@@ -149,9 +327,6 @@ function updateBanner(): void {
     const since = state.freshness.staleSince ? formatTime(Date.parse(state.freshness.staleSince)) : 'a moment ago';
     text = `Docker unreachable since ${since}; showing last known state.`;
     kind = 'warn';
-  } else if (notice && notice.until > Date.now()) {
-    text = notice.text;
-    kind = 'info';
   }
   const wasHidden = bannerEl.hidden;
   bannerEl.textContent = text;
@@ -161,19 +336,29 @@ function updateBanner(): void {
   if (wasHidden !== bannerEl.hidden) view.cy.resize();
 }
 
+// Passing notes go in a toast over the map's corner: a banner would push the map down (and refit it).
+const toastEl = byId('toast');
+let toastTimer: ReturnType<typeof setTimeout> | undefined;
 function tell(text: string): void {
-  notice = { text, until: Date.now() + 6000 };
-  updateBanner();
-  setTimeout(updateBanner, 6100);
+  toastEl.textContent = text;
+  toastEl.hidden = false;
+  if (toastTimer) clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => { toastEl.hidden = true; }, 6000);
 }
 
 // ---- live stream --------------------------------------------------------------------------------------
 
 function onLiveTopology(doc: TopologyDoc): void {
+  const t0 = performance.now();
   state.live = doc;
   state.freshness = { stale: doc.stale === true, ...(doc.staleSince ? { staleSince: doc.staleSince } : {}) };
   updateBanner();
   if (state.atMs === undefined) show(doc);
+  if (state.firstMs === undefined) {
+    state.firstTopologyAt = t0;
+    state.firstMs = performance.now() - t0;
+    requestAnimationFrame(() => { state.firstFrameAt = performance.now(); });
+  }
 }
 
 let resyncing = false;
@@ -188,8 +373,10 @@ openLive({
       }
       return;
     }
-    state.live = applyDiff(state.live, diff);
-    if (state.atMs === undefined) show(state.live);
+    const t0 = performance.now();
+    state.live = applyTopologyDiff(state.live, diff);
+    if (state.atMs === undefined) show(state.live, false, diff.nodes.added.length + diff.nodes.updated.length + diff.nodes.removed.length > 0 || diff.hosts !== undefined);
+    state.diffMs = [...state.diffMs.slice(-99), performance.now() - t0];
     if (diff.nodes.added.some((n) => n.kind === 'container')) void pollContainers();
   },
   onStatus(f) {
@@ -294,14 +481,21 @@ let panelCache: PanelCache | undefined;
 
 const actions: PanelActions = {
   close: () => closePanel(),
-  focus: (id) => {
-    setFilter({ focus: id }, true);
-  },
+  focus: (id) => setFilter({ focus: id }),
   openEdge: (id) => openEdge(id),
   openNode: (id) => openNode(id),
+  openAggregate: (id) => openAggregate(id),
+  closeAggregate: (id) => closeAggregate(id),
 };
 
+/** Shows a node's panel; when it is folded into an aggregate, opens the aggregates around it first. */
 function openNode(id: string): void {
+  const plan = state.plan;
+  if (plan && plan.view.drawnAs.get(id) !== undefined && plan.view.drawnAs.get(id) !== id) {
+    const around = openingFor(plan.hierarchy, [id]);
+    for (const a of around) { state.userOpen.add(a); state.userClosed.delete(a); }
+    replanWith(new Set([...plan.open, ...around]));
+  }
   open({ kind: 'node', id });
 }
 
@@ -321,10 +515,7 @@ function open(sel: NonNullable<Selection>): void {
 function closePanel(): void {
   state.selection = undefined;
   view.select(undefined);
-  if (!panelEl.hidden) {
-    panelEl.hidden = true;
-    view.cy.resize();
-  }
+  if (!panelEl.hidden) view.keepCentre(() => { panelEl.hidden = true; });
   panelCache = undefined;
 }
 
@@ -371,7 +562,24 @@ function refreshPanel(): void {
   if (!sel || !t) return;
   const live = state.atMs === undefined;
   const isContainer = (id: string) => t.nodes.some((n) => n.id === id && n.kind === 'container');
-  if (sel.kind === 'node') {
+  const agg = state.plan?.hierarchy.aggregates.get(sel.id);
+  if (agg) {
+    renderAggregatePanel(panelEl, { aggregate: agg, members: membersOf(agg), open: state.plan?.open.has(agg.id) === true || agg.size <= 1, inner: state.plan?.view.inner.get(agg.id) ?? 0 }, actions);
+    showPanel();
+    return;
+  }
+  if (sel.kind === 'edge' && sel.id.startsWith('agg:')) {
+    const ve = state.plan?.view.edges.find((e) => e.id === sel.id);
+    if (!ve) {
+      renderGone(`This edge is not on the map ${live ? 'any more' : 'at this time'}.`);
+      return;
+    }
+    const label = (id: string) => nameOfDrawn(id);
+    renderEdgeGroupPanel(panelEl, { fromName: label(ve.source), toName: label(ve.target), edges: ve.members, names: new Map(t.nodes.map((n) => [n.id, n.name])) }, actions);
+    showPanel();
+    return;
+  }
+  if (sel.kind === 'node' || sel.kind === 'box') {
     const node = t.nodes.find((n) => n.id === sel.id);
     if (!node) {
       renderGone(`${state.selection?.id.slice(0, 12)} is not on the map ${live ? 'any more' : 'at this time'}.`);
@@ -379,6 +587,7 @@ function refreshPanel(): void {
     }
     if (live) loadPanelData(`node:${node.id}`, node.kind === 'container' ? [node.id] : [], node.kind === 'container' ? node.id : undefined);
     const sockets = panelCache?.sockets.state === 'ok' ? panelCache.sockets.value : [];
+    const sharer = state.plan?.hierarchy.sharesWith.get(node.id);
     renderNodePanel(panelEl, {
       node,
       ...(state.containers.get(node.id) ? { summary: state.containers.get(node.id) } : {}),
@@ -388,6 +597,8 @@ function refreshPanel(): void {
       windowMs: SPARK_WINDOW_MS,
       ...(live ? {} : { historyAtMs: state.atMs }),
       hasDetails: live,
+      nowMs: Date.parse(t.takenAt) || Date.now(),
+      ...(sharer ? { sharesWith: { id: sharer, name: t.nodes.find((n) => n.id === sharer)?.name ?? sharer } } : {}),
     }, actions);
   } else {
     const edge = t.edges.find((e) => e.id === sel.id);
@@ -406,16 +617,38 @@ function refreshPanel(): void {
         : sockets.state === 'ok' ? { state: 'ok', value: edgeConnections(edge, sockets.value) }
           : sockets.state === 'loading' ? { state: 'ok', value: edgeConnections(edge, []) } : sockets,
       ...(live ? {} : { historyAtMs: state.atMs }),
+      nowMs: Date.parse(t.takenAt) || Date.now(),
     }, actions);
   }
   showPanel();
 }
 
+/** The nodes of an aggregate, outermost order, for its panel. */
+function membersOf(a: Aggregate): TopologyNode[] {
+  const h = state.plan?.hierarchy;
+  const t = state.shown;
+  if (!h || !t) return [];
+  const byId = new Map(t.nodes.map((n) => [n.id, n]));
+  const out: TopologyNode[] = [];
+  const walk = (x: Aggregate) => {
+    for (const id of x.nodes) { const n = byId.get(id); if (n) out.push(n); }
+    for (const c of x.children) { const child = h.aggregates.get(c); if (child) walk(child); }
+  };
+  walk(a);
+  return out;
+}
+
+/** The name of something drawn: a node's, or an aggregate's first label line. */
+function nameOfDrawn(id: string): string {
+  const a = state.plan?.hierarchy.aggregates.get(id);
+  if (a) return a.kind === 'service' ? `${a.label} ×${a.size}` : a.label;
+  return state.shown?.nodes.find((n) => n.id === id)?.name ?? id;
+}
+
 /** Opens the panel beside the map (the map narrows; nothing hides under the panel). */
 function showPanel(): void {
   if (!panelEl.hidden) return;
-  panelEl.hidden = false;
-  view.cy.resize();
+  view.keepCentre(() => { panelEl.hidden = false; });
 }
 
 function renderGone(text: string): void {
@@ -431,21 +664,20 @@ searchEl.addEventListener('input', () => {
   if (searchTimer) clearTimeout(searchTimer);
   searchTimer = setTimeout(() => setFilter({ query: searchEl.value }), 150);
 });
-networkEl.addEventListener('change', () => setFilter({ network: networkEl.value }, true));
-projectEl.addEventListener('change', () => setFilter({ project: projectEl.value }, true));
+networkEl.addEventListener('change', () => setFilter({ network: networkEl.value }));
+projectEl.addEventListener('change', () => setFilter({ project: projectEl.value }));
 idleEl.addEventListener('change', () => setFilter({ hideIdle: idleEl.checked }));
 groupEl.addEventListener('change', () => {
   state.groupBy = groupEl.value === 'network' ? 'network' : 'compose';
-  if (!state.shown) return;
-  show(state.shown);
-  // Groups changed shape: lay the map out again (the person asked for it).
-  view.relayout();
+  // Other groups, other aggregates: what the person opened or closed no longer applies.
+  state.userOpen.clear();
+  state.userClosed.clear();
+  if (state.shown) show(state.shown, true);
 });
-byId('clear-focus').addEventListener('click', () => setFilter({ focus: undefined }, true));
+byId('clear-focus').addEventListener('click', () => setFilter({ focus: undefined }));
 byId('fit').addEventListener('click', () => view.fit());
 byId('relayout').addEventListener('click', () => {
-  view.relayout();
-  applyFilter();
+  if (state.shown) show(state.shown, true);
 });
 byId('theme').addEventListener('click', () => {
   theme = nextTheme(theme);
@@ -470,11 +702,66 @@ function setView(v: 'map' | 'table'): void {
 byId('view-map').addEventListener('click', () => setView('map'));
 byId('view-table').addEventListener('click', () => setView('table'));
 
+// A window that changes size refits the map; when it changed a lot, the detail is planned again for the new
+// size (more or fewer aggregates open), unless the person moved the view since the last fit.
+let resizeTimer: ReturnType<typeof setTimeout> | undefined;
+let plannedFor = viewport();
+new ResizeObserver(() => {
+  if (resizeTimer) clearTimeout(resizeTimer);
+  resizeTimer = setTimeout(() => {
+    const now = viewport();
+    const changed = Math.abs(now.width - plannedFor.width) / plannedFor.width > 0.15 || Math.abs(now.height - plannedFor.height) / plannedFor.height > 0.15;
+    if (changed && state.shown && panelEl.hidden) {
+      plannedFor = now;
+      view.cy.resize();
+      show(state.shown, true);
+    } else {
+      view.resized();
+    }
+  }, 150);
+}).observe(mapEl);
+
+// The map from the keyboard: arrows move between nodes, Enter opens (a folded aggregate, or the panel),
+// Backspace closes the box around the selection, + and - zoom, 0 fits.
+mapEl.tabIndex = 0;
+mapEl.addEventListener('keydown', (ev) => {
+  const dirs: Record<string, 'left' | 'right' | 'up' | 'down'> = { ArrowLeft: 'left', ArrowRight: 'right', ArrowUp: 'up', ArrowDown: 'down' };
+  const sel = state.selection;
+  const dir = dirs[ev.key];
+  if (dir) {
+    const next = view.step(sel?.kind === 'node' ? sel.id : undefined, dir);
+    if (next) {
+      open({ kind: 'node', id: next });
+      view.reveal(next);
+    }
+  } else if (ev.key === 'Enter' && sel) {
+    const a = state.plan?.hierarchy.aggregates.get(sel.id);
+    if (a && !(state.plan?.open.has(a.id) ?? false) && a.size > 1) openAggregate(a.id);
+  } else if (ev.key === 'Backspace' && sel) {
+    const a = state.plan?.hierarchy.aggregates.get(sel.id);
+    const box = a && state.plan?.open.has(a.id) ? a.id : (view.cy.getElementById(sel.id).data('parent') as string | undefined);
+    if (box) closeAggregate(box);
+  } else if (ev.key === '+' || ev.key === '=') {
+    view.zoomBy(1.25);
+  } else if (ev.key === '-') {
+    view.zoomBy(0.8);
+  } else if (ev.key === '0') {
+    view.fit();
+  } else {
+    return;
+  }
+  ev.preventDefault();
+});
+
 document.addEventListener('keydown', (ev) => {
   const typing = ev.target instanceof HTMLInputElement || ev.target instanceof HTMLSelectElement;
   if (ev.key === 'Escape') {
     if (!panelEl.hidden) closePanel();
-    else if (state.filter.focus !== undefined) setFilter({ focus: undefined }, true);
+    else if (state.filter.focus !== undefined) setFilter({ focus: undefined });
+    else if (typing && ev.target === searchEl && searchEl.value !== '') {
+      searchEl.value = '';
+      setFilter({ query: '' });
+    }
   } else if (ev.key === '/' && !typing) {
     searchEl.focus();
     ev.preventDefault();
@@ -482,11 +769,32 @@ document.addEventListener('keydown', (ev) => {
 });
 
 updateBanner();
+updateEmpty();
 
-/** What tests and the benchmark read (the map's cytoscape core and render timings); nothing writes through it. */
+/** What tests and the benchmark read (the map's cytoscape core, render timings, the view); nothing writes through it. */
 declare global {
   interface Window {
-    portolan?: { readonly cy: typeof view.cy; readonly stats: () => { renders: number; lastRender?: RenderStats; recent: readonly RenderStats[]; atMs?: number } };
+    portolan?: {
+      readonly cy: typeof view.cy;
+      readonly stats: () => {
+        renders: number; lastRender?: RenderStats; recent: readonly RenderStats[]; atMs?: number; open: readonly string[];
+        /** Each node of the topology shown: what draws it (itself, or a folded aggregate). */
+        drawnAs: Readonly<Record<string, string>>;
+        /** The topology's edges the map shows, as themselves or inside an aggregated line. */
+        shownEdges: readonly string[];
+        diffMs: readonly number[]; planMs?: number; firstMs?: number; firstTopologyAt?: number; firstFrameAt?: number;
+      };
+    };
   }
 }
-window.portolan = { cy: view.cy, stats: () => ({ renders: state.renders, recent: state.recent, ...(state.lastRender ? { lastRender: state.lastRender } : {}), ...(state.atMs !== undefined ? { atMs: state.atMs } : {}) }) };
+window.portolan = {
+  cy: view.cy,
+  stats: () => ({
+    renders: state.renders, recent: state.recent, ...(state.lastRender ? { lastRender: state.lastRender } : {}), ...(state.atMs !== undefined ? { atMs: state.atMs } : {}),
+    open: [...(state.plan?.open ?? [])], drawnAs: Object.fromEntries(state.plan?.view.drawnAs ?? []),
+    shownEdges: (state.plan?.view.edges ?? []).flatMap((e) => e.members.map((m) => m.id)),
+    diffMs: state.diffMs, ...(state.planMs !== undefined ? { planMs: state.planMs } : {}), ...(state.firstMs !== undefined ? { firstMs: state.firstMs } : {}),
+    ...(state.firstFrameAt !== undefined ? { firstFrameAt: state.firstFrameAt } : {}),
+    ...(state.firstTopologyAt !== undefined ? { firstTopologyAt: state.firstTopologyAt } : {}),
+  }),
+};

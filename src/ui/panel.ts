@@ -1,10 +1,13 @@
 // The side panel: what a clicked container (or process, host, external address) is and whom it talks to,
 // or a clicked edge's connections one by one.
 import type { TopologyEdge, TopologyNode } from '../core/model/topology.js';
+import { EDGE_HEALTH_RULE } from '../core/report/edge-health.js';
+import type { Aggregate } from './aggregate.js';
 import type { ConnectionRow, ContainerConnectionRow } from './connections.js';
 import { h } from './dom.js';
-import { formatBytes, formatEndpoint, formatMs, formatRate, formatTime } from './format.js';
-import { edgeHealth, isSflowOnly, sflowEstimate } from './graph-model.js';
+import { formatAgo, formatBytes, formatEndpoint, formatMs, formatRate, formatTime } from './format.js';
+import { edgeLabel, edgeRate, isSflowOnly, sflowEstimate } from './graph-model.js';
+import { edgeHealth } from '../core/report/edge-health.js';
 import { sparkline, type RatePoint } from './sparkline.js';
 import type { ContainerSummary, SocketRow } from './types.js';
 
@@ -25,6 +28,10 @@ export interface NodePanelData {
   readonly historyAtMs?: number;
   /** Whether edges carry per-connection details (not kept in history). */
   readonly hasDetails: boolean;
+  /** For a `container:` container: the container whose network namespace it shares. */
+  readonly sharesWith?: { readonly id: string; readonly name: string };
+  /** The topology's time, to say how long ago a container exited. */
+  readonly nowMs: number;
 }
 
 /** What the edge panel shows. */
@@ -34,6 +41,25 @@ export interface EdgePanelData {
   readonly toName: string;
   readonly connections: Loaded<readonly ConnectionRow[]>;
   readonly historyAtMs?: number;
+  readonly nowMs: number;
+}
+
+/** What the panel of an aggregate (a host, project, network or service drawn as one) shows. */
+export interface AggregatePanelData {
+  readonly aggregate: Aggregate;
+  readonly members: readonly TopologyNode[];
+  /** Drawn open (a box) or folded (one node). */
+  readonly open: boolean;
+  /** Edges between its own members (not drawn while folded). */
+  readonly inner: number;
+}
+
+/** What the panel of an aggregated edge shows: the topology's edges it stands for. */
+export interface EdgeGroupPanelData {
+  readonly fromName: string;
+  readonly toName: string;
+  readonly edges: readonly TopologyEdge[];
+  readonly names: ReadonlyMap<string, string>;
 }
 
 /** What the panel's buttons do. */
@@ -42,6 +68,8 @@ export interface PanelActions {
   focus(nodeId: string): void;
   openEdge(edgeId: string): void;
   openNode(nodeId: string): void;
+  openAggregate(id: string): void;
+  closeAggregate(id: string): void;
 }
 
 const KIND_TEXT: Record<TopologyNode['kind'], string> = { container: 'container', process: 'host process', external: 'external address', host: 'Docker host' };
@@ -79,8 +107,9 @@ export function renderNodePanel(root: HTMLElement, d: NodePanelData, actions: Pa
       ['Image', n.image],
       ['Id', h('code', {}, n.id.slice(0, 12))],
       ['Compose', n.compose?.project ? `${n.compose.project}${n.compose.service ? ` / ${n.compose.service}` : ''}` : undefined],
-      ['Network mode', n.networkMode],
+      ['Network mode', d.sharesWith ? h('span', {}, 'shares the network namespace of ', h('button', { type: 'button', class: 'link', onclick: () => actions.openNode(d.sharesWith?.id ?? '') }, d.sharesWith.name)) : n.networkMode],
       ['Pid', String(n.pid)],
+      ['Exited', n.exitedAt ? `${formatTime(Date.parse(n.exitedAt))} (${formatAgo(Date.parse(n.exitedAt), d.nowMs)})` : undefined],
     ]));
     parts.push(section('Networks', n.networks.length === 0 ? h('p', { class: 'muted' }, 'none (own namespace: ' + n.networkMode + ')')
       : h('ul', { class: 'plain' }, ...n.networks.map((x) => h('li', {}, h('strong', {}, x.name), ' ', [x.ipv4, x.ipv6].filter(Boolean).join(', ') || '–')))));
@@ -123,18 +152,18 @@ function connectionsTable(d: NodePanelData, actions: PanelActions): Node {
   if (!d.hasDetails) return h('p', { class: 'muted' }, 'History keeps edges, not their connections one by one: see the edges in the table, or go live.');
   if (d.connections.length === 0) return h('p', { class: 'muted' }, 'none');
   return h('table', { class: 'conns' },
-    h('thead', {}, h('tr', {}, h('th', {}, ''), h('th', {}, 'Peer'), h('th', {}, 'Port'), h('th', { class: 'num' }, 'Bytes ↑/↓'), h('th', { class: 'num' }, 'RTT'), h('th', {}, 'Process'))),
+    h('thead', {}, h('tr', {}, h('th', {}, ''), h('th', {}, 'Peer'), h('th', {}, 'Port'), h('th', { class: 'num' }, 'Bytes'), h('th', { class: 'num' }, 'RTT'), h('th', {}, 'Process'))),
     h('tbody', {}, ...d.connections.map((c) => {
       // Bytes this container sent / received on the connection.
       const up = c.direction === 'out' ? c.bytesToServer : c.bytesToClient;
       const down = c.direction === 'out' ? c.bytesToClient : c.bytesToServer;
       return h('tr', { tabindex: 0, class: 'clickable', title: `${formatEndpoint(c.client)} → ${formatEndpoint(c.server)} (${c.state}, ${c.via})`, onclick: () => actions.openEdge(c.edgeId), onkeydown: (ev: Event) => { if ((ev as KeyboardEvent).key === 'Enter') actions.openEdge(c.edgeId); } },
         h('td', { 'aria-label': c.direction === 'out' ? 'outgoing' : 'incoming' }, c.direction === 'out' ? '→' : '←'),
-        h('td', {}, c.peerName),
+        h('td', { class: 'peer', title: c.peerName }, c.peerName),
         h('td', {}, `${c.protocol}/${c.port}`),
-        h('td', { class: 'num' }, up === undefined ? '–' : `${formatBytes(up)} / ${formatBytes(down ?? 0)}`),
+        h('td', { class: 'num' }, up === undefined ? '–' : h('span', { class: 'pair' }, h('span', {}, formatBytes(up)), h('span', {}, formatBytes(down ?? 0)))),
         h('td', { class: 'num' }, formatMs(c.rttMs)),
-        h('td', { class: 'mono' }, c.process));
+        h('td', { class: 'mono proc', title: c.process }, c.process));
     })));
 }
 
@@ -142,7 +171,7 @@ function connectionsTable(d: NodePanelData, actions: PanelActions): Node {
 export function renderEdgePanel(root: HTMLElement, d: EdgePanelData, actions: PanelActions): void {
   const e = d.edge;
   const t = e.traffic;
-  const health = edgeHealth(e);
+  const { level: health, reasons } = edgeHealth(e);
   const fromLink = h('button', { type: 'button', class: 'link', onclick: () => actions.openNode(e.from) }, d.fromName);
   const toLink = h('button', { type: 'button', class: 'link', onclick: () => actions.openNode(e.to) }, d.toName);
   const parts: Node[] = [
@@ -153,11 +182,15 @@ export function renderEdgePanel(root: HTMLElement, d: EdgePanelData, actions: Pa
       ['Port', `${e.protocol}/${e.port}${e.publishedPorts?.length ? ` (host port ${e.publishedPorts.join(', ')})` : ''}`],
       ['Connections', Object.keys(e.states).length > 0 ? `${e.connections} · ${Object.entries(e.states).map(([s, n]) => `${s}=${n}`).join(' ')}` : String(e.connections)],
       ['Resolved by', e.via.join(', ')],
-      ['Health', h('span', {}, h('span', { class: `dot ${health}`, 'aria-hidden': 'true' }), ` ${health}`)],
+      ['Health', h('span', {}, h('span', { class: `dot ${health}`, 'aria-hidden': 'true' }), ` ${health}`, reasons.length > 0 ? h('span', { class: 'muted' }, ` — ${reasons.join('; ')}`) : '')],
+      ['Closed', e.closedAt ? `${formatTime(Date.parse(e.closedAt))} (${formatAgo(Date.parse(e.closedAt), d.nowMs)}): no live connection` : undefined],
       ['Client → server', t ? `${formatRate(t.bytesSentPerSec)} · ${formatBytes(t.bytesSent)} in all` : undefined],
       ['Server → client', t ? `${formatRate(t.bytesReceivedPerSec)} · ${formatBytes(t.bytesReceived)} in all` : undefined],
-      ['RTT', t && t.rttMeanMs !== undefined ? `${formatMs(t.rttMinMs)} / ${formatMs(t.rttMeanMs)} / ${formatMs(t.rttMaxMs)} (min / mean / max)` : undefined],
-      ['Retransmits', t?.retransmits !== undefined ? String(t.retransmits) : undefined],
+      ['RTT', t && t.rttMeanMs !== undefined ? `p50 ${formatMs(t.rttP50Ms ?? t.rttMeanMs)} · p95 ${formatMs(t.rttP95Ms ?? t.rttMaxMs)} · max ${formatMs(t.rttMaxMs)}` : undefined],
+      ['Retransmits', t?.recent ? `${t.recent.retransmits} of ${t.recent.segmentsOut} segments in ${Math.round(t.recent.windowSeconds)} s` +
+        (t.recent.retransmitRatio !== undefined ? ` (${(t.recent.retransmitRatio * 100).toFixed(2)}%)` : '') : t?.retransmits !== undefined ? `${t.retransmits} over the connections' lives` : undefined],
+      ['Connects', t?.recent && (t.recent.connectsUnanswered > 0 || t.recent.flowsUnreplied > 0)
+        ? `${t.recent.connectsUnanswered} unanswered, ${t.recent.connectsAnswered} answered; UDP flows ${t.recent.flowsUnreplied} unreplied, ${t.recent.flowsReplied} replied (last ${EDGE_HEALTH_RULE.windowSeconds} s)` : undefined],
       ['Counted by', t ? (t.bytesSource === 'tcp_info' ? 'tcp_info (payload bytes)' : t.bytesSource === 'conntrack' ? 'conntrack (IP bytes, headers included)' : 'tcp_info and conntrack') : undefined],
     ]),
   ];
@@ -196,4 +229,43 @@ function sflowFacts(e: TopologyEdge): Node {
     ['Counted as', 'Ethernet frames (headers included), sampled × rate'],
     ['Since', `${formatTime(Date.parse(s.firstSampleAt))} · last sample ${formatTime(Date.parse(s.lastSampleAt))}`],
   ]);
+}
+
+/** Renders the panel of an aggregate: what it stands for, its members, and Open / Close. */
+export function renderAggregatePanel(root: HTMLElement, d: AggregatePanelData, actions: PanelActions): void {
+  const a = d.aggregate;
+  const what = { host: 'host', group: a.groupKind === 'compose' ? 'compose project' : a.groupKind === 'network' ? 'network' : a.groupKind === 'external' ? 'external addresses' : a.groupKind === 'host' ? 'host processes' : 'group', service: 'replicas' }[a.kind];
+  const button = d.open
+    ? h('button', { type: 'button', onclick: () => actions.closeAggregate(a.id), title: 'Draw it as one node again (Backspace)' }, 'Close')
+    : h('button', { type: 'button', onclick: () => actions.openAggregate(a.id), title: 'Draw its members (Enter)' }, 'Open');
+  const title = a.kind === 'service' ? `${a.label} ×${a.size}` : a.label;
+  const shown = d.members.slice(0, 200);
+  root.replaceChildren(
+    header(title, `${what}${a.stale ? ' · not reporting (stale)' : ''}`, actions, [button]),
+    facts([
+      ['Containers', String(a.containers)],
+      ['Other nodes', a.size - a.containers > 0 ? String(a.size - a.containers) : undefined],
+      ['Inner edges', d.open ? undefined : String(d.inner)],
+    ]),
+    section(`Members (${d.members.length})`, h('ul', { class: 'plain members' }, ...shown.map((n) => h('li', {},
+      h('button', { type: 'button', class: 'link', onclick: () => actions.openNode(n.id) }, n.name), n.kind === 'container' ? h('span', { class: 'muted' }, ` ${n.image}`) : ''))),
+    d.members.length > shown.length ? h('p', { class: 'muted' }, `and ${d.members.length - shown.length} more (search to find one)`) : ''),
+  );
+}
+
+/** Renders the panel of an aggregated edge: the topology's edges it stands for, busiest first. */
+export function renderEdgeGroupPanel(root: HTMLElement, d: EdgeGroupPanelData, actions: PanelActions): void {
+  const rows = [...d.edges].sort((a, b) => (edgeRate(b) ?? -1) - (edgeRate(a) ?? -1) || a.id.localeCompare(b.id)).slice(0, 300);
+  root.replaceChildren(
+    header(`${d.fromName} → ${d.toName}`, `${d.edges.length} edge${d.edges.length === 1 ? '' : 's'}`, actions),
+    h('table', { class: 'conns' },
+      h('thead', {}, h('tr', {}, h('th', {}, 'From'), h('th', {}, 'To'), h('th', {}, 'Port · rate'), h('th', {}, 'Health'))),
+      h('tbody', {}, ...rows.map((e) => {
+        const { level } = edgeHealth(e);
+        return h('tr', { tabindex: 0, class: 'clickable', onclick: () => actions.openEdge(e.id), onkeydown: (ev: Event) => { if ((ev as KeyboardEvent).key === 'Enter') actions.openEdge(e.id); } },
+          h('td', {}, d.names.get(e.from) ?? e.from), h('td', {}, d.names.get(e.to) ?? e.to), h('td', { class: 'nowrap' }, edgeLabel(e)),
+          h('td', {}, h('span', { class: `dot ${level}`, 'aria-hidden': 'true' }), ` ${level}`));
+      }))),
+    d.edges.length > rows.length ? h('p', { class: 'muted' }, `and ${d.edges.length - rows.length} more (the table lists them all)`) : '',
+  );
 }

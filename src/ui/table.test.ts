@@ -8,7 +8,7 @@ const base = buildTopology(syntheticSnapshot());
 // Traffic on two edges, to sort by.
 const t: Topology = {
   ...base,
-  edges: base.edges.map((e) => (e.from === IDS.web && e.to === IDS.db ? { ...e, traffic: { bytesSent: 1, bytesReceived: 1, bytesSentPerSec: 500, bytesReceivedPerSec: 10, rttMeanMs: 3, bytesSource: 'tcp_info', retransmits: 2, measuredConnections: 1, conntrackConnections: 0 } }
+  edges: base.edges.map((e) => (e.from === IDS.web && e.to === IDS.db ? { ...e, traffic: { bytesSent: 1, bytesReceived: 1, bytesSentPerSec: 500, bytesReceivedPerSec: 10, rttMeanMs: 3, rttP95Ms: 150, bytesSource: 'tcp_info', retransmits: 2, measuredConnections: 1, conntrackConnections: 0 } }
     : e.from === IDS.side ? { ...e, traffic: { bytesSent: 1, bytesReceived: 1, bytesSentPerSec: 100, bytesReceivedPerSec: 900, rttMeanMs: 1, bytesSource: 'tcp_info', retransmits: 0, measuredConnections: 1, conntrackConnections: 0 } } : e)),
 };
 

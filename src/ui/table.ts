@@ -3,7 +3,7 @@
 import type { Topology } from '../core/model/topology.js';
 import { h } from './dom.js';
 import { formatMs, formatRate } from './format.js';
-import { edgeHealth, type Health } from './graph-model.js';
+import { edgeHealth, type HealthLevel as Health } from '../core/report/edge-health.js';
 
 /** One row of the table. */
 export interface EdgeRow {
@@ -62,7 +62,7 @@ export function edgeRows(t: Topology, visibleEdges?: ReadonlySet<string>): EdgeR
     ...(e.traffic?.rttMeanMs !== undefined ? { rtt: e.traffic.rttMeanMs } : {}),
     ...(e.traffic?.retransmits !== undefined ? { retransmits: e.traffic.retransmits } : {}),
     via: e.via.join(', '),
-    health: edgeHealth(e),
+    health: edgeHealth(e).level,
   }));
 }
 

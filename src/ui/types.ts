@@ -1,6 +1,6 @@
 // The parts of the agent's JSON documents the map reads, beyond the topology (whose types come from
 // core/model). These mirror the HTTP API's contract (README: /api/v1/containers, /sockets, /traffic, /history);
-// the browser bundle cannot import the server's report modules, only core/model types.
+// they are the agent's answers as the browser receives them.
 import type { PortBinding } from '../core/model/container.js';
 import type { Endpoint, Protocol, SocketState, TcpInfo } from '../core/model/socket.js';
 import type { Topology } from '../core/model/topology.js';
@@ -41,7 +41,7 @@ export interface SocketRow {
   readonly local: Endpoint;
   readonly remote: Endpoint;
   readonly processes: readonly { pid: number; command: string; container?: string | null }[];
-  readonly tcp?: Pick<TcpInfo, 'bytesSent' | 'bytesReceived' | 'rttMs' | 'retransmits'>;
+  readonly tcp?: TcpInfo;
 }
 
 /** `/api/v1/sockets`. */

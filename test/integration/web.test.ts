@@ -5,15 +5,20 @@
 // and edges on the map (the same as the API's, and as the kernel's `ss`), an edge's connections listed one by
 // one with the endpoints `ss` shows, a container started during the test appearing without reload while the
 // others stay put, the table, the time slider bringing back an edge that no longer exists, the banners when
-// the agent or Docker goes away, and token auth through the browser's own prompt. Screenshots (light and
-// dark) go to artifacts/screenshots/.
+// the agent or Docker goes away, and token auth through the browser's own prompt; that every name on the map
+// is readable (≥ 11 px through cytoscape), a `container:` sidecar is drawn with the container it shares and
+// named, and edge health follows the kernel: a busy connection without retransmissions (ss -ti) is ok, a
+// connect to an address of the test's own network where nothing answers (SYN_SENT in ss; only ARP on that
+// bridge) is bad. The page's console stays silent. Screenshots (light and dark) go to artifacts/screenshots/.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, docker, inspect, name, network, ROOT, run, ssSockets, testImage } from './harness.js';
+import { cleanup, docker, inspect, name, network, ROOT, run, RUN_ID, ssSockets, testImage } from './harness.js';
+import { expectReadable, probe, settle } from './map-probe.js';
 import { eventually, getJson, startServe, type ServeProcess } from './serve-agent.js';
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
@@ -22,12 +27,15 @@ const P = '/opt/peer.mjs';
 const compose = (service: string) => ['--label', `com.docker.compose.project=${name('shop')}`, '--label', `com.docker.compose.service=${service}`];
 
 interface Endpoint { address: string; port: number }
-interface Edge { id: string; from: string; to: string; port: number; connections: number; details?: { client: Endpoint; server: Endpoint }[] }
+interface Edge {
+  id: string; from: string; to: string; port: number; connections: number; states: Record<string, number>; details?: { client: Endpoint; server: Endpoint }[];
+  traffic?: { retransmits?: number; recent?: { retransmits: number; segmentsOut: number; connectsUnanswered: number; connectsAnswered: number } };
+}
 interface Topology { nodes: { id: string; name: string; kind: string }[]; edges: Edge[] }
 
 /** What the page exposes (window.portolan): the map's cytoscape core, typed as far as the test reads it. */
 interface MapElement { id(): string; data(key: string): unknown; position(): { x: number; y: number }; renderedPosition(): { x: number; y: number }; renderedMidpoint(): { x: number; y: number }; visible(): boolean }
-interface PageGlobals { portolan?: { cy: { nodes(sel?: string): MapElement[] & { map<T>(f: (n: MapElement) => T): T[] }; edges(sel?: string): { map<T>(f: (e: MapElement) => T): T[] }; getElementById(id: string): MapElement & { empty(): boolean }; animated(): boolean }; stats(): { renders: number; atMs?: number } } }
+interface PageGlobals { portolan?: { cy: { nodes(sel?: string): MapElement[] & { map<T>(f: (n: MapElement) => T): T[] }; edges(sel?: string): { map<T>(f: (e: MapElement) => T): T[] }; getElementById(id: string): MapElement & { empty(): boolean }; animated(): boolean }; stats(): { renders: number; atMs?: number; drawnAs: Record<string, string>; shownEdges: string[] } } }
 
 const plain = (a: string) => a.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1');
 const ssText = (t: string) => {
@@ -48,21 +56,35 @@ let hostClient: net.Socket | undefined;
 let hostTimer: NodeJS.Timeout | undefined;
 const ids: Record<string, string> = {};
 let netName = '';
+/** Console messages and page errors of the main page (the other pages watch agents go away on purpose). */
+const noise: string[] = [];
+/** Every name of this run starts with it: typed into the search, it scopes the map to this test's containers. */
+const PREFIX = `pt-${RUN_ID}`;
+/** An address of the test's own network where nothing answers (no container has it). */
+let silentIp = '';
 
 async function shot(file: string): Promise<void> {
   fs.mkdirSync(SHOTS, { recursive: true });
   await page.screenshot({ path: path.join(SHOTS, file) });
 }
 
-/** Nodes and edges on the map (cytoscape), with positions. */
+/** Nodes and traffic edges drawn on the map (cytoscape), with positions. */
 function mapNow(p: Page = page): Promise<{ nodes: { id: string; label: string; x: number; y: number; visible: boolean }[]; edges: string[] }> {
   return p.evaluate(() => {
     const cy = (globalThis as unknown as PageGlobals).portolan?.cy;
     if (!cy) return { nodes: [], edges: [] };
     return {
-      nodes: cy.nodes('[kind != "group"]').map((n) => ({ id: n.id(), label: String(n.data('label')), x: n.position().x, y: n.position().y, visible: n.visible() })),
-      edges: cy.edges().map((e) => e.id()),
+      nodes: cy.nodes('[kind != "box"]').map((n) => ({ id: n.id(), label: String(n.data('label')), x: n.position().x, y: n.position().y, visible: n.visible() })),
+      edges: cy.edges('[kind = "traffic"]').map((e) => e.id()),
     };
+  });
+}
+
+/** What the map shows of the topology, drawn as themselves or inside a folded group: node ids and edge ids. */
+function shownNow(p: Page): Promise<{ nodes: string[]; edges: string[] }> {
+  return p.evaluate(() => {
+    const s = (globalThis as unknown as PageGlobals).portolan?.stats();
+    return { nodes: Object.keys(s?.drawnAs ?? {}), edges: s?.shownEdges ?? [] };
   });
 }
 
@@ -100,7 +122,12 @@ beforeAll(async () => {
   run('worker', ['--network', netName, ...compose('worker')], ['node', P, 'tcp-client', ipOf('api', netName), '9000', '500', '2']);
   run('reporter', ['--network', netName, ...compose('reporter')], ['node', P, 'tcp-client', ipOf('db', netName), '5432', '100', '1']);
   run('probe', [], ['node', P, 'tcp-client', ipOf('solo', 'bridge'), '7000', '100', '1']);
-  for (const n of ['front', 'api', 'db', 'solo', 'loadgen', 'worker', 'reporter', 'probe']) ids[n] = idOf(n);
+  // A sidecar in api's network namespace (compose's network_mode: service:api), talking to db.
+  run('side', ['--network', `container:${name('api')}`, ...compose('side')], ['node', P, 'tcp-client', ipOf('db', netName), '5432', '100', '1']);
+  // A client whose server never answers: an address of the test's network no container has (its SYNs go nowhere).
+  silentIp = ipOf('front', netName).replace(/\.\d+$/, '.250');
+  run('lost', ['--network', netName, ...compose('lost')], ['node', P, 'tcp-client', silentIp, '9999', '0', '1']);
+  for (const n of ['front', 'api', 'db', 'solo', 'loadgen', 'worker', 'reporter', 'probe', 'side', 'lost']) ids[n] = idOf(n);
   // A host process (this test) talking to front through its published port.
   const hostPort = Number(docker('port', name('front'), '8080/tcp').split('\n')[0]?.split(':').pop());
   hostClient = net.connect(hostPort, '127.0.0.1');
@@ -115,6 +142,8 @@ beforeAll(async () => {
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
   context = await browser.newContext({ viewport: { width: 1440, height: 900 }, colorScheme: 'light' });
   page = await context.newPage();
+  page.on('console', (m) => noise.push(`${m.type()}: ${m.text()} (${m.location().url})`));
+  page.on('pageerror', (e) => noise.push(`pageerror: ${e.message}`));
 }, 180_000);
 
 afterAll(async () => {
@@ -131,6 +160,8 @@ describe('web map in Chromium', () => {
   it('shows the scenario\'s containers and edges, the same as the API and the kernel', async () => {
     await page.goto(agent.base, { waitUntil: 'domcontentloaded' });
     expect(await page.title()).toMatch(/portolan/);
+    // Other tests' containers may share this engine: the run's prefix scopes the map to this test's (and their peers).
+    await page.locator('#search').fill(PREFIX);
     // Every client's connections are up and the map has all their edges.
     const wanted = [
       `${ids.loadgen}->${ids.front}/tcp/8080`, `${ids.worker}->${ids.api}/tcp/9000`, `${ids.reporter}->${ids.db}/tcp/5432`, `${ids.probe}->${ids.solo}/tcp/7000`,
@@ -159,8 +190,9 @@ describe('web map in Chromium', () => {
       expect(m.edges).toContain(`${ids[client]}->${ids[server]}/tcp/${port}`);
     }
     // Grouped by compose project; the bridge pair and the host process apart.
-    const groups = await page.evaluate(() => (globalThis as unknown as PageGlobals).portolan?.cy.nodes('[kind = "group"]').map((g) => String(g.data('label'))) ?? []);
+    const groups = await page.evaluate(() => (globalThis as unknown as PageGlobals).portolan?.cy.nodes('[kind = "box"]').map((g) => String(g.data('label'))) ?? []);
     expect(groups).toEqual(expect.arrayContaining([`compose · ${name('shop')}`, 'network · bridge', expect.stringMatching(/^host/)]));
+    expect(groups.some((g) => /[0-9a-f]{12}/.test(g)), 'no group named by a container id').toBe(false);
     await page.locator('#fit').click();
     await shot('map-light.png');
   });
@@ -196,6 +228,50 @@ describe('web map in Chromium', () => {
     expect(await text()).toContain(name('loadgen'));
     await expect.poll(async () => (await panel.locator('.sparkline path.rx').getAttribute('d')) ?? '', { timeout: 15_000 }).toMatch(/L/);
     await shot('container-panel-light.png');
+  });
+
+  it('every name is readable; the sidecar is drawn with the container it shares; edge health follows the kernel', async () => {
+    await page.keyboard.press('Escape');
+    await settle(page);
+    const p = await probe(page);
+    expectReadable(p, 'real engine');
+    // The `container:` sidecar: in api's box, right under it, tied to it by a dotted line, named by itself.
+    const api = p.nodes.find((n) => n.id === ids.api);
+    const side = p.nodes.find((n) => n.id === ids.side);
+    expect(side?.label).toBe(name('side'));
+    expect(side?.parent).toBe(api?.parent);
+    expect(side?.x).toBeCloseTo(api?.x ?? Number.NaN, 5);
+    expect(side?.y ?? 0).toBeGreaterThan(api?.y ?? 0);
+    expect(p.edges.some((e) => e.id === `netns:${ids.side}`)).toBe(true);
+
+    // loadgen → front: 40 KB/s over a veth. Once the agent has a window of samples, its retransmits are the
+    // kernel's (ss -ti prints `retrans:` only when the socket retransmitted), and without any the edge is ok.
+    const pump = `${ids.loadgen}->${ids.front}/tcp/8080`;
+    const edgeOf = async (id: string) => (await getJson<Topology>(`${agent.base}/api/v1/topology`)).body.edges.find((e) => e.id === id);
+    await eventually(async () => (await edgeOf(pump))?.traffic?.recent !== undefined, 15_000, 'a window of samples on loadgen → front');
+    const ss = execFileSync('nsenter', ['-t', String(inspect('loadgen').State.Pid), '-n', 'ss', '-tiH', 'dst', `${ipOf('front', netName)}:8080`], { encoding: 'utf8' });
+    const kernelRetrans = Number(/retrans:\d+\/(\d+)/.exec(ss)?.[1] ?? 0);
+    const edge = await edgeOf(pump);
+    expect(edge?.traffic?.retransmits, `lifetime retransmits = the kernel's (${ss.trim()})`).toBe(kernelRetrans);
+    if (kernelRetrans === 0) {
+      expect(edge?.traffic?.recent?.retransmits).toBe(0);
+      await expect.poll(() => page.evaluate((id) => (globalThis as unknown as { portolan: { cy: { getElementById(x: string): { data(k: string): unknown } } } }).portolan.cy.getElementById(id).data('health'), pump)).toBe('ok');
+    }
+
+    // lost → an address nothing answers: the kernel shows its connect pending (SYN_SENT); the edge is bad and says why.
+    const synSent = ssSockets(inspect('lost').State.Pid).filter((x) => x.state === 'SYN_SENT' && ssText(x.remote) === `${silentIp}:9999`);
+    expect(synSent.length, 'SYN_SENT in ss').toBeGreaterThan(0);
+    let lostEdge = '';
+    await eventually(async () => {
+      const e = (await getJson<Topology>(`${agent.base}/api/v1/topology`)).body.edges.find((x) => x.from === ids.lost && x.port === 9999);
+      lostEdge = e?.id ?? '';
+      return (e?.traffic?.recent?.connectsUnanswered ?? 0) > 0 && e?.traffic?.recent?.connectsAnswered === 0;
+    }, 15_000, 'the unanswered connect counted');
+    await expect.poll(() => page.evaluate((id) => (globalThis as unknown as { portolan: { cy: { getElementById(x: string): { data(k: string): unknown } } } }).portolan.cy.getElementById(id).data('health'), lostEdge), { timeout: 5000 }).toBe('bad');
+    await clickOnMap(lostEdge, 'edge');
+    await expect.poll(() => page.locator('#panel').textContent(), { timeout: 5000 }).toMatch(/Health\s*bad — \d+ connects? never answered in \d+ s, none answered/);
+    await page.keyboard.press('Escape');
+    await shot('map-health-light.png');
   });
 
   it('a container started now appears within 3 s without a reload, and nothing else moves', async () => {
@@ -242,7 +318,7 @@ describe('web map in Chromium', () => {
     await page.locator('#search').fill(name('worker'));
     await expect.poll(() => rows.count()).toBe(1);
     await shot('table-light.png');
-    await page.locator('#search').fill('');
+    await page.locator('#search').fill(PREFIX);
     await page.locator('#view-map').click();
   });
 
@@ -341,17 +417,21 @@ describe('web map in Chromium', () => {
     await eventually(async () => (await getJson(`${second.base}/readyz`)).status === 200, 30_000, 'second agent ready');
     const p2 = await context.newPage();
     await p2.goto(second.base, { waitUntil: 'domcontentloaded' });
-    await eventually(async () => (await mapNow(p2)).nodes.some((n) => n.id === ids.front), 15_000, 'map on the second agent');
+    await eventually(async () => (await shownNow(p2)).nodes.includes(ids.front ?? ''), 15_000, 'map on the second agent');
     proxy.close();
     for (const c of conns) c.destroy();
     await expect.poll(() => p2.locator('#banner').textContent(), { timeout: 15_000 }).toMatch(/^Docker unreachable since \d\d:\d\d:\d\d; showing last known state\.$/);
     // The last known map stays.
-    expect((await mapNow(p2)).nodes.some((n) => n.id === ids.front)).toBe(true);
+    expect((await shownNow(p2)).nodes).toContain(ids.front);
     await p2.screenshot({ path: path.join(SHOTS, 'docker-unreachable-light.png') });
     await second.stop();
     await expect.poll(() => p2.locator('#banner').textContent(), { timeout: 10_000 }).toMatch(/^Agent unreachable — retrying/);
     await p2.screenshot({ path: path.join(SHOTS, 'agent-unreachable-light.png') });
     await p2.close();
+  });
+
+  it('the main page\'s console stayed silent', () => {
+    expect(noise).toEqual([]);
   });
 
   it('with a token, the browser asks for it (Basic) and then the map, its files and the stream work', async () => {
@@ -366,7 +446,7 @@ describe('web map in Chromium', () => {
     const ctx = await browser.newContext({ httpCredentials: { username: 'portolan', password: token } });
     const p3 = await ctx.newPage();
     await p3.goto(guarded.base, { waitUntil: 'domcontentloaded' });
-    await eventually(async () => (await mapNow(p3)).edges.includes(`${ids.worker}->${ids.api}/tcp/9000`), 15_000, 'map behind the token');
+    await eventually(async () => (await shownNow(p3)).edges.includes(`${ids.worker}->${ids.api}/tcp/9000`), 15_000, 'map behind the token');
     await ctx.close();
     // Without credentials the browser is challenged (headless, nobody answers its prompt, so it gives up).
     const noCreds = await browser.newContext();

@@ -27,6 +27,10 @@ export interface ContainerNode {
   readonly networks: readonly NodeNetwork[];
   readonly ports: readonly PortBinding[];
   readonly pid: number;
+  /** In a fleet: the id of the host it runs on (`Topology.hosts`). */
+  readonly host?: string;
+  /** Set on a container that exited recently (the capture work keeps it a while): when it exited. */
+  readonly exitedAt?: string;
 }
 
 /**
@@ -42,6 +46,8 @@ export interface ProcessNode {
   readonly command: string;
   /** Pids of the processes holding this node's sockets in the edges, ascending. */
   readonly pids: readonly number[];
+  /** In a fleet: the id of the host it runs on (the node id is then scoped by it). */
+  readonly host?: string;
 }
 
 /** An address outside this Docker host. Id: `external:<canonical ip>`. */
@@ -52,14 +58,21 @@ export interface ExternalNode {
   readonly name: string;
   readonly address: string;
   readonly dnsName?: string;
+  /** In a fleet: the id of the host that saw it (the node id is then scoped by it). */
+  readonly host?: string;
 }
 
-/** The Docker host itself, when a host-side socket has no known process (TIME_WAIT, unreadable fds). Id: `host`. */
+/**
+ * The Docker host itself, when a host-side socket has no known process (TIME_WAIT, unreadable fds). Id: `host`
+ * (`HOST_NODE_ID`); in a fleet, scoped by the host like process and external nodes.
+ */
 export interface HostNode {
   readonly kind: 'host';
-  readonly id: 'host';
+  readonly id: string;
   /** The host's name. */
   readonly name: string;
+  /** In a fleet: the id of the host it stands for. */
+  readonly host?: string;
 }
 
 /** A node of the topology, discriminated by kind. */
@@ -121,6 +134,8 @@ export interface TopologyEdge {
    * only sFlow saw has `connections: 0`, no states, no via and no details. Topologies read back from history carry
    * only where sFlow saw the edge (EdgeSflowSource), not the estimate.
    */
+  /** Set on an edge with no live connection that was seen recently (the capture work keeps it a while): when it closed. */
+  readonly closedAt?: string;
   readonly sflow?: EdgeSflow | EdgeSflowSource;
 }
 
@@ -190,12 +205,59 @@ export interface EdgeTraffic {
   readonly rttMinMs?: number;
   readonly rttMeanMs?: number;
   readonly rttMaxMs?: number;
-  /** Retransmitted segments, summed over the tcp_info connections; absent without tcp_info (UDP). */
+  /** Smoothed RTT percentiles (nearest rank) over the tcp_info connections, in ms: the median and the 95th. */
+  readonly rttP50Ms?: number;
+  readonly rttP95Ms?: number;
+  /**
+   * Retransmitted segments over the connections' lives (`tcpi_total_retrans`), summed over the tcp_info
+   * connections; absent without tcp_info (UDP). A lifetime count: health reads `recent` instead.
+   */
   readonly retransmits?: number;
   /** How many of the edge's connections had tcp_info (the connections RTT and retransmits are over). */
   readonly measuredConnections: number;
   /** How many had no tcp_info and were counted from conntrack instead (UDP flows, TCP connections closed unseen). */
   readonly conntrackConnections: number;
+  /** What happened over the last samples (about a minute): present once two samples of the edge exist. */
+  readonly recent?: EdgeRecentTraffic;
+}
+
+/**
+ * An edge's figures over a recent window of samples (up to `EDGE_WINDOW_MS`), not its connections' lifetimes:
+ * what health is judged on (core/report/edge-health.ts). Counters sum what each connection added between
+ * samples, connections that closed in the window included.
+ */
+export interface EdgeRecentTraffic {
+  /** The window these figures cover: from its first sample to this one, in seconds. */
+  readonly windowSeconds: number;
+  /**
+   * Segments sent and retransmitted over the window (tcp_info `segs_out`, `total_retrans`): each socket counts
+   * what it sent, so both ends' sockets are summed when both are read (a download retransmits on the server).
+   */
+  readonly segmentsOut: number;
+  readonly retransmits: number;
+  /** Retransmitted segments per second over the window. */
+  readonly retransmitsPerSec: number;
+  /** Retransmitted / sent segments over the window; absent when no segment was sent. */
+  readonly retransmitRatio?: number;
+  /**
+   * TCP connects seen in the window: answered (seen in any state past the handshake), and unanswered (seen in
+   * SYN_SENT at samples at least a second apart, or last seen in SYN_SENT and not since answered: the kernel
+   * retransmits an unanswered SYN after 1 s).
+   */
+  readonly connectsAnswered: number;
+  readonly connectsUnanswered: number;
+  /** UDP flows conntrack saw in the window, replied and never replied to. */
+  readonly flowsReplied: number;
+  readonly flowsUnreplied: number;
+}
+
+/** A host of a fleet topology. */
+export interface FleetHost {
+  /** The host id nodes name in `host`. */
+  readonly id: string;
+  readonly name: string;
+  /** True while the host's agent is not reporting (its nodes are its last known state). */
+  readonly stale?: boolean;
 }
 
 /** Who talks to whom at one moment: the `portolan graph --json` document. */
@@ -206,6 +268,8 @@ export interface Topology {
   readonly warnings: readonly string[];
   readonly nodes: readonly TopologyNode[];
   readonly edges: readonly TopologyEdge[];
+  /** In a fleet: the hosts the nodes run on (nodes name theirs in `host`). Absent for one host. */
+  readonly hosts?: readonly FleetHost[];
 }
 
 /** What changed between two topologies, for live updates: whole new values for added and updated items. */
@@ -214,12 +278,17 @@ export interface TopologyDiff {
   readonly from: string;
   readonly to: string;
   readonly warnings?: readonly string[];
+  /** The fleet's hosts, only when they changed. */
+  readonly hosts?: readonly FleetHost[];
   readonly nodes: { readonly added: readonly TopologyNode[]; readonly updated: readonly TopologyNode[]; readonly removed: readonly string[] };
   readonly edges: { readonly added: readonly TopologyEdge[]; readonly updated: readonly TopologyEdge[]; readonly removed: readonly string[] };
 }
 
-/** Id of the host node. */
+/** Id of the host node (of one host; a fleet scopes it by host). */
 export const HOST_NODE_ID = 'host';
+
+/** How far back an edge's `recent` figures look, in ms. */
+export const EDGE_WINDOW_MS = 60_000;
 
 /** Id of the node for host processes with this command. */
 export function processNodeId(command: string): string {

@@ -4,7 +4,8 @@ import { attributeSockets } from '../attribute.js';
 import type { Snapshot } from '../model/snapshot.js';
 import type { TcpInfo } from '../model/socket.js';
 import { buildTopology } from '../topology/build-topology.js';
-import { accumulateEdgeBytes } from './edge-bytes.js';
+import type { ConnectionDetail } from '../model/topology.js';
+import { accumulateEdgeBytes, connectionTcp, indexSocketsTcpInfo } from './edge-bytes.js';
 
 const info = (sent: number, received: number): TcpInfo => ({
   bytesSent: sent, bytesRetrans: 0, bytesReceived: received, bytesAcked: sent, rttMs: 1, rttVarMs: 0, minRttMs: 1, retransmits: 0,
@@ -34,5 +35,24 @@ describe('accumulateEdgeBytes', () => {
     const s = syntheticSnapshot();
     const c = accumulateEdgeBytes(undefined, buildTopology(s), attributeSockets(s));
     expect(c.totals.size).toBe(0);
+  });
+});
+
+describe('connectionTcp', () => {
+  const d: ConnectionDetail = { state: 'ESTABLISHED', via: 'socket', client: { address: '172.18.0.2', port: 50000 }, server: { address: '172.18.0.3', port: 8080 }, clientPids: [], serverPids: [] };
+  const sock = (local: string, lport: number, remote: string, rport: number, tcp: TcpInfo) => ({ local: { address: local, port: lport }, remote: { address: remote, port: rport }, tcp });
+
+  it('prefers the client\'s socket', () => {
+    const index = indexSocketsTcpInfo([sock('172.18.0.2', 50000, '172.18.0.3', 8080, info(1, 2)), sock('172.18.0.3', 8080, '172.18.0.2', 50000, info(20, 10))]);
+    expect(connectionTcp(d, index)).toMatchObject({ sent: 1, received: 2 });
+  });
+
+  it('falls back to the server\'s socket, directions swapped, also when it reads IPv4-mapped (dual-stack listener)', () => {
+    const index = indexSocketsTcpInfo([sock('::ffff:172.18.0.3', 8080, '::ffff:172.18.0.2', 50000, info(20, 10))]);
+    expect(connectionTcp(d, index)).toMatchObject({ sent: 10, received: 20 });
+  });
+
+  it('is undefined when neither socket was read', () => {
+    expect(connectionTcp(d, indexSocketsTcpInfo([sock('172.18.0.9', 1, '172.18.0.3', 8080, info(1, 1))]))).toBeUndefined();
   });
 });

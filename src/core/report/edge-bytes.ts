@@ -46,14 +46,21 @@ export interface EdgeMeasure {
   readonly retransmits: number;
 }
 
-const ep = (e: Endpoint) => `${e.address}|${e.port}`;
+// Connection details carry canonical addresses; an IPv4 peer of a dual-stack listener's accepted socket reads
+// `::ffff:a.b.c.d` in the kernel's table. Kernel text is otherwise canonical already, so unmapping is enough.
+const unmapped = (a: string) => (a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a);
+const ep = (e: Endpoint) => `${unmapped(e.address)}|${e.port}`;
+
+/** Indexes sockets' tcp_info by `local>remote` endpoints (pure), as connectionTcp looks it up. */
+export function indexSocketsTcpInfo<T>(sockets: Iterable<{ readonly local: Endpoint; readonly remote: Endpoint; readonly tcp?: T }>, into: Map<string, T> = new Map()): Map<string, T> {
+  for (const s of sockets) if (s.tcp) into.set(`${ep(s.local)}>${ep(s.remote)}`, s.tcp);
+  return into;
+}
 
 /** Every socket's tcp_info, keyed by `local>remote`. */
 export function indexTcpInfo(attribution: Attribution): Map<string, TcpInfo> {
   const tcp = new Map<string, TcpInfo>();
-  for (const group of [...attribution.containers, ...attribution.unclaimed]) {
-    for (const s of group.sockets) if (s.tcp) tcp.set(`${ep(s.local)}>${ep(s.remote)}`, s.tcp);
-  }
+  for (const group of [...attribution.containers, ...attribution.unclaimed]) indexSocketsTcpInfo(group.sockets, tcp);
   return tcp;
 }
 
@@ -61,11 +68,22 @@ export function indexTcpInfo(attribution: Attribution): Map<string, TcpInfo> {
  * A connection's tcp_info as the client sees it: its own socket (dialled at the published or the server
  * address), or the server's socket with the directions swapped when the client's is not seen.
  */
-export function connectionTcp(d: ConnectionDetail, tcp: ReadonlyMap<string, TcpInfo>): { sent: number; received: number; info: TcpInfo } | undefined {
-  const client = tcp.get(`${ep(d.client)}>${ep(d.published ?? d.server)}`) ?? tcp.get(`${ep(d.client)}>${ep(d.server)}`);
+export function connectionTcp<T extends Pick<TcpInfo, 'bytesSent' | 'bytesReceived'> = TcpInfo>(
+  d: ConnectionDetail, tcp: ReadonlyMap<string, T>,
+): { sent: number; received: number; info: T } | undefined {
+  const { client, server } = connectionSockets(d, tcp);
   if (client) return { sent: client.bytesSent, received: client.bytesReceived, info: client };
-  const server = tcp.get(`${ep(d.server)}>${ep(d.client)}`);
   return server ? { sent: server.bytesReceived, received: server.bytesSent, info: server } : undefined;
+}
+
+/**
+ * Both ends' tcp_info of a connection, when read (pure): the client's socket (dialled at the published or the
+ * server address) and the server's (which sees the client's address, except behind docker-proxy).
+ */
+export function connectionSockets<T>(d: ConnectionDetail, tcp: ReadonlyMap<string, T>): { client?: T; server?: T } {
+  const client = tcp.get(`${ep(d.client)}>${ep(d.published ?? d.server)}`) ?? tcp.get(`${ep(d.client)}>${ep(d.server)}`);
+  const server = tcp.get(`${ep(d.server)}>${ep(d.client)}`);
+  return { ...(client !== undefined ? { client } : {}), ...(server !== undefined ? { server } : {}) };
 }
 
 /** Conntrack entries that can count a connection's bytes, by original and by reply tuple. */

@@ -59,3 +59,24 @@ describe('diffTopology', () => {
     expect(content(applyTopologyDiff(a, dc))).toEqual(content(c));
   });
 });
+
+describe('fleet hosts in diffs', () => {
+  const a: Topology = { ...buildTopology(syntheticSnapshot()), hosts: [{ id: 'h1', name: 'one' }, { id: 'h2', name: 'two' }] };
+
+  it('carries the hosts only when they changed, and applying keeps them', () => {
+    const same = diffTopology(a, { ...a, takenAt: '2026-11-21T06:00:05.000Z' });
+    expect(same.hosts).toBeUndefined();
+    expect(isEmptyDiff(same)).toBe(true);
+    expect(applyTopologyDiff(a, same).hosts).toEqual(a.hosts);
+    const b: Topology = { ...a, takenAt: '2026-11-21T06:00:05.000Z', hosts: [{ id: 'h1', name: 'one' }, { id: 'h2', name: 'two', stale: true }] };
+    const d = diffTopology(a, b);
+    expect(d.hosts).toEqual(b.hosts);
+    expect(isEmptyDiff(d)).toBe(false);
+    expect(applyTopologyDiff(a, d)).toEqual(b);
+  });
+
+  it('keeps a document\'s own fields (the stream\'s `stale`)', () => {
+    const doc = { ...a, stale: false };
+    expect(applyTopologyDiff(doc, diffTopology(a, a)).stale).toBe(false);
+  });
+});

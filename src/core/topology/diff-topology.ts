@@ -7,21 +7,28 @@ import type { Topology, TopologyDiff, TopologyEdge, TopologyNode } from '../mode
  */
 export function diffTopology(prev: Topology, next: Topology): TopologyDiff {
   const warningsChanged = !sameJson(prev.warnings, next.warnings);
+  const hostsChanged = next.hosts !== undefined && (prev.hosts === undefined || !sameJson(prev.hosts, next.hosts));
   return {
     from: prev.takenAt,
     to: next.takenAt,
     ...(warningsChanged ? { warnings: next.warnings } : {}),
+    ...(hostsChanged ? { hosts: next.hosts } : {}),
     nodes: diffById(prev.nodes, next.nodes),
     edges: diffById(prev.edges, next.edges),
   };
 }
 
-/** Applies a diff to the topology it was made from (pure): `applyTopologyDiff(a, diffTopology(a, b))` equals b in content. */
-export function applyTopologyDiff(prev: Topology, diff: TopologyDiff): Topology {
+/**
+ * Applies a diff to the topology it was made from (pure): `applyTopologyDiff(a, diffTopology(a, b))` equals b in
+ * content. Other fields of `prev` (a document's own, like `stale`) are kept.
+ */
+export function applyTopologyDiff<T extends Topology>(prev: T, diff: TopologyDiff): T {
+  const hosts = diff.hosts ?? prev.hosts;
   return {
+    ...prev,
     takenAt: diff.to,
-    hostname: prev.hostname,
     warnings: diff.warnings ?? prev.warnings,
+    ...(hosts !== undefined ? { hosts } : {}),
     nodes: applyById(prev.nodes, diff.nodes),
     edges: applyById(prev.edges, diff.edges),
   };
@@ -29,7 +36,7 @@ export function applyTopologyDiff(prev: Topology, diff: TopologyDiff): Topology 
 
 /** True when a diff changes nothing but the time. */
 export function isEmptyDiff(diff: TopologyDiff): boolean {
-  return diff.warnings === undefined &&
+  return diff.warnings === undefined && diff.hosts === undefined &&
     diff.nodes.added.length + diff.nodes.updated.length + diff.nodes.removed.length +
     diff.edges.added.length + diff.edges.updated.length + diff.edges.removed.length === 0;
 }

@@ -85,7 +85,7 @@ describe('edge traffic from conntrack accounting', () => {
     const closed = bytesOf(TCP_CLOSED);
     expect(traffic.get('a->b/tcp/8080')).toEqual({
       bytesSent: 1000 + closed.sent, bytesReceived: closed.received, bytesSource: 'mixed',
-      rttMinMs: 0.3, rttMeanMs: 0.3, rttMaxMs: 0.3, retransmits: 1, measuredConnections: 1, conntrackConnections: 1,
+      rttMinMs: 0.3, rttMeanMs: 0.3, rttMaxMs: 0.3, rttP50Ms: 0.3, rttP95Ms: 0.3, retransmits: 1, measuredConnections: 1, conntrackConnections: 1,
     });
     expect(state.counters.totals.get('a->b/tcp/8080')).toEqual({ sent: 1000 + closed.sent, received: closed.received });
   });

@@ -27,7 +27,7 @@ describe('edgesTraffic', () => {
   const first = edgesTraffic(t0, a0, undefined);
 
   it('sums bytes each way, RTT min/mean/max and retransmits over the edge\'s connections', () => {
-    expect(first.traffic.get('a->b/tcp/80')).toEqual({ bytesSent: 300, bytesReceived: 3000, bytesSource: 'tcp_info', rttMinMs: 0.5, rttMeanMs: 1, rttMaxMs: 1.5, retransmits: 3, measuredConnections: 2, conntrackConnections: 0 });
+    expect(first.traffic.get('a->b/tcp/80')).toEqual({ bytesSent: 300, bytesReceived: 3000, bytesSource: 'tcp_info', rttMinMs: 0.5, rttMeanMs: 1, rttMaxMs: 1.5, rttP50Ms: 0.5, rttP95Ms: 1.5, retransmits: 3, measuredConnections: 2, conntrackConnections: 0 });
   });
 
   it('gives rates from the previous sample, counting a connection that closed up to its last sample', () => {
@@ -47,5 +47,16 @@ describe('edgesTraffic', () => {
     expect(none.traffic.size).toBe(0);
     expect(withEdgeTraffic(t0, first.traffic).edges[0]?.traffic?.bytesSent).toBe(300);
     expect(withEdgeTraffic(t0, none.traffic).edges[0]?.traffic).toBeUndefined();
+  });
+
+  it('RTT percentiles over the connections (nearest rank), and the recent window from the second sample', () => {
+    const ports = Array.from({ length: 20 }, (_, i) => 2000 + i);
+    const t = topo('2026-01-01T00:00:00.000Z', ports);
+    const a = attr(ports.map((p, i) => sock(p, 80, info(10, 10, i + 1))));
+    const one = edgesTraffic(t, a, undefined);
+    expect(one.traffic.get('a->b/tcp/80')).toMatchObject({ rttMinMs: 1, rttP50Ms: 10, rttP95Ms: 19, rttMaxMs: 20 });
+    expect(one.traffic.get('a->b/tcp/80')?.recent).toBeUndefined();
+    const two = edgesTraffic({ ...t, takenAt: '2026-01-01T00:00:02.000Z' }, a, one.state);
+    expect(two.traffic.get('a->b/tcp/80')?.recent).toMatchObject({ windowSeconds: 2, segmentsOut: 0, retransmits: 0, connectsAnswered: 20 });
   });
 });

@@ -2,19 +2,23 @@ import type { Attribution } from '../attribute.js';
 import type { ConntrackTable } from '../model/conntrack.js';
 import type { EdgeTraffic, Topology } from '../model/topology.js';
 import { indexConntrackBytes, indexTcpInfo, measureEdges, type EdgeByteCounters } from '../report/edge-bytes.js';
+import { advanceEdgeWindow, type EdgeWindowState } from './edge-window.js';
 
-/** What per-edge rates need from the previous sample. */
+/** What per-edge rates and recent figures need from the previous samples. */
 export interface EdgeTrafficState {
   readonly takenAtMs: number;
   readonly counters: EdgeByteCounters;
+  /** The last minute of segment counters and connects per edge (see edge-window.ts). */
+  readonly window?: EdgeWindowState;
 }
 
 /**
  * Traffic of every edge (pure): bytes each way summed over its current connections, RTT min/mean/max and
- * retransmits from their tcp_info, and rates from the previous sample's accumulated counters (which keep the
- * bytes of connections that closed since). With the snapshot's conntrack table, UDP flows and TCP connections
- * that closed unseen by tcp_info are counted from conntrack's accounting (see report/edge-bytes.ts). Edges
- * without byte counts from either source get none.
+ * percentiles and retransmits from their tcp_info, and rates from the previous sample's accumulated counters
+ * (which keep the bytes of connections that closed since). With the snapshot's conntrack table, UDP flows and
+ * TCP connections that closed unseen by tcp_info are counted from conntrack's accounting (see
+ * report/edge-bytes.ts). Once an edge has two samples, `recent` gives what it did over the last minute
+ * (edge-window.ts). Edges without byte counts from either source get none.
  */
 export function edgesTraffic(
   topology: Topology,
@@ -22,8 +26,10 @@ export function edgesTraffic(
   prev: EdgeTrafficState | undefined,
   conntrack?: ConntrackTable,
 ): { traffic: Map<string, EdgeTraffic>; state: EdgeTrafficState } {
-  const { counters, measures } = measureEdges(prev?.counters, topology, indexTcpInfo(attribution), indexConntrackBytes(conntrack));
+  const tcp = indexTcpInfo(attribution);
+  const { counters, measures } = measureEdges(prev?.counters, topology, tcp, indexConntrackBytes(conntrack));
   const takenAtMs = Date.parse(topology.takenAt);
+  const window = advanceEdgeWindow(prev?.window, topology, tcp, takenAtMs);
   const elapsed = prev ? takenAtMs - prev.takenAtMs : 0;
   const traffic = new Map<string, EdgeTraffic>();
   for (const e of topology.edges) {
@@ -36,6 +42,9 @@ export function edgesTraffic(
     const sentRate = rate(now?.sent, before?.sent);
     const receivedRate = rate(now?.received, before?.received);
     const rtts = m.rttsMs;
+    const sorted = [...rtts].sort((a, b) => a - b);
+    const rank = (q: number) => sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)] ?? 0;
+    const recent = window.recent.get(e.id);
     traffic.set(e.id, {
       bytesSent: m.sent,
       bytesReceived: m.received,
@@ -43,15 +52,17 @@ export function edgesTraffic(
       ...(receivedRate !== undefined ? { bytesReceivedPerSec: receivedRate } : {}),
       bytesSource: m.conntrackConnections === 0 ? 'tcp_info' : m.tcpInfoConnections === 0 ? 'conntrack' : 'mixed',
       ...(rtts.length > 0
-        ? { rttMinMs: Math.min(...rtts), rttMeanMs: rtts.reduce((a, b) => a + b, 0) / rtts.length, rttMaxMs: Math.max(...rtts) }
+        // From the sorted copy, not Math.min(...rtts): an edge can carry more connections than a call takes arguments.
+        ? { rttMinMs: sorted[0] ?? 0, rttMeanMs: rtts.reduce((a, b) => a + b, 0) / rtts.length, rttMaxMs: sorted.at(-1) ?? 0, rttP50Ms: rank(0.5), rttP95Ms: rank(0.95) }
         : {}),
       // UDP and conntrack-only edges have no retransmit count: absent, not zero.
       ...(m.tcpInfoConnections > 0 ? { retransmits: m.retransmits } : {}),
       measuredConnections: m.tcpInfoConnections,
       conntrackConnections: m.conntrackConnections,
+      ...(recent ? { recent } : {}),
     });
   }
-  return { traffic, state: { takenAtMs, counters } };
+  return { traffic, state: { takenAtMs, counters, window: window.state } };
 }
 
 /** The topology with each edge's traffic attached (pure). */
