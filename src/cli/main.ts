@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Composition root of the CLI: one line per command.
 import { Command } from 'commander';
+import { escapeTerminal } from '../core/report/terminal-text.js';
 import { CliError } from './common.js';
 import { registerGraph } from './graph.js';
 import { registerPs } from './ps.js';
@@ -24,6 +25,7 @@ try {
   await buildProgram().parseAsync(process.argv);
 } catch (err) {
   if (!(err instanceof CliError)) throw err;
-  process.stderr.write(`portolan: ${err.message}\n`);
+  // Messages quote Docker, the agent and the kernel: escaped like everything else printed.
+  process.stderr.write(`portolan: ${escapeTerminal(err.message)}\n`);
   process.exitCode = 2;
 }

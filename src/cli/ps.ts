@@ -3,7 +3,7 @@ import { attributeSockets } from '../core/attribute.js';
 import type { SocketState } from '../core/model/socket.js';
 import { containersTraffic } from '../core/traffic/container-traffic.js';
 import { parseStateFilter, toPsReport, type PsFilter, type PsReport } from '../core/report/ps.js';
-import { collectOnce, printWarnings, withCollectionOptions, type CollectionFlags } from './common.js';
+import { collectOnce, jsonText, printWarnings, withCollectionOptions, type CollectionFlags } from './common.js';
 import { fetchFromAgent, staleWarning } from './remote.js';
 import { formatEndpoint, renderTable } from './table.js';
 
@@ -80,6 +80,6 @@ export function registerPs(program: Command): void {
         report = toPsReport(snapshot, attributeSockets(snapshot), filter, containersTraffic(snapshot, new Map()).traffic);
       }
       printWarnings(report.warnings);
-      process.stdout.write(opts.json ? JSON.stringify(report, null, 2) + '\n' : renderPsTable(report));
+      process.stdout.write(opts.json ? jsonText(report) : renderPsTable(report));
     });
 }

@@ -54,8 +54,8 @@ export function placeNodes(nodes: readonly NewNode[], ctx: PlacementContext): Ma
         // A new group: a column right of everything, at the height of its neighbours when it has some.
         if (!newGroupColumn) {
           const all = [...taken.values()];
-          const right = all.length > 0 ? Math.max(...all.map((p) => p.x)) : 0;
-          const top = all.length > 0 ? Math.min(...all.map((p) => p.y)) : 0;
+          const right = all.reduce((m, p) => Math.max(m, p.x), all.length > 0 ? -Infinity : 0);
+          const top = all.reduce((m, p) => Math.min(m, p.y), all.length > 0 ? Infinity : 0);
           newGroupColumn = { x: right + spacing * 2.5, y: top };
         }
         const want = { x: newGroupColumn.x, y: anchors.length > 0 ? centroid(anchors).y : newGroupColumn.y };
