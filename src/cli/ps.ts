@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { attributeSockets } from '../core/attribute.js';
 import type { SocketState } from '../core/model/socket.js';
 import { containersTraffic } from '../core/traffic/container-traffic.js';
+import { compileGlob } from '../core/glob.js';
 import { parseStateFilter, toPsReport, type PsFilter, type PsReport } from '../core/report/ps.js';
 import { collectOnce, jsonText, printWarnings, withCollectionOptions, type CollectionFlags } from './common.js';
 import { fetchFromAgent, staleWarning } from './remote.js';
@@ -22,7 +23,12 @@ export function renderPsTable(report: PsReport): string {
   return renderTable(['CONTAINER', 'PROTO', 'STATE', 'RECV-Q', 'SEND-Q', 'LOCAL', 'REMOTE', 'PROCESS'], rows);
 }
 
-function collectList(value: string, previous: string[] = []): string[] {
+function collectGlob(value: string, previous: string[] = []): string[] {
+  try {
+    compileGlob(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
   return [...previous, value];
 }
 
@@ -59,7 +65,7 @@ async function fetchPsReport(server: string, filter: PsFilter): Promise<PsReport
 export function registerPs(program: Command): void {
   withCollectionOptions(program.command('ps'))
     .description('list the sockets of every running container, like ss for each container')
-    .option('-c, --container <glob>', 'only containers whose name or id matches (repeatable)', collectList)
+    .option('-c, --container <glob>', 'only containers whose name or id matches (repeatable)', collectGlob)
     .option('--state <state>', 'only sockets in this state (repeatable, comma-separated: listen, established, time-wait, unconn…)', parseState)
     .addOption(new Option('-p, --protocol <protocol>', 'only this protocol').choices(['tcp', 'udp']))
     .option('-l, --listening', 'only listening TCP and unconnected UDP sockets')

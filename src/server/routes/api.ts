@@ -3,10 +3,15 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Agent } from '../../agent/loop.js';
 import { parseInstant } from '../../core/duration.js';
+import { MAX_GLOB_LENGTH, MAX_GLOBS } from '../../core/glob.js';
 import type { SocketState } from '../../core/model/socket.js';
 import { parseStateFilter, type PsFilter } from '../../core/report/ps.js';
 import { errorSchema, HttpError, notReady } from '../errors.js';
+import type { LiveStats } from '../live.js';
 import { freshness, type Views } from '../views.js';
+
+// Longest time parameter: an RFC 3339 date with nanoseconds and an offset is 35 characters.
+const TIME_MAX = 64;
 
 const errors = { 400: errorSchema, 401: errorSchema, 404: errorSchema, 503: errorSchema } as const;
 
@@ -81,7 +86,7 @@ export function instantParam(name: string, text: string): number {
 interface SocketsQuery { container?: string[]; state?: string[]; protocol?: 'tcp' | 'udp'; listening?: boolean }
 
 /** Registers the /api/v1 JSON routes. */
-export function registerApiRoutes(app: FastifyInstance, agent: Agent, views: Views): void {
+export function registerApiRoutes(app: FastifyInstance, agent: Agent, views: Views, extra: { live?: () => LiveStats } = {}): void {
   const state = () => {
     const s = agent.current();
     if (!s) throw notReady();
@@ -104,8 +109,8 @@ export function registerApiRoutes(app: FastifyInstance, agent: Agent, views: Vie
       querystring: {
         type: 'object', additionalProperties: false,
         properties: {
-          container: { type: 'array', items: { type: 'string' }, description: 'name or id glob (* ?), repeatable' },
-          state: { type: 'array', items: { type: 'string' }, description: 'socket state (listen, established, time-wait, unconn…), repeatable or comma-separated' },
+          container: { type: 'array', maxItems: MAX_GLOBS, items: { type: 'string', maxLength: MAX_GLOB_LENGTH }, description: `name or id glob (* ?), repeatable (at most ${MAX_GLOBS}, each at most ${MAX_GLOB_LENGTH} characters)` },
+          state: { type: 'array', maxItems: 32, items: { type: 'string', maxLength: 256 }, description: 'socket state (listen, established, time-wait, unconn…), repeatable or comma-separated' },
           protocol: { type: 'string', enum: ['tcp', 'udp'] },
           listening: { type: 'boolean', description: 'only listening TCP and unconnected UDP sockets' },
         },
@@ -134,7 +139,7 @@ export function registerApiRoutes(app: FastifyInstance, agent: Agent, views: Vie
       summary: 'Who talks to whom: nodes and edges now, or at a past time from history',
       querystring: {
         type: 'object', additionalProperties: false,
-        properties: { at: { type: 'string', description: 'ISO 8601 date, unix seconds, or relative (-5m): answer from history' } },
+        properties: { at: { type: 'string', maxLength: TIME_MAX, description: 'ISO 8601 date, unix seconds, or relative (-5m): answer from history' } },
       },
       response: { 200: topologySchema, ...errors },
     },
@@ -160,9 +165,9 @@ export function registerApiRoutes(app: FastifyInstance, agent: Agent, views: Vie
       querystring: {
         type: 'object', additionalProperties: false, required: ['container'],
         properties: {
-          container: { type: 'string', description: 'container name or full id' },
-          since: { type: 'string', description: 'start (default -1h)' },
-          until: { type: 'string', description: 'end (default now)' },
+          container: { type: 'string', maxLength: 256, description: 'container name or full id' },
+          since: { type: 'string', maxLength: TIME_MAX, description: 'start (default -1h)' },
+          until: { type: 'string', maxLength: TIME_MAX, description: 'end (default now)' },
         },
       },
       response: {
@@ -191,8 +196,8 @@ export function registerApiRoutes(app: FastifyInstance, agent: Agent, views: Vie
       querystring: {
         type: 'object', additionalProperties: false,
         properties: {
-          since: { type: 'string', description: 'start (default: the beginning of history)' },
-          until: { type: 'string', description: 'end (default now)' },
+          since: { type: 'string', maxLength: TIME_MAX, description: 'start (default: the beginning of history)' },
+          until: { type: 'string', maxLength: TIME_MAX, description: 'end (default now)' },
           limit: { type: 'integer', minimum: 1, maximum: 100_000, default: 10_000, description: 'most change instants listed (the earliest)' },
         },
       },
@@ -234,6 +239,7 @@ export function registerApiRoutes(app: FastifyInstance, agent: Agent, views: Vie
       ...agent.status(),
       ...(s ? { takenAt: s.snapshot.takenAt, seq: s.seq, runs: s.runs } : {}),
       history: agent.history ? { file: agent.history.file, sizeBytes: agent.history.sizeBytes(), ...(range ? { firstMs: range.firstMs, lastMs: range.lastMs } : {}) } : null,
+      ...(extra.live ? { live: extra.live() } : {}),
     };
   });
 }
