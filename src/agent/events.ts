@@ -1,5 +1,10 @@
 // Follows Docker's /events stream: reconnects with backoff when dockerd restarts or the stream breaks, and
 // resumes with `since` (deduplicating the replayed boundary) so no event is lost while the engine stays up.
+// The backoff grows with every failed attempt and starts again from the first step only after a stream
+// stayed open for a while (`healthyAfterMs`): an engine that answers /_ping but refuses /events (a read-only
+// socket proxy answering 403) or sends a malformed line is retried every minute or so, not four times a
+// second. An engine that cannot be reached at all is retried at most every `maxUnreachableBackoffMs`, so the
+// stream comes back soon after dockerd does. Attempts are logged at debug; only changes of state at warn.
 import type { Logger } from 'pino';
 import type { DockerEvent, DockerEventsOptions } from '../sources/docker-api.js';
 
@@ -16,7 +21,7 @@ export interface AgentDockerEvent {
 /** Handlers the follower calls. */
 export interface FollowerHandlers {
   onEvent(event: AgentDockerEvent): void;
-  /** The engine answered and the stream is open (after the first connect and after every reconnect). */
+  /** The engine accepted the stream (after the first connect and after every reconnect). */
   onConnected(): void;
   onDisconnected(err: Error): void;
 }
@@ -37,12 +42,32 @@ export interface EventsClient {
 export interface FollowerOptions {
   readonly docker: EventsClient;
   readonly logger: Pick<Logger, 'debug' | 'warn'>;
-  /** First retry delay (default 250 ms), doubled up to maxBackoffMs (default 5 s), with ±20% jitter. */
+  /**
+   * First retry delay (default 250 ms), doubled per failed attempt up to maxBackoffMs (default 60 s) — or
+   * maxUnreachableBackoffMs (default 5 s) while the engine cannot be reached at all; each delay is drawn
+   * between half and all of that ("equal jitter"), so agents restarted together do not retry together.
+   */
   readonly initialBackoffMs?: number;
   readonly maxBackoffMs?: number;
+  readonly maxUnreachableBackoffMs?: number;
+  /** How long a stream must stay open before the backoff starts again from its first step (default 30 s). */
+  readonly healthyAfterMs?: number;
   /** Wall clock in ms (for the first `since`). */
   readonly now?: () => number;
+  /** Monotonic clock in ms (for healthyAfterMs; default performance.now). */
+  readonly monotonic?: () => number;
   readonly random?: () => number;
+  /** Told each delay before a retry (for tests and metrics). */
+  readonly onRetry?: (delayMs: number, error: Error) => void;
+}
+
+// Failures that mean nobody answers at the endpoint (dockerd down or restarting), as opposed to an engine or
+// proxy that answers and refuses.
+const UNREACHABLE = new Set(['ENOENT', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND', 'ESTREAMENDED']);
+
+function isUnreachable(err: Error): boolean {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && UNREACHABLE.has(code);
 }
 
 /** The events the agent collects on: container start/die/destroy/rename, network connect/disconnect — all that changes Docker's answer for running containers. */
@@ -71,8 +96,11 @@ export function toAgentEvent(e: DockerEvent): AgentDockerEvent | undefined {
 /** Creates a follower of Docker events (not started). */
 export function createDockerEventsFollower(options: FollowerOptions): DockerEventsFollower {
   const initial = options.initialBackoffMs ?? 250;
-  const max = options.maxBackoffMs ?? 5_000;
+  const max = options.maxBackoffMs ?? 60_000;
+  const maxUnreachable = Math.min(max, options.maxUnreachableBackoffMs ?? 5_000);
+  const healthyAfterMs = options.healthyAfterMs ?? 30_000;
   const now = options.now ?? Date.now;
+  const monotonic = options.monotonic ?? (() => performance.now());
   const random = options.random ?? Math.random;
   let controller: AbortController | undefined;
   let loop: Promise<void> | undefined;
@@ -83,15 +111,22 @@ export function createDockerEventsFollower(options: FollowerOptions): DockerEven
     // Events already delivered at the `since` instant (Docker replays that instant on resume).
     let atSince = new Set<string>();
     let attempt = 0;
+    // Whether the current run of failures was logged already (it is, once, at warn).
+    let failing = false;
     while (!signal.aborted) {
-      let connected = false;
+      let openedAt: number | undefined;
+      const opened = () => {
+        if (openedAt !== undefined) return;
+        openedAt = monotonic();
+        failing = false;
+        handlers.onConnected();
+      };
       try {
         await options.docker.ping({ signal });
-        connected = true;
-        attempt = 0;
-        handlers.onConnected();
-        const stream = options.docker.events({ since: formatSince(since), filters: AGENT_EVENT_FILTERS, signal });
+        const stream = options.docker.events({ since: formatSince(since), filters: AGENT_EVENT_FILTERS, signal, onOpen: opened });
         for await (const raw of stream) {
+          // An events client that does not call onOpen: the first event says the stream is open.
+          opened();
           const e = toAgentEvent(raw);
           if (!e) continue;
           const key = `${e.timeNano}|${e.type}|${e.action}|${e.id}`;
@@ -105,15 +140,27 @@ export function createDockerEventsFollower(options: FollowerOptions): DockerEven
         }
         if (signal.aborted) return;
         // The engine ended the stream (dockerd shutting down).
-        throw new Error('the Docker events stream ended');
+        throw Object.assign(new Error('the Docker events stream ended'), { code: 'ESTREAMENDED' });
       } catch (err) {
         if (signal.aborted) return;
         const error = err instanceof Error ? err : new Error(String(err));
-        if (connected) handlers.onDisconnected(error);
-        else options.logger.debug({ error: error.message, attempt }, 'docker not reachable for events');
-        const base = Math.min(max, initial * 2 ** attempt);
+        if (openedAt !== undefined) {
+          // Connected → lost is a change of state: the agent says so (once).
+          handlers.onDisconnected(error);
+          failing = true;
+          if (monotonic() - openedAt >= healthyAfterMs) attempt = 0;
+        } else if (!failing) {
+          failing = true;
+          options.logger.warn({ error: error.message }, 'docker events stream unavailable; retrying with backoff (attempts are logged at debug)');
+        }
+        const cap = isUnreachable(error) ? maxUnreachable : max;
+        // 2^attempt is capped first: past ~40 failures it would overflow to Infinity.
+        const base = Math.min(cap, initial * 2 ** Math.min(attempt, 30));
         attempt++;
-        await sleep(base * (0.8 + 0.4 * random()), signal);
+        const delay = base * (0.5 + 0.5 * random());
+        options.logger.debug({ error: error.message, attempt, delayMs: Math.round(delay) }, 'docker events stream: retrying');
+        options.onRetry?.(delay, error);
+        await sleep(delay, signal);
       }
     }
   }

@@ -10,6 +10,7 @@ import type { ContainerTraffic } from '../core/model/traffic.js';
 import { toChangeEvents, type ChangeEvent } from '../core/report/changes.js';
 import { containersTraffic, type TrafficSample } from '../core/traffic/container-traffic.js';
 import { edgesTraffic, withEdgeTraffic, type EdgeTrafficState } from '../core/traffic/edge-traffic.js';
+import { createCollectorLog } from './collector-log.js';
 import type { DockerEventsFollower } from './events.js';
 import type { HistoryStore } from './history.js';
 
@@ -148,6 +149,7 @@ export function createAgent(deps: AgentDeps): RunningAgent {
   let wake: (() => void) | undefined;
   let lastPrune = 0;
   let everConnected = false;
+  const collectorLog = createCollectorLog(deps.logger);
 
   const emit = (u: AgentUpdate) => {
     for (const l of listeners) {
@@ -179,7 +181,7 @@ export function createAgent(deps: AgentDeps): RunningAgent {
     }
     const { snapshot, runs } = result;
     const durationMs = clock.now() - t0;
-    for (const r of runs) if (!r.ok) deps.logger.warn({ collector: r.name, error: r.error, durationMs: r.durationMs }, 'collector failed');
+    collectorLog.report(runs, clock.now());
     const failedEssential = runs.find((r) => !r.ok && essential.has(r.name));
     if (failedEssential) {
       // Without the inventory the snapshot would say "no containers": keep serving the last state, marked stale.
