@@ -49,15 +49,15 @@ export default tseslint.config(
     rules: { 'no-console': 'error' },
   },
   {
-    // The web map runs in the browser: it may import core (lint above keeps core pure: no I/O, no Node API), but
-    // never the agent's I/O layers or outputs (it sees the agent only through HTTP), and no Node module.
+    // The web map runs in the browser: it sees the agent only through HTTP, and core/model only as types.
     files: ['src/ui/**/*.ts'],
     ignores: ['src/ui/**/*.test.ts', 'src/ui/vite.config.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        paths: (await import('node:module')).builtinModules.map((name) => ({ name, message: 'src/ui is browser code: no Node modules.' })),
+      '@typescript-eslint/no-restricted-imports': ['error', {
         patterns: [
-          { group: ['**/server/**', '**/agent/**', '**/collectors/**', '**/sources/**', '**/cli/**', '**/fleet/**'], message: 'src/ui imports only core/ (pure); it talks to the agent over HTTP.' },
+          { group: ['**/core/model/**'], allowTypeImports: true, message: 'src/ui takes only types from core/model: use `import type`.' },
+          { group: ['**/core/**', '!**/core/model/**'], message: 'src/ui imports only `import type` from core/model, nothing else from core/.' },
+          { group: ['**/server/**', '**/agent/**', '**/collectors/**', '**/sources/**', '**/cli/**'], message: 'src/ui talks to the agent over HTTP only.' },
           { group: ['node:*'], message: 'src/ui is browser code: no Node modules.' },
         ],
       }],

@@ -43,7 +43,8 @@ export function edgesTraffic(
       ...(receivedRate !== undefined ? { bytesReceivedPerSec: receivedRate } : {}),
       bytesSource: m.conntrackConnections === 0 ? 'tcp_info' : m.tcpInfoConnections === 0 ? 'conntrack' : 'mixed',
       ...(rtts.length > 0
-        ? { rttMinMs: Math.min(...rtts), rttMeanMs: rtts.reduce((a, b) => a + b, 0) / rtts.length, rttMaxMs: Math.max(...rtts) }
+        // reduce, not Math.min(...rtts): an edge can carry more connections than a call takes arguments.
+        ? { rttMinMs: rtts.reduce((a, b) => Math.min(a, b)), rttMeanMs: rtts.reduce((a, b) => a + b, 0) / rtts.length, rttMaxMs: rtts.reduce((a, b) => Math.max(a, b)) }
         : {}),
       // UDP and conntrack-only edges have no retransmit count: absent, not zero.
       ...(m.tcpInfoConnections > 0 ? { retransmits: m.retransmits } : {}),
