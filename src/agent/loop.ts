@@ -13,6 +13,7 @@ import { edgesTraffic, withEdgeTraffic, type EdgeTrafficState } from '../core/tr
 import { createCollectorLog } from './collector-log.js';
 import type { DockerEventsFollower } from './events.js';
 import type { HistoryStore } from './history.js';
+import { createHistoryWriter } from './history-writer.js';
 
 /** What the agent collects with: one call returns a snapshot and how each collector did. */
 export interface AgentCollection {
@@ -147,9 +148,9 @@ export function createAgent(deps: AgentDeps): RunningAgent {
   let running: Promise<void> | undefined;
   let triggered = false;
   let wake: (() => void) | undefined;
-  let lastPrune = 0;
   let everConnected = false;
   const collectorLog = createCollectorLog(deps.logger);
+  const history = deps.store ? createHistoryWriter(deps.store, deps.logger, pruneEveryMs) : undefined;
 
   const emit = (u: AgentUpdate) => {
     for (const l of listeners) {
@@ -207,18 +208,8 @@ export function createAgent(deps: AgentDeps): RunningAgent {
     const { staleReason: _r, staleSince: _s, ...rest } = status;
     status = { ...rest, stale: status.stale };
     setStatus({ collections: status.collections + 1, lastCollectionAtMs: clock.now(), stale: false });
-    if (deps.store) {
-      try {
-        deps.store.record(clock.now(), topology, t.traffic);
-        if (clock.now() - lastPrune >= pruneEveryMs) {
-          lastPrune = clock.now();
-          const removed = deps.store.prune(clock.now());
-          if (removed > 0) deps.logger.info({ removed }, 'history pruned');
-        }
-      } catch (err) {
-        deps.logger.error({ err }, 'history write failed');
-      }
-    }
+    // Never throws: a failed write marks history broken and is retried at the next collection (history-writer.ts).
+    history?.write(clock.now(), topology, t.traffic);
     let diff: TopologyDiff | undefined;
     if (prev) {
       const d = deps.topology.diff(prev.topology, topology);

@@ -1,19 +1,26 @@
 // The attacks of issue #11 on the HTTP API, each of which worked before: a backtracking glob, DNS rebinding
 // and cross-site requests, out-of-range times, and answers outside the error contract.
+import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { coreTopology, scriptedCollection } from '../../test/fixtures/agent/fake-collection.js';
+import { coreTopology, scriptedCollection, withoutContainers } from '../../test/fixtures/agent/fake-collection.js';
 import { IDS, syntheticSnapshot } from '../../test/fixtures/topology/synthetic.js';
+import { openHistory } from '../agent/history.js';
 import { createAgent } from '../agent/loop.js';
 import { MAX_GLOB_LENGTH, MAX_GLOBS } from '../core/glob.js';
 import { buildApp, type AppOptions } from './app.js';
 
 const logger = pino({ level: 'silent' });
 const apps: FastifyInstance[] = [];
+const dirs: string[] = [];
 afterEach(async () => {
   for (const a of apps.splice(0)) await a.close();
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
 });
 
 async function setup(options: AppOptions = {}) {
@@ -181,5 +188,58 @@ describe('the error contract holds for what fastify and Node answer themselves (
       expect(r.statusCode, method).toBe(405);
       expect(r.headers.allow).toBe('GET, HEAD');
     }
+  });
+});
+
+describe('history that never lies (attack 4: a full disk left ghosts and holes, and nothing said so)', () => {
+  it('status and /metrics report failing writes, ?at= in the span says history is broken, and recovery is seen', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'portolan-hostile-'));
+    dirs.push(dir);
+    const store = openHistory({ dir, maxPageCount: 400 });
+    const s = syntheticSnapshot();
+    // While the disk is full: udpc stops and a container with a 64 kB image name starts.
+    const late = { ...s.containers[0]!, id: `${'e'.repeat(63)}9`, name: 'late', image: `registry.example/${'x'.repeat(64 * 1024)}` };
+    const gone = withoutContainers(s, [IDS.udpc]);
+    const changed = { ...gone, containers: [...gone.containers, late], netns: { ...gone.netns, containers: [...gone.netns.containers, { containerId: late.id, netns: 4026532999, pid: 4242 }] } };
+    const collection = scriptedCollection([s, s, changed]);
+    const agent = createAgent({ collection, topology: coreTopology, logger, intervalMs: 60_000, store });
+    await agent.collectNow();
+    await agent.collectNow();
+    const app = await buildApp(agent, { metrics: { defaultMetrics: false } });
+    apps.push(app);
+    const filler = new Database(store.file);
+    filler.exec('CREATE TABLE filler (b BLOB)');
+    while ((filler.pragma('page_count', { simple: true }) as number) < 400) filler.prepare('INSERT INTO filler VALUES (?)').run(Buffer.alloc(4000));
+    const beforeFull = Date.now();
+    await new Promise((r) => setTimeout(r, 5));
+    await agent.collectNow();
+    await agent.collectNow();
+
+    const status = (await app.inject({ url: '/api/v1/status' })).json() as { history: { ok: boolean; writeFailures: number; lastError?: { message: string }; brokenSinceMs?: number } };
+    expect(status.history).toMatchObject({ ok: false, writeFailures: 2, lastError: { message: expect.stringMatching(/SQLITE_FULL/) } });
+    const metrics = (await app.inject({ url: '/metrics' })).body;
+    expect(metrics).toMatch(/^portolan_history_ok 0$/m);
+    expect(metrics).toMatch(/^portolan_history_write_failures_total 2$/m);
+    const during = await app.inject({ url: '/api/v1/topology?at=-1ms' });
+    expect(during.statusCode).toBe(404);
+    expect(during.json()).toMatchObject({ code: 'history_broken', message: expect.stringMatching(/until now \(writes still fail\).*SQLITE_FULL/) });
+
+    // Space returns: the next collection writes the truth.
+    filler.exec('DROP TABLE filler');
+    filler.close();
+    await new Promise((r) => setTimeout(r, 5));
+    await agent.collectNow();
+    const { lastMs } = (await app.inject({ url: '/api/v1/history' })).json() as { lastMs: number };
+    const after = await app.inject({ url: `/api/v1/topology?at=${lastMs / 1000}` });
+    expect(after.statusCode).toBe(200);
+    const names = (after.json() as { nodes: { id: string; name: string }[] }).nodes;
+    expect(names.some((n) => n.name === 'late')).toBe(true);
+    expect(names.some((n) => n.id === IDS.udpc)).toBe(false);
+    expect((await app.inject({ url: '/metrics' })).body).toMatch(/^portolan_history_ok 1$/m);
+    const hist = (await app.inject({ url: '/api/v1/history' })).json() as { broken: { fromMs: number; toMs: number | null; reason: string }[] };
+    expect(hist.broken).toHaveLength(1);
+    expect(hist.broken[0]?.toMs).not.toBeNull();
+    const inSpan = await app.inject({ url: `/api/v1/topology?at=${(beforeFull + 2) / 1000}` });
+    expect(inSpan.json()).toMatchObject({ code: 'history_broken', message: expect.stringMatching(/could not be written from .* to /) });
   });
 });

@@ -177,6 +177,20 @@ export function createMetrics(agent: Agent, options: MetricsOptions = {}): Metri
     name: 'portolan_last_collection_timestamp_seconds', help: 'When the last collection ended (unix time).', registers: [registry],
     collect() { this.set(agent.status().lastCollectionAtMs / 1000); },
   });
+  const history = agent.history;
+  if (history) {
+    new Gauge({
+      name: 'portolan_history_ok', help: '1 while history writes succeed; 0 from a failed write (e.g. disk full) until one succeeds again.', registers: [registry],
+      collect() { this.set(history.health().ok ? 1 : 0); },
+    });
+    new Counter({
+      name: 'portolan_history_write_failures_total', help: 'History writes (records and prunes) that failed since the agent started.', registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(history.health().writeFailures);
+      },
+    });
+  }
   new Gauge({
     name: 'portolan_history_size_bytes', help: 'Size of the history database on disk (with its WAL).', registers: [registry],
     collect() { this.set(agent.history?.sizeBytes() ?? 0); },

@@ -147,6 +147,12 @@ export function registerApiRoutes(app: FastifyInstance, agent: Agent, views: Vie
     if (req.query.at !== undefined) {
       const at = instantParam('at', req.query.at);
       if (!agent.history) throw new HttpError(404, 'no_history', 'this agent keeps no history (started with --no-history)');
+      const broken = agent.history.brokenAt(at);
+      if (broken) {
+        throw new HttpError(404, 'history_broken', `no history at ${new Date(at).toISOString()}: history could not be written from ` +
+          `${new Date(broken.fromMs).toISOString()} ${broken.toMs === null ? 'until now (writes still fail)' : `to ${new Date(broken.toMs).toISOString()}`} ` +
+          `(${broken.reason}); what happened then is unknown`);
+      }
       const t = agent.history.topologyAt(at);
       if (!t) {
         const r = agent.history.range();
@@ -209,6 +215,10 @@ export function registerApiRoutes(app: FastifyInstance, agent: Agent, views: Vie
             runs: { type: 'array', items: { type: 'object', required: ['startMs', 'lastMs'], properties: { startMs: { type: 'integer' }, lastMs: { type: 'integer' } } } },
             changes: { type: 'array', items: { type: 'integer' }, description: 'ms since the epoch, ascending' },
             truncated: { type: 'boolean', description: 'true when more changes than limit fall in the range' },
+            broken: {
+              type: 'array', description: 'spans history could not be written (e.g. disk full): from the last tick written to the first written again (null: still failing)',
+              items: { type: 'object', required: ['fromMs', 'toMs', 'reason'], properties: { fromMs: { type: 'integer' }, toMs: { type: ['integer', 'null'] }, reason: { type: 'string' } } },
+            },
           },
         },
         ...errors,
@@ -224,7 +234,10 @@ export function registerApiRoutes(app: FastifyInstance, agent: Agent, views: Vie
     const limit = req.query.limit ?? 10_000;
     // One more than asked tells whether the list was cut.
     const changes = agent.history.changes(since, until, limit + 1);
-    return { firstMs: range.firstMs, lastMs: range.lastMs, runs: agent.history.runs(since, until), changes: changes.slice(0, limit), truncated: changes.length > limit };
+    return {
+      firstMs: range.firstMs, lastMs: range.lastMs, runs: agent.history.runs(since, until), changes: changes.slice(0, limit), truncated: changes.length > limit,
+      broken: agent.history.brokenSpans(since, until),
+    };
   });
 
   app.get('/api/v1/status', {
@@ -238,7 +251,11 @@ export function registerApiRoutes(app: FastifyInstance, agent: Agent, views: Vie
     return {
       ...agent.status(),
       ...(s ? { takenAt: s.snapshot.takenAt, seq: s.seq, runs: s.runs } : {}),
-      history: agent.history ? { file: agent.history.file, sizeBytes: agent.history.sizeBytes(), ...(range ? { firstMs: range.firstMs, lastMs: range.lastMs } : {}) } : null,
+      history: agent.history ? {
+        file: agent.history.file, sizeBytes: agent.history.sizeBytes(), ...(range ? { firstMs: range.firstMs, lastMs: range.lastMs } : {}),
+        // ok, writeFailures, lastError, brokenSinceMs: a full disk shows here, not only in the log.
+        ...agent.history.health(),
+      } : null,
       ...(extra.live ? { live: extra.live() } : {}),
     };
   });
