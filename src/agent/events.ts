@@ -87,8 +87,9 @@ export function formatSince(timeNano: bigint): string {
 export function toAgentEvent(e: DockerEvent): AgentDockerEvent | undefined {
   const id = e.Actor?.ID;
   if (typeof e.Type !== 'string' || typeof e.Action !== 'string' || typeof id !== 'string') return undefined;
-  const timeNano = typeof e.timeNano === 'number' ? BigInt(Math.trunc(e.timeNano))
-    : typeof e.time === 'number' ? BigInt(Math.trunc(e.time)) * 1_000_000_000n : 0n;
+  // JSON.parse turns 1e400 into Infinity, which BigInt refuses: only finite times count (found by the fuzz suite).
+  const timeNano = typeof e.timeNano === 'number' && Number.isFinite(e.timeNano) ? BigInt(Math.trunc(e.timeNano))
+    : typeof e.time === 'number' && Number.isFinite(e.time) ? BigInt(Math.trunc(e.time)) * 1_000_000_000n : 0n;
   const container = e.Actor?.Attributes?.container;
   return { type: e.Type, action: e.Action, id, ...(container ? { container } : {}), timeNano };
 }

@@ -434,10 +434,7 @@ export function createDockerClient(options: DockerClientOptions = {}): DockerCli
     o.stopTimer();
     opts.onOpen?.();
     const decoder = new StringDecoder('utf8');
-    // The line being assembled, as pieces: each chunk is searched for newlines once, and joined only when its
-    // line is complete, so a stream without newlines costs linear time (and is cut at the line cap).
-    let pieces: string[] = [];
-    let pending = 0;
+    const lines = createLineSplitter(maxLineBytes);
     const parseLine = (line: string): DockerEvent => {
       let value: unknown;
       try {
@@ -453,27 +450,19 @@ export function createDockerClient(options: DockerClientOptions = {}): DockerCli
     };
     try {
       const feed = function* (text: string): Generator<DockerEvent> {
-        let start = 0;
-        for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
-          pieces.push(text.slice(start, nl));
-          const line = pieces.join('').trim();
-          pieces = [];
-          pending = 0;
-          start = nl + 1;
+        const complete = lines.push(text);
+        if (complete === undefined) throw tooBig(`sent an events line longer than the ${formatBytes(maxLineBytes)} accepted on GET ${o.path}`);
+        for (const raw of complete) {
+          const line = raw.trim();
           if (line !== '') yield parseLine(line);
-        }
-        if (start < text.length) {
-          pieces.push(text.slice(start));
-          // Characters, not bytes: within a factor of 3 of the cap, and it keeps the check O(1).
-          pending += text.length - start;
-          if (pending > maxLineBytes) throw tooBig(`sent an events line longer than the ${formatBytes(maxLineBytes)} accepted on GET ${o.path}`);
         }
       };
       for await (const chunk of o.res) {
         // StringDecoder keeps a multi-byte character split across chunks whole; lines may span chunks too.
         yield* feed(decoder.write(chunk as Buffer));
       }
-      const rest = (pieces.join('') + decoder.end()).trim();
+      yield* feed(decoder.end());
+      const rest = lines.end().trim();
       if (rest !== '') yield parseLine(rest);
     } catch (err) {
       if (signal?.aborted) return;
@@ -503,6 +492,51 @@ export function createDockerClient(options: DockerClientOptions = {}): DockerCli
       (await getJson(`/containers/${encodeURIComponent(id)}/stats?stream=false&one-shot=true`, opts.signal,
         'object')) as DockerContainerStats,
     close: () => agent.destroy(),
+  };
+}
+
+/** Splits streamed text into lines (without their `\n`). */
+export interface LineSplitter {
+  /** Adds text; returns the lines it completed, or undefined once the line being assembled is over the cap. */
+  push(text: string): string[] | undefined;
+  /** The unterminated rest. */
+  end(): string;
+}
+
+/**
+ * Creates a line splitter for NDJSON streams: each piece of text is searched for newlines once and a line's
+ * pieces are joined once, when it completes, so the work is linear in the text however it is chunked (a
+ * stream without newlines no longer rescans what it buffered). `maxLineLength` is in characters — for UTF-8
+ * bytes within a factor of 3, and an O(1) check.
+ */
+export function createLineSplitter(maxLineLength: number): LineSplitter {
+  let pieces: string[] = [];
+  let pending = 0;
+  return {
+    push(text) {
+      const out: string[] = [];
+      let start = 0;
+      for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
+        if (pending + nl - start > maxLineLength) return undefined;
+        pieces.push(text.slice(start, nl));
+        out.push(pieces.length === 1 ? (pieces[0] ?? '') : pieces.join(''));
+        pieces = [];
+        pending = 0;
+        start = nl + 1;
+      }
+      if (start < text.length) {
+        pieces.push(text.slice(start));
+        pending += text.length - start;
+        if (pending > maxLineLength) return undefined;
+      }
+      return out;
+    },
+    end() {
+      const rest = pieces.join('');
+      pieces = [];
+      pending = 0;
+      return rest;
+    },
   };
 }
 
