@@ -68,7 +68,7 @@ describe('compileGlob', () => {
   });
 
   it(`refuses a glob longer than ${MAX_GLOB_LENGTH} characters`, () => {
-    expect(() => compileGlob('*'.repeat(MAX_GLOB_LENGTH + 1))).toThrow(/longer than 256/);
+    expect(() => compileGlob('*'.repeat(MAX_GLOB_LENGTH + 1))).toThrow(new RegExp(`longer than ${MAX_GLOB_LENGTH}`));
     expect(compileGlob('*'.repeat(MAX_GLOB_LENGTH)).test('x')).toBe(true);
   });
 });
@@ -80,7 +80,7 @@ describe('the attacks of issue #11 (backtracking RegExp: 5 s to 28 s each)', () 
     ['*?*?*?*?*?*?*?*?*?*?*?*?*?*?*?*?!', ID],
     ['*a*a*a*a*a*a*a*a*b', 'x' + 'a'.repeat(56)],
     ['*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b', 'x' + 'a'.repeat(56)],
-    [`${'*?'.repeat(120)}!`, ID],
+    [`${'*?'.repeat(60)}!`, ID],
   ])('%s against a %s-character text: no match, work ≤ text length × words', (glob, text) => {
     const { matched, wordSteps } = globWork(glob, text);
     expect(matched).toBe(false);
@@ -88,9 +88,9 @@ describe('the attacks of issue #11 (backtracking RegExp: 5 s to 28 s each)', () 
     expect(wordSteps).toBeLessThanOrEqual(text.length * Math.ceil((tokens + 1) / 32));
   });
 
-  it('the longest glob against a long name costs at most 9 words per character', () => {
+  it('the longest glob against a long name costs at most 3 words per character', () => {
     const glob = '*?'.repeat(MAX_GLOB_LENGTH / 2);
     const text = 'x'.repeat(10_000);
-    expect(globWork(glob, text).wordSteps).toBeLessThanOrEqual(10_000 * 9);
+    expect(globWork(glob, text).wordSteps).toBeLessThanOrEqual(10_000 * 3);
   });
 });

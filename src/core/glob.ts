@@ -6,9 +6,9 @@
 // O(text length × glob length / 32) with no worst case beyond that.
 
 /** Most globs one request may give (`?container=` repeated). */
-export const MAX_GLOBS = 32;
+export const MAX_GLOBS = 16;
 /** Longest glob accepted, in characters. */
-export const MAX_GLOB_LENGTH = 256;
+export const MAX_GLOB_LENGTH = 128;
 
 /** A compiled glob. */
 export interface Glob {

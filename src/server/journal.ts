@@ -10,8 +10,11 @@ export interface JournalEntry {
   readonly id: string;
   readonly n: number;
   readonly event: ChangeEvent;
-  /** `event: <type>\nid: <id>\ndata: <json>\n\n`, written as is to every client that wants this type. */
-  readonly frame: string;
+  /**
+   * `event: <type>\nid: <id>\ndata: <json>\n\n` as UTF-8 bytes, made once: every client that wants this type
+   * is written this same Buffer, so 500 clients replaying the journal queue references to it, not 500 copies.
+   */
+  readonly frame: Buffer;
 }
 
 /** Where a reconnecting client starts: after its last event, or — with the reason — wherever the journal can. */
@@ -57,7 +60,7 @@ export function createEventJournal(capacity = 10_000, epoch = Date.now().toStrin
       const added = events.map((event) => {
         const n = nextN++;
         const id = `${epoch}-${n}`;
-        return { id, n, event, frame: `event: ${event.type}\nid: ${id}\ndata: ${JSON.stringify(event)}\n\n` };
+        return { id, n, event, frame: Buffer.from(`event: ${event.type}\nid: ${id}\ndata: ${JSON.stringify(event)}\n\n`) };
       });
       entries.push(...added);
       // Trim in batches: one copy per capacity/2 events rather than a shift per event.

@@ -66,6 +66,18 @@ const SSE_HEADERS = {
   'x-accel-buffering': 'no',
 } as const;
 
+const KEEP_ALIVE = Buffer.from(': keep-alive\n\n');
+// Bytes the events scheduler writes per turn of the event loop, and what skipping an entry counts for.
+const TURN_BYTES = 256 * 1024;
+const SKIP_COST = 64;
+
+/** An events client and where it is in the journal. */
+interface EventsEntry {
+  readonly client: Client;
+  cursor: number;
+  readonly wanted: ReadonlySet<string>;
+}
+
 /** One Server-Sent Events frame. */
 export function sseFrame(event: string, data: unknown, id?: number | string): string {
   return `event: ${event}\n${id !== undefined ? `id: ${id}\n` : ''}data: ${JSON.stringify(data)}\n\n`;
@@ -91,7 +103,7 @@ export function registerLiveRoutes(app: FastifyInstance, agent: Agent, views: Vi
   const maxClients = options.maxClients ?? 1000;
   const clients = new Set<Client>();
   const topologyClients = new Set<Client>();
-  const eventClients = new Set<{ client: Client; cursor: number; wanted: ReadonlySet<string> }>();
+  const eventClients = new Set<EventsEntry>();
   const dropped: Record<DropReason, number> = { slow: 0, behind: 0, stalled: 0, full: 0 };
   // The sum of all clients' buffers, computed at most once per turn of the event loop (pumping 500 clients
   // must not cost 500²) and kept up to date by the writes of that turn.
@@ -105,9 +117,10 @@ export function registerLiveRoutes(app: FastifyInstance, agent: Agent, views: Vi
     }
     return cachedTotal;
   };
-  const write = (c: Client, text: string) => {
-    c.raw.write(text);
-    if (cachedTotal !== undefined) cachedTotal += text.length;
+  // Frames are Buffers made once and shared: a write queues a reference, not a copy per client.
+  const write = (c: Client, frame: Buffer) => {
+    c.raw.write(frame);
+    if (cachedTotal !== undefined) cachedTotal += frame.length;
   };
   /** Whether `c` may be written to now: under its floor always, up to the cap while the budget has room. */
   const mayWrite = (c: Client) => {
@@ -119,26 +132,72 @@ export function registerLiveRoutes(app: FastifyInstance, agent: Agent, views: Vi
   // away can be given what it missed.
   const journal = createEventJournal(options.journalCapacity ?? 10_000);
 
-  function pump(e: { client: Client; cursor: number; wanted: ReadonlySet<string> }): void {
+  // Events clients are written to by one scheduler, round-robin, at most TURN_BYTES per turn of the event
+  // loop: the kernel takes ~4 MB into the buffers of every loopback client that does not read (tcp_wmem), so
+  // 500 clients replaying at once are ~2 GB of copying; done in one go it blocked the loop for seconds, in
+  // slices it leaves collections, requests and timers their turn.
+  const waiting = new Set<EventsEntry>();
+  let scheduled = false;
+  const schedule = (e: EventsEntry) => {
+    waiting.add(e);
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(runPumps);
+    }
+  };
+  function runPumps(): void {
+    scheduled = false;
+    let budget = TURN_BYTES;
+    for (const e of waiting) {
+      waiting.delete(e);
+      const { cost, more } = pump(e, Math.min(minShare, budget));
+      // More to write and room for it: back at the end of the line.
+      if (more) waiting.add(e);
+      budget -= cost;
+      if (budget <= 0) break;
+    }
+    if (waiting.size > 0 && !scheduled) {
+      scheduled = true;
+      setImmediate(runPumps);
+    }
+  }
+
+  /**
+   * Writes `e` its next frames, at most about `maxBytes` (entries of other types skipped count a little),
+   * corked into one writev. Returns the work done and whether it stopped for the limit with more to send.
+   */
+  function pump(e: EventsEntry, maxBytes: number): { cost: number; more: boolean } {
     const { client, wanted } = e;
-    while (!client.closed && e.cursor < journal.next()) {
-      if (e.cursor < journal.first()) {
-        app.log.warn({ behind: journal.next() - e.cursor }, 'events client fell behind the journal; disconnecting it');
-        client.close('behind');
-        return;
+    let cost = 0;
+    client.raw.cork();
+    try {
+      while (!client.closed && e.cursor < journal.next()) {
+        if (e.cursor < journal.first()) {
+          app.log.warn({ behind: journal.next() - e.cursor }, 'events client fell behind the journal; disconnecting it');
+          client.close('behind');
+          return { cost, more: false };
+        }
+        // Over its floor and the budget spent: wait for 'drain' (write() returned false at the high-water
+        // mark, below the floor, so it will come) or the next append.
+        if (!mayWrite(client)) return { cost, more: false };
+        if (cost >= maxBytes) return { cost, more: true };
+        const entry = journal.at(e.cursor++);
+        cost += SKIP_COST;
+        if (entry && wanted.has(entry.event.type)) {
+          write(client, entry.frame);
+          cost += entry.frame.length;
+        }
       }
-      // Over its floor and the budget spent: wait for 'drain' (write() returned false at the high-water
-      // mark, below the floor, so it will come) or the next append.
-      if (!mayWrite(client)) return;
-      const entry = journal.at(e.cursor++);
-      if (entry && wanted.has(entry.event.type)) write(client, entry.frame);
+      return { cost, more: false };
+    } finally {
+      client.raw.uncork();
     }
   }
 
   const unsubscribe = agent.subscribe((u) => {
-    let frame: string | undefined;
-    if (u.kind === 'state' && u.diff) frame = sseFrame('diff', u.diff, u.state.seq);
-    else if (u.kind === 'status') frame = sseFrame('status', freshness(u.status));
+    let frame: Buffer | undefined;
+    if (u.kind === 'state' && u.diff) frame = Buffer.from(sseFrame('diff', u.diff, u.state.seq));
+    else if (u.kind === 'status') frame = Buffer.from(sseFrame('status', freshness(u.status)));
     if (frame !== undefined) {
       for (const c of topologyClients) {
         if (mayWrite(c)) write(c, frame);
@@ -150,7 +209,7 @@ export function registerLiveRoutes(app: FastifyInstance, agent: Agent, views: Vi
     }
     if (u.kind === 'state' && u.events.length > 0) {
       journal.append(u.events);
-      for (const e of eventClients) pump(e);
+      for (const e of eventClients) schedule(e);
     }
   });
 
@@ -166,11 +225,11 @@ export function registerLiveRoutes(app: FastifyInstance, agent: Agent, views: Vi
         }
       } else c.idleChecks = 0;
       c.lastWritten = written;
-      if (c.raw.writableLength < minShare) write(c, ': keep-alive\n\n');
+      if (c.raw.writableLength < minShare) write(c, KEEP_ALIVE);
     }
     // A client stopped under its share without write() asking for a drain (a share below the socket's
     // high-water mark) is resumed here.
-    for (const e of eventClients) pump(e);
+    for (const e of eventClients) schedule(e);
   }, keepAliveMs);
   ticker.unref();
 
@@ -218,6 +277,16 @@ export function registerLiveRoutes(app: FastifyInstance, agent: Agent, views: Vi
     return client;
   }
 
+  // The full-topology frame of the current state, as shared bytes (a new client costs no serialisation).
+  let topologyCache: { state: unknown; key: string; frame: Buffer } | undefined;
+  function topologyFrame(state: NonNullable<ReturnType<Agent['current']>>, f: ReturnType<typeof freshness>): Buffer {
+    const key = `${f.stale}|${f.staleSince ?? ''}`;
+    if (topologyCache?.state !== state || topologyCache.key !== key) {
+      topologyCache = { state, key, frame: Buffer.from(`event: topology\nid: ${state.seq}\ndata: ${views.topology(state, f)}\n\n`) };
+    }
+    return topologyCache.frame;
+  }
+
   const sse = { produces: ['text/event-stream'] };
 
   app.get('/api/v1/topology/stream', {
@@ -232,8 +301,8 @@ export function registerLiveRoutes(app: FastifyInstance, agent: Agent, views: Vi
     if (headOnly(req, reply)) return;
     const client = open('topology', req, reply, () => topologyClients.delete(client));
     topologyClients.add(client);
-    // The document GET /api/v1/topology serves, serialised once per state for every client.
-    reply.raw.write(`event: topology\nid: ${state.seq}\ndata: ${views.topology(state, freshness(agent.status()))}\n\n`);
+    // The document GET /api/v1/topology serves, serialised once per state and encoded once for every client.
+    reply.raw.write(topologyFrame(state, freshness(agent.status())));
   });
 
   app.get<{ Querystring: { type?: string[]; lastEventId?: string } }>('/api/v1/events', {
@@ -260,14 +329,17 @@ export function registerLiveRoutes(app: FastifyInstance, agent: Agent, views: Vi
     }
     if (headOnly(req, reply)) return;
     const resume = lastEventId !== undefined ? journal.resume(lastEventId) : undefined;
-    const client = open('events', req, reply, () => eventClients.delete(entry));
+    const client = open('events', req, reply, () => {
+      eventClients.delete(entry);
+      waiting.delete(entry);
+    });
     const entry = { client, cursor: resume?.from ?? journal.next(), wanted };
     eventClients.add(entry);
     // An opening event so clients see the stream is live before the first change.
     reply.raw.write(sseFrame('ready', { at: new Date().toISOString() }));
     if (resume?.kind === 'gap') reply.raw.write(sseFrame('gap', { lastEventId, reason: resume.reason }));
-    client.raw.on('drain', () => pump(entry));
-    pump(entry);
+    client.raw.on('drain', () => schedule(entry));
+    schedule(entry);
   });
 
   return {
