@@ -417,8 +417,8 @@ async function dockerNoLine() {
     row('/events requests in 15 s (reconnects)', String(events() - ev0));
     const out = agent.output().slice(out0);
     row('log lines in 15 s (warn, error)', `${logLines(out, 40)}, ${logLines(out, 50)}`);
-    const first = agent.output().split('\n').find((l) => l.includes('ETOOBIG') || l.includes('longer than'));
-    row('what it logged', (first ?? '(nothing)').replace(/.*"error":"([^"]*)".*/, '$1').slice(0, 150));
+    const said = agent.output().split('\n').filter((l) => /"level":(40|50)/.test(l)).map((l) => JSON.parse(l));
+    for (const l of said.slice(0, 4)) row(`  logged (${l.level === 40 ? 'warn' : 'error'})`, `${l.msg}: ${String(l.error ?? '').slice(0, 90)}`);
     await agent.stop();
   });
 }
@@ -432,6 +432,9 @@ async function docker403() {
     await sleep(30_000);
     row('/events requests in 30 s', String(events() - ev0));
     row('log lines in 30 s (info, warn, error)', `${logLines(agent.output(), 30)}, ${logLines(agent.output(), 40)}, ${logLines(agent.output(), 50)}`);
+    for (const l of agent.output().split('\n').filter((x) => /"level":(40|50)/.test(x)).map((x) => JSON.parse(x))) {
+      row(`  logged (${l.level === 40 ? 'warn' : 'error'})`, `${l.msg}: ${String(l.error ?? '').slice(0, 90)}`);
+    }
     row('agent CPU over 30 s (collecting every 2 s included)', `${((cpuSeconds(agent.pid) - cpu0) / 30 * 100).toFixed(1)} % of a core`);
     await agent.stop();
   });

@@ -83,7 +83,8 @@ describe('backoff (issue #11: a proxy answering 403 to /events made the agent re
   const errorWith = (code: string, message: string) => Object.assign(new Error(message), { code });
   function recordingLogger() {
     const lines: { level: string; msg: string }[] = [];
-    return { lines, logger: { debug: (_o: unknown, msg?: string) => { lines.push({ level: 'debug', msg: msg ?? '' }); }, warn: (_o: unknown, msg?: string) => { lines.push({ level: 'warn', msg: msg ?? '' }); } } as never };
+    const at = (level: string) => (o: unknown, msg?: string) => { lines.push({ level, msg: msg ?? (typeof o === 'string' ? o : '') }); };
+    return { lines, logger: { debug: at('debug'), info: at('info'), warn: at('warn') } as never };
   }
   async function run(docker: { ping(): Promise<unknown>; events(o?: DockerEventsOptions): AsyncIterable<DockerEvent> }, retries: number, extra: Record<string, unknown> = {}) {
     const delays: number[] = [];
@@ -134,9 +135,13 @@ describe('backoff (issue #11: a proxy answering 403 to /events made the agent re
     };
     const r = await run(docker, 8);
     expect(r.delays).toEqual([1, 2, 4, 8, 16, 32, 64, 64]);
-    // Each open and each break is a change of state, told to the agent; no warning of the follower's own.
+    // Each open and each break is told to the agent (status, collections); the log says it once: connected,
+    // then failing — a stream that breaks at once is no reconnection.
     expect(r.connected).toBeGreaterThanOrEqual(8);
-    expect(r.lines.filter((l) => l.level === 'warn')).toHaveLength(0);
+    expect(r.lines.filter((l) => l.level !== 'debug').map((l) => `${l.level} ${l.msg}`)).toEqual([
+      'info docker events stream connected',
+      'warn docker events stream lost; reconnecting with backoff (attempts are logged at debug)',
+    ]);
   });
 
   it('the backoff starts again from its first step only after a stream stayed open for healthyAfterMs', async () => {
@@ -155,5 +160,28 @@ describe('backoff (issue #11: a proxy answering 403 to /events made the agent re
     };
     const r = await run(docker, 7, { monotonic: () => clock, healthyAfterMs: 30_000 });
     expect(r.delays).toEqual([1, 2, 4, 8, 1, 2, 4]);
+  });
+
+  it('an outage is one warning and one "connected again", however many attempts it took', async () => {
+    let pings = 0;
+    const docker = {
+      async ping() { if (++pings <= 4) throw errorWith('ECONNREFUSED', 'connection refused'); },
+      async *events(o?: DockerEventsOptions): AsyncGenerator<DockerEvent> {
+        o?.onOpen?.();
+        // Stays open until the follower stops.
+        await new Promise<void>((resolve) => o?.signal?.addEventListener('abort', () => resolve()));
+        yield* [];
+      },
+    };
+    const { lines, logger: log } = recordingLogger();
+    const follower = createDockerEventsFollower({ docker, logger: log, initialBackoffMs: 1, maxBackoffMs: 4, healthyAfterMs: 50, random: () => 1 });
+    follower.start({ onEvent: () => undefined, onConnected: () => undefined, onDisconnected: () => undefined });
+    const end = Date.now() + 3000;
+    while (!lines.some((l) => l.level === 'info') && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+    await follower.stop();
+    expect(lines.filter((l) => l.level !== 'debug').map((l) => `${l.level} ${l.msg}`)).toEqual([
+      'warn docker events stream unavailable; retrying with backoff (attempts are logged at debug)',
+      'info docker events stream connected again',
+    ]);
   });
 });

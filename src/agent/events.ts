@@ -41,7 +41,8 @@ export interface EventsClient {
 /** Options of createDockerEventsFollower. */
 export interface FollowerOptions {
   readonly docker: EventsClient;
-  readonly logger: Pick<Logger, 'debug' | 'warn'>;
+  /** Told of changes of state (connected: info; lost or unavailable: warn, once per run of failures); attempts at debug. */
+  readonly logger: Pick<Logger, 'debug' | 'info' | 'warn'>;
   /**
    * First retry delay (default 250 ms), doubled per failed attempt up to maxBackoffMs (default 60 s) — or
    * maxUnreachableBackoffMs (default 5 s) while the engine cannot be reached at all; each delay is drawn
@@ -112,15 +113,36 @@ export function createDockerEventsFollower(options: FollowerOptions): DockerEven
     // Events already delivered at the `since` instant (Docker replays that instant on resume).
     let atSince = new Set<string>();
     let attempt = 0;
-    // Whether the current run of failures was logged already (it is, once, at warn).
-    let failing = false;
+    // What the log said last. A change of state is one line; a stream that opens and breaks at once (a
+    // malformed or oversized line) is still failing, so after failures "connected" is said only once a stream
+    // has held for healthyAfterMs — the same rule that resets the backoff.
+    let said = 'nothing' as 'nothing' | 'connected' | 'failing';
+    let failures = 0;
+    let iteration = 0;
+    let openIteration = -1;
+    let holdTimer: NodeJS.Timeout | undefined;
     while (!signal.aborted) {
+      const current = ++iteration;
       let openedAt: number | undefined;
       const opened = () => {
         if (openedAt !== undefined) return;
         openedAt = monotonic();
-        failing = false;
+        openIteration = current;
         handlers.onConnected();
+        if (said !== 'failing') {
+          if (said === 'nothing') options.logger.info('docker events stream connected');
+          said = 'connected';
+          return;
+        }
+        options.logger.debug({ failures }, 'docker events stream open again; said connected once it holds');
+        holdTimer = setTimeout(() => {
+          if (openIteration !== current || signal.aborted) return;
+          attempt = 0;
+          said = 'connected';
+          options.logger.info({ failedAttempts: failures }, 'docker events stream connected again');
+          failures = 0;
+        }, healthyAfterMs);
+        holdTimer.unref();
       };
       try {
         await options.docker.ping({ signal });
@@ -143,16 +165,20 @@ export function createDockerEventsFollower(options: FollowerOptions): DockerEven
         // The engine ended the stream (dockerd shutting down).
         throw Object.assign(new Error('the Docker events stream ended'), { code: 'ESTREAMENDED' });
       } catch (err) {
+        clearTimeout(holdTimer);
+        openIteration = -1;
         if (signal.aborted) return;
         const error = err instanceof Error ? err : new Error(String(err));
+        failures++;
         if (openedAt !== undefined) {
-          // Connected → lost is a change of state: the agent says so (once).
           handlers.onDisconnected(error);
-          failing = true;
           if (monotonic() - openedAt >= healthyAfterMs) attempt = 0;
-        } else if (!failing) {
-          failing = true;
-          options.logger.warn({ error: error.message }, 'docker events stream unavailable; retrying with backoff (attempts are logged at debug)');
+        }
+        if (said !== 'failing') {
+          options.logger.warn({ error: error.message }, openedAt !== undefined && said === 'connected'
+            ? 'docker events stream lost; reconnecting with backoff (attempts are logged at debug)'
+            : 'docker events stream unavailable; retrying with backoff (attempts are logged at debug)');
+          said = 'failing';
         }
         const cap = isUnreachable(error) ? maxUnreachable : max;
         // 2^attempt is capped first: past ~40 failures it would overflow to Infinity.

@@ -283,14 +283,12 @@ export function createAgent(deps: AgentDeps): RunningAgent {
           status = rest;
           setStatus({ dockerEvents: 'connected' });
           deps.collection.dockerEvents?.('connected');
-          deps.logger.info('docker events stream connected');
           // Whatever happened while the stream was down: look again.
           agent.trigger('events connected');
         },
         onDisconnected: (err) => {
           setStatus({ dockerEvents: 'disconnected', dockerEventsError: err.message });
           deps.collection.dockerEvents?.('lost');
-          deps.logger.warn({ error: err.message }, 'docker events stream lost; reconnecting');
           agent.trigger('events lost');
         },
       });
