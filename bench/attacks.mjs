@@ -371,7 +371,9 @@ async function withFakeEngine(mode, fn) {
   try {
     return await fn(`unix://${sock}`, () => eventsRequests);
   } finally {
+    const exited = new Promise((r) => engine.once('exit', r));
     engine.kill('SIGTERM');
+    await exited;
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }

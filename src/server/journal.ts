@@ -62,7 +62,8 @@ export function createEventJournal(capacity = 10_000, epoch = Date.now().toStrin
         const id = `${epoch}-${n}`;
         return { id, n, event, frame: Buffer.from(`event: ${event.type}\nid: ${id}\ndata: ${JSON.stringify(event)}\n\n`) };
       });
-      entries.push(...added);
+      // A loop, not push(...added): one collection can bring more events than a call takes arguments.
+      for (const e of added) entries.push(e);
       // Trim in batches: one copy per capacity/2 events rather than a shift per event.
       if (entries.length > capacity * 1.5) entries = entries.slice(entries.length - capacity);
       return added;
