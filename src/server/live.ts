@@ -128,6 +128,17 @@ export function registerLiveRoutes(app: FastifyInstance, agent: Agent, views: Vi
     return buffered < minShare || (buffered < maxBuffered && totalBuffered() < budget);
   };
 
+  // 500 clients dropped at once are one warning, not 500: the first drop of a kind in a minute is logged, the
+  // rest at debug (all are counted in portolan_live_clients_dropped_total).
+  const lastDropLog = new Map<DropReason, number>();
+  const dropLog = (reason: DropReason, fields: Record<string, unknown>, msg: string) => {
+    const now = Date.now();
+    if (now - (lastDropLog.get(reason) ?? -Infinity) >= 60_000) {
+      lastDropLog.set(reason, now);
+      app.log.warn({ ...fields, reason }, `${msg} (further ones within a minute at debug; see portolan_live_clients_dropped_total)`);
+    } else app.log.debug({ ...fields, reason }, msg);
+  };
+
   // One journal for all clients, fed from the agent whether or not anyone listens, so a client that was
   // away can be given what it missed.
   const journal = createEventJournal(options.journalCapacity ?? 10_000);
@@ -173,7 +184,7 @@ export function registerLiveRoutes(app: FastifyInstance, agent: Agent, views: Vi
     try {
       while (!client.closed && e.cursor < journal.next()) {
         if (e.cursor < journal.first()) {
-          app.log.warn({ behind: journal.next() - e.cursor }, 'events client fell behind the journal; disconnecting it');
+          dropLog('behind', { behind: journal.next() - e.cursor }, 'events client fell behind the journal; disconnecting it');
           client.close('behind');
           return { cost, more: false };
         }
@@ -202,7 +213,7 @@ export function registerLiveRoutes(app: FastifyInstance, agent: Agent, views: Vi
       for (const c of topologyClients) {
         if (mayWrite(c)) write(c, frame);
         else {
-          app.log.warn({ buffered: c.raw.writableLength }, 'topology client too slow; disconnecting it');
+          dropLog('slow', { buffered: c.raw.writableLength }, 'topology client too slow; disconnecting it');
           c.close('slow');
         }
       }
@@ -219,7 +230,7 @@ export function registerLiveRoutes(app: FastifyInstance, agent: Agent, views: Vi
       const written = c.raw.socket?.bytesWritten ?? 0;
       if (c.raw.writableLength > 0 && written === c.lastWritten) {
         if (++c.idleChecks >= 2) {
-          app.log.warn({ buffered: c.raw.writableLength }, 'stream client took nothing for two keep-alive periods; disconnecting it');
+          dropLog('stalled', { buffered: c.raw.writableLength }, 'stream client took nothing for two keep-alive periods; disconnecting it');
           c.close('stalled');
           continue;
         }
