@@ -6,7 +6,8 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['src/**/*.test.ts', 'test/fixtures/**/*.test.ts', 'test/lint/**/*.test.ts'],
+          // test/fuzz: the fuzz suite, a fixed budget of generated inputs plus saved regressions (test/fuzz/harness.ts).
+          include: ['src/**/*.test.ts', 'test/fixtures/**/*.test.ts', 'test/lint/**/*.test.ts', 'test/fuzz/**/*.test.ts'],
           environment: 'node',
         },
       },

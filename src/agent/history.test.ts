@@ -145,3 +145,75 @@ describe('openHistory', () => {
     h.close();
   });
 });
+
+describe('a full disk (issue #11: memory changed inside a transaction that rolled back; ghosts and missing containers after)', () => {
+  // A container that starts while the disk is full, its image name big enough to need new pages.
+  const started = (): ReturnType<typeof syntheticSnapshot> => {
+    const s = syntheticSnapshot();
+    const web = s.containers.find((c) => c.id === IDS.web);
+    if (!web) throw new Error('no web');
+    const late = { ...web, id: 'e'.repeat(63) + '9', name: 'late', image: `registry.example/${'x'.repeat(64 * 1024)}` };
+    return { ...s, containers: [...s.containers, late], netns: { ...s.netns, containers: [...s.netns.containers, { containerId: late.id, netns: 4026532999, pid: 4242 }] } };
+  };
+
+  function fill(file: string, pages: number): Database.Database {
+    // Another connection takes the space left under the cap: a filler table the test drops when "space returns".
+    const db = new Database(file);
+    db.exec('CREATE TABLE filler (b BLOB)');
+    const ins = db.prepare('INSERT INTO filler VALUES (?)');
+    while ((db.pragma('page_count', { simple: true }) as number) < pages) ins.run(Buffer.alloc(4000));
+    return db;
+  }
+
+  it('a failed write changes nothing in memory, marks the span broken, and the first write after space returns is the truth', () => {
+    const dir = tmp();
+    const a = buildTopology(syntheticSnapshot());
+    // The file may not grow past 400 pages (as a 1.6 MB disk).
+    const h = openHistory({ dir, now: () => 1000, maxPageCount: 400 });
+    expect(h.record(1000, a, new Map())).toEqual({ ok: true });
+    expect(h.record(2000, a, new Map())).toEqual({ ok: true });
+    expect(h.health()).toEqual({ ok: true, writeFailures: 0 });
+    const filler = fill(h.file, 400);
+
+    // Disk full: the late container starts and udpc stops.
+    const full = buildTopology(withoutContainers(started(), [IDS.udpc]));
+    const w1 = h.record(3000, full, new Map());
+    expect(w1).toMatchObject({ ok: false, first: true, brokenSinceMs: 2000 });
+    expect(!w1.ok && w1.error.message).toMatch(/full/);
+    expect(h.record(4000, full, new Map())).toMatchObject({ ok: false, first: false, brokenSinceMs: 2000 });
+    expect(h.health()).toMatchObject({ ok: false, writeFailures: 2, brokenSinceMs: 2000, lastError: { atMs: 4000, message: expect.stringMatching(/SQLITE_FULL/) } });
+    // What was written is still answered; after it, history says it is broken, not the old state.
+    expect(h.topologyAt(2000)?.nodes.some((n) => n.id === IDS.udpc)).toBe(true);
+    expect(h.brokenAt(2000)).toBeUndefined();
+    expect(h.brokenAt(3500)).toEqual({ fromMs: 2000, toMs: null, reason: expect.stringMatching(/SQLITE_FULL/) });
+
+    // Space returns.
+    filler.exec('DROP TABLE filler');
+    filler.close();
+    const w3 = h.record(5000, full, new Map());
+    expect(w3).toEqual({ ok: true, recovered: { fromMs: 2000, toMs: 5000, reason: expect.stringMatching(/SQLITE_FULL/) } });
+    expect(h.health()).toMatchObject({ ok: true, writeFailures: 2 });
+    expect(h.health().brokenSinceMs).toBeUndefined();
+    // The container started while the disk was full is there; the one that stopped is no ghost.
+    const now = h.topologyAt(5000);
+    expect(now?.nodes.some((n) => n.name === 'late')).toBe(true);
+    expect(now?.nodes.some((n) => n.id === IDS.udpc)).toBe(false);
+    // And the next writes are plain changes again: udpc comes back.
+    expect(h.record(6000, buildTopology(started()), new Map())).toEqual({ ok: true });
+    expect(h.topologyAt(6000)?.nodes.some((n) => n.id === IDS.udpc)).toBe(true);
+    // The span is recorded: ?at= in it says so, runs end and start around it, and it is listed.
+    expect(h.topologyAt(3000)).toBeUndefined();
+    expect(h.brokenAt(3000)).toEqual({ fromMs: 2000, toMs: 5000, reason: expect.stringMatching(/SQLITE_FULL/) });
+    expect(h.brokenAt(5000)).toBeUndefined();
+    expect(h.runs(0, 10_000)).toEqual([{ startMs: 1000, lastMs: 2000 }, { startMs: 5000, lastMs: 6000 }]);
+    expect(h.brokenSpans(0, 10_000)).toHaveLength(1);
+    expect(h.changes(0, 10_000, 100)).toEqual(expect.arrayContaining([2000, 5000]));
+    h.close();
+
+    // A restart reads the same story from the file.
+    const again = openHistory({ dir, now: () => 7000 });
+    expect(again.brokenAt(3000)).toMatchObject({ fromMs: 2000, toMs: 5000 });
+    expect(again.topologyAt(5500)?.nodes.some((n) => n.name === 'late')).toBe(true);
+    again.close();
+  });
+});

@@ -3,6 +3,13 @@
 // it is unchanged. `runs` records when the agent was collecting, so a time when it was not answers "no
 // history" instead of a stale guess. A kill -9 loses at most the transaction of the running tick; WAL keeps
 // the file consistent.
+//
+// History never lies about a write that failed (a full disk, an I/O error): what the store remembers of the
+// open versions changes only after a transaction commits, so memory and file never disagree. From the first
+// failed write on, history is *broken* since the last tick that was written; every later record() retries,
+// and the first that commits closes what was open at that tick, records the span in `gaps` with its reason,
+// starts a new run and writes the whole state afresh. `?at=` in the span answers that history is broken
+// there (and why), never the state before it.
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -23,14 +30,49 @@ export interface TrafficRow {
   readonly txBytesPerSec: number | null;
 }
 
+/** A span history could not be written (a full disk…): nothing is known about it. */
+export interface BrokenSpan {
+  /** The last tick written before the failure. */
+  readonly fromMs: number;
+  /** The first tick written after it; null while writes still fail. */
+  readonly toMs: number | null;
+  /** The first error, e.g. `SQLITE_FULL: database or disk is full`. */
+  readonly reason: string;
+}
+
+/** What one record() did. */
+export type HistoryWrite =
+  | { readonly ok: true; /** Set when this write ended a broken span. */ readonly recovered?: BrokenSpan }
+  | { readonly ok: false; readonly error: Error; /** True for the write that broke history (false while it stays broken). */ readonly first: boolean; readonly brokenSinceMs: number };
+
+/** How history writing is doing, for /api/v1/status and /metrics. */
+export interface HistoryHealth {
+  /** False from a failed write until a write succeeds again. */
+  readonly ok: boolean;
+  /** Failed writes (record and prune) since the agent started. */
+  readonly writeFailures: number;
+  readonly lastError?: { readonly atMs: number; readonly message: string };
+  /** While broken: the last tick written. */
+  readonly brokenSinceMs?: number;
+}
+
 /** The history store the agent writes and the server reads. */
 export interface HistoryStore {
   /** Path of the database file. */
   readonly file: string;
-  /** Records the state at `atMs`: writes what changed since the last call, and extends the current run. */
-  record(atMs: number, topology: Topology, traffic: ReadonlyMap<string, ContainerTraffic>): void;
+  /**
+   * Records the state at `atMs`: writes what changed since the last call, and extends the current run. Never
+   * throws on a failed write: it says so, and the next call retries (see the file's comment).
+   */
+  record(atMs: number, topology: Topology, traffic: ReadonlyMap<string, ContainerTraffic>): HistoryWrite;
   /** The topology as it was at `atMs`; undefined when portolan was not collecting then (or it was pruned). */
   topologyAt(atMs: number): Topology | undefined;
+  /** The broken span `atMs` falls in (strictly after its last written tick), if any. */
+  brokenAt(atMs: number): BrokenSpan | undefined;
+  /** Broken spans overlapping [sinceMs, untilMs], oldest first; the current one (toMs null) last. */
+  brokenSpans(sinceMs: number, untilMs: number): BrokenSpan[];
+  /** Whether writes succeed, and how many failed. */
+  health(): HistoryHealth;
   /** Stored traffic samples of one container in [sinceMs, untilMs], oldest first. */
   traffic(containerId: string, sinceMs: number, untilMs: number): TrafficRow[];
   /** First and last instant history covers; undefined when empty. */
@@ -68,6 +110,11 @@ export interface HistoryOptions {
   readonly hostname?: string;
   /** Wall clock (for the start of the run). */
   readonly now?: () => number;
+  /**
+   * A hard cap on the file, in database pages (SQLite's max_page_count, 4 KiB each): writes that need more
+   * fail with SQLITE_FULL, exactly as on a full disk. Default: none.
+   */
+  readonly maxPageCount?: number;
 }
 
 export { DEFAULT_RETENTION_MS } from './retention.js';
@@ -93,6 +140,9 @@ const MIGRATIONS: readonly string[] = [
      PRIMARY KEY (container_id, at_ms)
    ) WITHOUT ROWID;
    CREATE INDEX traffic_at ON traffic (at_ms);`,
+  // Spans a write failed for (from the last tick written to the first written again), with the first error.
+  `CREATE TABLE gaps (from_ms INTEGER NOT NULL, to_ms INTEGER NOT NULL, reason TEXT NOT NULL);
+   CREATE INDEX gaps_to ON gaps (to_ms);`,
 ];
 
 /** Opens (creating or migrating) the history database in `dir`. */
@@ -105,6 +155,7 @@ export function openHistory(options: HistoryOptions): HistoryStore {
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
   migrate(db);
+  if (options.maxPageCount !== undefined) db.pragma(`max_page_count = ${Math.max(1, Math.trunc(options.maxPageCount))}`);
 
   const retentionMs = options.retentionMs ?? DEFAULT_RETENTION_MS;
   const trafficStepMs = options.trafficStepMs ?? 30_000;
@@ -139,6 +190,10 @@ export function openHistory(options: HistoryOptions): HistoryStore {
     pruneVersions: db.prepare<[number]>('DELETE FROM versions WHERE to_ms IS NOT NULL AND to_ms < ?'),
     pruneTraffic: db.prepare<[number]>('DELETE FROM traffic WHERE at_ms < ?'),
     pruneRuns: db.prepare<[number]>('DELETE FROM runs WHERE last_ms < ?'),
+    pruneGaps: db.prepare<[number]>('DELETE FROM gaps WHERE to_ms < ?'),
+    newGap: db.prepare<[number, number, string]>('INSERT INTO gaps (from_ms, to_ms, reason) VALUES (?, ?, ?)'),
+    gapAt: db.prepare<[number, number], { from_ms: number; to_ms: number; reason: string }>('SELECT from_ms, to_ms, reason FROM gaps WHERE from_ms < ? AND to_ms > ? LIMIT 1'),
+    gaps: db.prepare<[number, number], { from_ms: number; to_ms: number; reason: string }>('SELECT from_ms, to_ms, reason FROM gaps WHERE to_ms >= ? AND from_ms <= ? ORDER BY from_ms'),
     trimRuns: db.prepare<[number, number]>('UPDATE runs SET started_ms = ? WHERE started_ms < ?'),
   };
 
@@ -151,45 +206,122 @@ export function openHistory(options: HistoryOptions): HistoryStore {
     runId = Number(q.newRun.run(startMs, startMs).lastInsertRowid);
   })();
 
-  /** Open versions as their JSON text, by `kind|key`, so an unchanged item costs a string compare. */
-  const current = new Map<string, string>();
-  const lastTraffic = new Map<string, { atMs: number; rx: number; tx: number }>();
+  /** Open versions as their JSON text, by `kind|key`, so an unchanged item costs a string compare. Committed state only. */
+  let current = new Map<string, string>();
+  let lastTraffic = new Map<string, { atMs: number; rx: number; tx: number }>();
+  let lastWrittenMs = startMs;
+  let broken: { sinceMs: number; reason: string } | undefined;
+  let writeFailures = 0;
+  let lastError: { atMs: number; message: string } | undefined;
 
-  const record = db.transaction((atMs: number, topology: Topology, traffic: ReadonlyMap<string, ContainerTraffic>) => {
+  /** What a transaction will change in memory once it commits. */
+  interface Pending {
+    readonly set: [string, string][];
+    readonly drop: string[];
+    readonly traffic: [string, { atMs: number; rx: number; tx: number }][];
+  }
+
+  /** Writes the changes from `base` (the committed open versions) to this state; returns them for memory. */
+  function writeState(atMs: number, base: ReadonlyMap<string, string>, baseTraffic: ReadonlyMap<string, { atMs: number; rx: number; tx: number }>,
+    topology: Topology, traffic: ReadonlyMap<string, ContainerTraffic>): Pending {
+    const pending: Pending = { set: [], drop: [], traffic: [] };
     const seen = new Set<string>();
     const put = (kind: 'node' | 'edge' | 'warnings', key: string, body: string) => {
       const k = `${kind}|${key}`;
       seen.add(k);
-      const old = current.get(k);
+      const old = base.get(k);
       if (old === body) return;
       if (old !== undefined) q.close.run(atMs, kind, key);
       q.open.run(kind, key, atMs, body);
-      current.set(k, body);
+      pending.set.push([k, body]);
     };
     for (const n of topology.nodes) put('node', n.id, jsonOf(n));
     // Per-connection details churn with every ephemeral port and traffic with every byte: history keeps the
     // edge's shape (traffic history is per container, below).
     for (const e of topology.edges) put('edge', e.id, edgeShapeJson(e));
     put('warnings', '', JSON.stringify(topology.warnings));
-    for (const k of [...current.keys()]) {
+    for (const k of base.keys()) {
       if (seen.has(k)) continue;
       const i = k.indexOf('|');
       q.close.run(atMs, k.slice(0, i), k.slice(i + 1));
-      current.delete(k);
+      pending.drop.push(k);
     }
     for (const [id, t] of traffic) {
-      const last = lastTraffic.get(id);
+      const last = baseTraffic.get(id);
       if (last && (atMs - last.atMs < trafficStepMs || (last.rx === t.rxBytes && last.tx === t.txBytes))) continue;
       q.insertTraffic.run(id, atMs, t.rxBytes, t.txBytes, t.rxPackets, t.txPackets, t.rxBytesPerSec ?? null, t.txBytesPerSec ?? null);
-      lastTraffic.set(id, { atMs, rx: t.rxBytes, tx: t.txBytes });
+      pending.traffic.push([id, { atMs, rx: t.rxBytes, tx: t.txBytes }]);
     }
-    for (const id of [...lastTraffic.keys()]) if (!traffic.has(id)) lastTraffic.delete(id);
     q.extendRun.run(atMs, runId);
+    return pending;
+  }
+
+  const recordChanges = db.transaction((atMs: number, topology: Topology, traffic: ReadonlyMap<string, ContainerTraffic>) =>
+    writeState(atMs, current, lastTraffic, topology, traffic));
+
+  // After a broken span: end the old run at its last written tick, record the span, start a new run with
+  // the whole state.
+  const recordRecovery = db.transaction((atMs: number, since: { sinceMs: number; reason: string }, topology: Topology, traffic: ReadonlyMap<string, ContainerTraffic>) => {
+    q.closeAllOpen.run(since.sinceMs);
+    q.newGap.run(since.sinceMs, atMs, since.reason);
+    runId = Number(q.newRun.run(atMs, atMs).lastInsertRowid);
+    return writeState(atMs, new Map(), new Map(), topology, traffic);
   });
 
-  return {
+  function fail(atMs: number, err: unknown): HistoryWrite {
+    const error = err instanceof Error ? err : new Error(String(err));
+    const code = (error as { code?: unknown }).code;
+    const message = typeof code === 'string' && !error.message.startsWith(code) ? `${code}: ${error.message}` : error.message;
+    writeFailures++;
+    lastError = { atMs, message };
+    const first = broken === undefined;
+    broken ??= { sinceMs: lastWrittenMs, reason: message };
+    return { ok: false, error, first, brokenSinceMs: broken.sinceMs };
+  }
+
+  const self: HistoryStore = {
     file,
-    record: (atMs, topology, traffic) => { record(atMs, topology, traffic); },
+    record(atMs, topology, traffic) {
+      const recovering = broken;
+      const runBefore = runId;
+      let pending: Pending;
+      try {
+        pending = recovering ? recordRecovery(atMs, recovering, topology, traffic) : recordChanges(atMs, topology, traffic);
+      } catch (err) {
+        // Rolled back: memory still describes what the file holds.
+        runId = runBefore;
+        return fail(atMs, err);
+      }
+      // Committed: now memory follows.
+      if (recovering) {
+        current = new Map();
+        lastTraffic = new Map();
+      }
+      for (const [k, body] of pending.set) current.set(k, body);
+      for (const k of pending.drop) current.delete(k);
+      for (const [id, t] of pending.traffic) lastTraffic.set(id, t);
+      for (const id of [...lastTraffic.keys()]) if (!traffic.has(id)) lastTraffic.delete(id);
+      lastWrittenMs = atMs;
+      broken = undefined;
+      return recovering ? { ok: true, recovered: { fromMs: recovering.sinceMs, toMs: atMs, reason: recovering.reason } } : { ok: true };
+    },
+    brokenAt(atMs) {
+      if (broken && atMs > broken.sinceMs) return { fromMs: broken.sinceMs, toMs: null, reason: broken.reason };
+      const g = q.gapAt.get(atMs, atMs);
+      return g ? { fromMs: g.from_ms, toMs: g.to_ms, reason: g.reason } : undefined;
+    },
+    brokenSpans(sinceMs, untilMs) {
+      const spans: BrokenSpan[] = q.gaps.all(sinceMs, untilMs).map((g) => ({ fromMs: g.from_ms, toMs: g.to_ms, reason: g.reason }));
+      if (broken && broken.sinceMs <= untilMs) spans.push({ fromMs: broken.sinceMs, toMs: null, reason: broken.reason });
+      return spans;
+    },
+    health() {
+      return {
+        ok: broken === undefined, writeFailures,
+        ...(lastError ? { lastError } : {}),
+        ...(broken ? { brokenSinceMs: broken.sinceMs } : {}),
+      };
+    },
     topologyAt(atMs) {
       if (!q.runAt.get(atMs, atMs)) return undefined;
       const nodes: TopologyNode[] = [];
@@ -225,14 +357,22 @@ export function openHistory(options: HistoryOptions): HistoryStore {
     },
     prune(nowMs) {
       const cutoff = nowMs - retentionMs;
-      const removed = db.transaction(() => {
-        const n = q.pruneVersions.run(cutoff).changes + q.pruneTraffic.run(cutoff).changes + q.pruneRuns.run(cutoff).changes;
-        // A run that began before the cutoff now covers only what is kept.
-        q.trimRuns.run(cutoff, cutoff);
-        return n;
-      })();
-      if (removed > 0) db.pragma('wal_checkpoint(TRUNCATE)');
-      return removed;
+      try {
+        const removed = db.transaction(() => {
+          const n = q.pruneVersions.run(cutoff).changes + q.pruneTraffic.run(cutoff).changes + q.pruneRuns.run(cutoff).changes +
+            q.pruneGaps.run(cutoff).changes;
+          // A run that began before the cutoff now covers only what is kept.
+          q.trimRuns.run(cutoff, cutoff);
+          return n;
+        })();
+        if (removed > 0) db.pragma('wal_checkpoint(TRUNCATE)');
+        return removed;
+      } catch (err) {
+        // Nothing in memory depends on it; counted, and the caller logs it.
+        writeFailures++;
+        lastError = { atMs: nowMs, message: (err as Error).message };
+        throw err;
+      }
     },
     sizeBytes() {
       let total = 0;
@@ -250,6 +390,7 @@ export function openHistory(options: HistoryOptions): HistoryStore {
       db.close();
     },
   };
+  return self;
 }
 
 // The order buildTopology lists nodes in.

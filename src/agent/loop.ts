@@ -12,7 +12,9 @@ import { runPipeline, type PipelineMemory, type PipelineResult } from '../core/p
 import { toChangeEvents, type ChangeEvent } from '../core/report/changes.js';
 import { diffTopology, isEmptyDiff } from '../core/topology/diff-topology.js';
 import type { DockerEventsFollower } from '../collectors/docker-events.js';
+import { createCollectorLog } from './collector-log.js';
 import type { HistoryStore } from './history.js';
+import { createHistoryWriter } from './history-writer.js';
 
 /** What the agent collects with: one call returns a snapshot and how each collector did. */
 export interface AgentCollection {
@@ -150,8 +152,9 @@ export function createAgent(deps: AgentDeps): RunningAgent {
   let wake: (() => void) | undefined;
   // Ends the current wait at once (stop).
   let resume: (() => void) | undefined;
-  let lastPrune = 0;
   let everConnected = false;
+  const collectorLog = createCollectorLog(deps.logger);
+  const history = deps.store ? createHistoryWriter(deps.store, deps.logger, pruneEveryMs) : undefined;
 
   const emit = (u: AgentUpdate) => {
     for (const l of listeners) {
@@ -184,7 +187,7 @@ export function createAgent(deps: AgentDeps): RunningAgent {
     }
     const { snapshot, runs } = result;
     const durationMs = clock.now() - t0;
-    for (const r of runs) if (!r.ok) deps.logger.warn({ collector: r.name, error: r.error, durationMs: r.durationMs }, 'collector failed');
+    collectorLog.report(runs, clock.now());
     const failedEssential = runs.find((r) => !r.ok && essential.has(r.name));
     if (failedEssential) {
       // Without the inventory the snapshot would say "no containers": keep serving the last state, marked stale.
@@ -204,18 +207,8 @@ export function createAgent(deps: AgentDeps): RunningAgent {
     const { staleReason: _r, staleSince: _s, ...rest } = status;
     status = { ...rest, stale: status.stale };
     setStatus({ collections: status.collections + 1, lastCollectionAtMs: clock.now(), stale: false });
-    if (deps.store) {
-      try {
-        deps.store.record(clock.now(), topology, traffic);
-        if (clock.now() - lastPrune >= pruneEveryMs) {
-          lastPrune = clock.now();
-          const removed = deps.store.prune(clock.now());
-          if (removed > 0) deps.logger.info({ removed }, 'history pruned');
-        }
-      } catch (err) {
-        deps.logger.error({ err }, 'history write failed');
-      }
-    }
+    // Never throws: a failed write marks history broken and is retried at the next collection (history-writer.ts).
+    history?.write(clock.now(), topology, traffic);
     let diff: TopologyDiff | undefined;
     if (prev) {
       const d = diffTopology(prev.topology, topology);
@@ -300,14 +293,12 @@ export function createAgent(deps: AgentDeps): RunningAgent {
           status = rest;
           setStatus({ dockerEvents: 'connected' });
           deps.collection.dockerEvents?.('connected');
-          deps.logger.info('docker events stream connected');
           // Whatever happened while the stream was down: look again.
           agent.trigger('events connected');
         },
         onDisconnected: (err) => {
           setStatus({ dockerEvents: 'disconnected', dockerEventsError: err.message });
           deps.collection.dockerEvents?.('lost');
-          deps.logger.warn({ error: err.message }, 'docker events stream lost; reconnecting');
           agent.trigger('events lost');
         },
       });

@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { CONNTRACK_ACCT_NAME, createCollection, isDockerUnavailable, type AccountingChange, type Collection, type CollectionConfig } from '../collectors/index.js';
 import type { Snapshot } from '../core/model/snapshot.js';
+import { escapeJsonForTerminal, escapeTerminal } from '../core/report/terminal-text.js';
 
 /** Error the CLI reports as one line with exit code 2 (bad usage, Docker unreachable). */
 export class CliError extends Error {}
@@ -91,7 +92,12 @@ export async function collectOnce(flags: CollectionFlags): Promise<Snapshot> {
   return snapshot;
 }
 
-/** Prints warnings to stderr, one line each. */
+/** Prints warnings to stderr, one line each, escaped for the terminal (they echo names and raw /proc lines). */
 export function printWarnings(warnings: readonly string[]): void {
-  for (const w of warnings) process.stderr.write(`portolan: warning: ${w}\n`);
+  for (const w of warnings) process.stderr.write(`portolan: warning: ${escapeTerminal(w)}\n`);
+}
+
+/** A document as pretty JSON text for stdout, with what a terminal would act on escaped (still the same JSON). */
+export function jsonText(value: unknown): string {
+  return escapeJsonForTerminal(JSON.stringify(value, null, 2)) + '\n';
 }

@@ -4,7 +4,7 @@ import type { Topology } from '../core/model/topology.js';
 import { runPipeline } from '../core/pipeline.js';
 import { renderGraphDot, renderGraphMermaid, renderGraphText } from '../core/report/graph.js';
 import { externalAddresses, nameExternalNodes } from '../core/topology/build-topology.js';
-import { CliError, collectOnce, printWarnings, withCollectionOptions, withConntrackAcctOption, type CollectionFlags } from './common.js';
+import { CliError, collectOnce, jsonText, printWarnings, withCollectionOptions, withConntrackAcctOption, type CollectionFlags } from './common.js';
 import { fetchTopology, staleWarning } from './remote.js';
 
 interface GraphFlags extends CollectionFlags {
@@ -82,7 +82,7 @@ export function registerGraph(program: Command): void {
 }
 
 function render(topology: Topology, opts: GraphFlags): string {
-  return opts.json ? JSON.stringify(topology, null, 2) + '\n'
+  return opts.json ? jsonText(topology)
     : opts.dot ? renderGraphDot(topology)
       : opts.mermaid ? renderGraphMermaid(topology)
         : renderGraphText(topology);

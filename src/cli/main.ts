@@ -2,6 +2,7 @@
 // Composition root of the CLI: one line per command.
 import { Command } from 'commander';
 import { isFatal } from '../collectors/index.js';
+import { escapeTerminal } from '../core/report/terminal-text.js';
 import { CliError } from './common.js';
 import { registerGraph } from './graph.js';
 import { registerPs } from './ps.js';
@@ -29,6 +30,7 @@ try {
     process.exit(70);
   }
   if (!(err instanceof CliError)) throw err;
-  process.stderr.write(`portolan: ${err.message}\n`);
+  // Messages quote Docker, the agent and the kernel: escaped like everything else printed.
+  process.stderr.write(`portolan: ${escapeTerminal(err.message)}\n`);
   process.exitCode = 2;
 }

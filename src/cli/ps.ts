@@ -1,8 +1,9 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { SocketState } from '../core/model/socket.js';
 import { renderSockets } from '../core/pipeline.js';
+import { compileGlob } from '../core/glob.js';
 import { parseStateFilter, toPsReport, type PsFilter, type PsReport } from '../core/report/ps.js';
-import { collectOnce, printWarnings, withCollectionOptions, type CollectionFlags } from './common.js';
+import { collectOnce, jsonText, printWarnings, withCollectionOptions, type CollectionFlags } from './common.js';
 import { fetchFromAgent, staleWarning } from './remote.js';
 import { formatEndpoint, renderTable } from './table.js';
 
@@ -21,7 +22,12 @@ export function renderPsTable(report: PsReport): string {
   return renderTable(['CONTAINER', 'PROTO', 'STATE', 'RECV-Q', 'SEND-Q', 'LOCAL', 'REMOTE', 'PROCESS'], rows);
 }
 
-function collectList(value: string, previous: string[] = []): string[] {
+function collectGlob(value: string, previous: string[] = []): string[] {
+  try {
+    compileGlob(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
   return [...previous, value];
 }
 
@@ -58,7 +64,7 @@ async function fetchPsReport(server: string, filter: PsFilter): Promise<PsReport
 export function registerPs(program: Command): void {
   withCollectionOptions(program.command('ps'))
     .description('list the sockets of every running container, like ss for each container')
-    .option('-c, --container <glob>', 'only containers whose name or id matches (repeatable)', collectList)
+    .option('-c, --container <glob>', 'only containers whose name or id matches (repeatable)', collectGlob)
     .option('--state <state>', 'only sockets in this state (repeatable, comma-separated: listen, established, time-wait, unconn…)', parseState)
     .addOption(new Option('-p, --protocol <protocol>', 'only this protocol').choices(['tcp', 'udp']))
     .option('-l, --listening', 'only listening TCP and unconnected UDP sockets')
@@ -80,6 +86,6 @@ export function registerPs(program: Command): void {
         report = toPsReport(snapshot, view.attribution, filter, view.traffic);
       }
       printWarnings(report.warnings);
-      process.stdout.write(opts.json ? JSON.stringify(report, null, 2) + '\n' : renderPsTable(report));
+      process.stdout.write(opts.json ? jsonText(report) : renderPsTable(report));
     });
 }

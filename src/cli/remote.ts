@@ -29,7 +29,8 @@ export async function fetchFromAgent<T>(server: string, path: string, query?: UR
   }
   if (!res.ok) {
     const e = body as { code?: string; message?: string };
-    const hint = res.status === 401 ? ' (set PORTOLAN_TOKEN)' : '';
+    const hint = res.status === 401 ? ' (set PORTOLAN_TOKEN)'
+      : res.status === 421 ? ` (reach it as 127.0.0.1 or localhost, or start it with --allowed-host ${url.hostname})` : '';
     throw new CliError(`the agent at ${url.origin} answered HTTP ${res.status} ${e.code ?? ''}: ${e.message ?? text.slice(0, 200)}${hint}`);
   }
   return body as T;

@@ -17,7 +17,7 @@ import { accountingMessage, CliError, enableAccounting, toCollectionConfig } fro
 import { DEFAULT_SFLOW, VERSION, type ServeFlags } from './serve.js';
 
 /** Runs the agent until SIGINT/SIGTERM. */
-export async function serve(flags: ServeFlags, address: ListenAddress, token: string | undefined): Promise<void> {
+export async function serve(flags: ServeFlags, address: ListenAddress, token: string | undefined, allowedHosts: readonly string[] = []): Promise<void> {
   const logger = pino({ name: 'portolan', level: flags.logLevel });
   const sflow = flags.sflow === true ? DEFAULT_SFLOW : flags.sflow;
   const collection = createCollection({ ...toCollectionConfig(flags), timeoutMs: flags.collectTimeout, repeat: {}, ...(sflow ? { sflow } : {}) });
@@ -72,6 +72,7 @@ export async function serve(flags: ServeFlags, address: ListenAddress, token: st
     metrics: { maxEdgeSeries: flags.metricsMaxEdges },
     collectTimeoutMs: flags.collectTimeout,
     version: VERSION,
+    hosts: { allowedHosts, listenHost: address.host },
   });
   agent.start();
   try {
@@ -85,7 +86,7 @@ export async function serve(flags: ServeFlags, address: ListenAddress, token: st
   }
   const bound = app.server.address();
   const actual = bound !== null && typeof bound === 'object' ? formatListen({ host: bound.address, port: bound.port }) : formatListen(address);
-  logger.info({ listen: actual, intervalMs: agent.intervalMs, history: history?.file ?? null, auth: token !== undefined }, 'portolan agent serving');
+  logger.info({ listen: actual, intervalMs: agent.intervalMs, history: history?.file ?? null, auth: token !== undefined, allowedHosts }, 'portolan agent serving');
 
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {

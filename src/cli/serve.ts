@@ -7,6 +7,7 @@ import { isIP } from 'node:net';
 import { Command, InvalidArgumentError } from 'commander';
 import { DEFAULT_RETENTION_MS } from '../agent/retention.js';
 import { parseDuration } from '../core/duration.js';
+import { parseAllowedHosts } from '../server/host-check.js';
 import { checkListenPolicy, DEFAULT_LISTEN, parseListen, type ListenAddress } from '../server/listen.js';
 import { CliError, withCollectionOptions, withConntrackAcctOption, type CollectionFlags } from './common.js';
 
@@ -25,6 +26,7 @@ export interface ServeFlags extends CollectionFlags {
   metricsMaxEdges: number;
   logLevel: string;
   dns: boolean;
+  allowedHost: string[];
   /** `--sflow [HOST:]PORT`: receive sFlow there (true: the default address). */
   sflow?: SflowAddress | true;
 }
@@ -63,6 +65,16 @@ export function parseSflowAddress(text: string): SflowAddress {
   const port = portText === undefined ? DEFAULT_SFLOW.port : Number(portText);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw bad(`port ${portText ?? ''} out of range`);
   return { host, port };
+}
+
+/** Shortest token accepted: a guessable token on a port anyone can reach is no protection. */
+export const MIN_TOKEN_LENGTH = 16;
+
+function checkToken(token: string, from: string): string {
+  if (token.length < MIN_TOKEN_LENGTH) {
+    throw new CliError(`the token from ${from} has ${token.length} characters: use at least ${MIN_TOKEN_LENGTH} (e.g. openssl rand -hex 32)`);
+  }
+  return token;
 }
 
 /**
@@ -106,10 +118,10 @@ function readToken(flags: ServeFlags): string | undefined {
     }
     const token = text.trim();
     if (token === '') throw new CliError(`the token file ${flags.tokenFile} is empty`);
-    return token;
+    return checkToken(token, flags.tokenFile);
   }
   const env = process.env.PORTOLAN_TOKEN?.trim();
-  return env ? env : undefined;
+  return env ? checkToken(env, 'PORTOLAN_TOKEN') : undefined;
 }
 
 /** Adds `portolan serve` to the program. */
@@ -128,6 +140,8 @@ export function registerServe(program: Command): void {
     .option('--no-dns', 'do not look up reverse-DNS names of external addresses')
     .option('--log-level <level>', 'log level (trace, debug, info, warn, error)', 'info')
     .option('--sflow [address]', 'receive sFlow v5 from switches and host agents on UDP [HOST:]PORT (default 0.0.0.0:6343) and show its estimates as their own source', parseSflowAddress)
+    .option('--allowed-host <name>', 'another Host name (optionally name:port) to answer to besides localhost, 127.0.0.1, [::1] and the address reached (repeatable; env PORTOLAN_ALLOWED_HOSTS, comma-separated); every other Host is refused (DNS rebinding)',
+      (v: string, prev: string[]) => [...prev, v], [] as string[])
     .action(async (flags: ServeFlags) => {
       let address: ListenAddress;
       try {
@@ -136,10 +150,16 @@ export function registerServe(program: Command): void {
         throw new CliError((err as Error).message);
       }
       const token = readToken(flags);
+      const allowedHosts = [...(process.env.PORTOLAN_ALLOWED_HOSTS ?? '').split(','), ...flags.allowedHost].map((h) => h.trim()).filter((h) => h !== '');
+      try {
+        parseAllowedHosts(allowedHosts);
+      } catch (err) {
+        throw new CliError((err as Error).message);
+      }
       const refusal = checkListenPolicy(address, token, flags.insecureNoAuth === true);
       if (refusal) throw new CliError(refusal);
       const { serve } = await import('./serve-run.js');
-      await serve(flags, address, token);
+      await serve(flags, address, token, allowedHosts);
     });
 }
 

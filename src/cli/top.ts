@@ -4,7 +4,8 @@ import type { Snapshot } from '../core/model/snapshot.js';
 import { runPipeline, type PipelineMemory } from '../core/pipeline.js';
 import type { ContainersReport } from '../core/report/containers.js';
 import { TOP_SORT_KEYS, formatBytes, formatRate, sortTopContainers, toTopContainers, toTopEdges, type TopContainer, type TopEdge, type TopSortKey } from '../core/report/top.js';
-import { CliError, prepareCollection, printWarnings, toCollectionConfig, withCollectionOptions, withConntrackAcctOption, type CollectionFlags } from './common.js';
+import { escapeTerminal } from '../core/report/terminal-text.js';
+import { CliError, jsonText, prepareCollection, printWarnings, toCollectionConfig, withCollectionOptions, withConntrackAcctOption, type CollectionFlags } from './common.js';
 import { fetchFromAgent, fetchTopology, staleWarning } from './remote.js';
 import { renderTable } from './table.js';
 
@@ -94,7 +95,7 @@ export function renderTop(view: TopView, limit: number): string {
     c.name, formatRate(c.rxBytesPerSec) + scopeMark(c), formatRate(c.txBytesPerSec), formatBytes(c.rxBytes), formatBytes(c.txBytes),
     String(c.established), String(c.listening), c.rttMeanMs === null ? '-' : c.rttMeanMs.toFixed(2), String(c.retransmits),
   ]);
-  const head = `portolan top — ${view.takenAt} — ${view.containers.length} containers — sorted by ${view.sort}\n`;
+  const head = `portolan top — ${escapeTerminal(view.takenAt)} — ${view.containers.length} containers — sorted by ${view.sort}\n`;
   const table = renderTable(['CONTAINER', 'RX/s', 'TX/s', 'RX', 'TX', 'CONNS', 'LISTEN', 'RTT ms', 'RETRANS'], rows);
   const edgeRows = view.edges.slice(0, limit).map((e) => [
     e.from, e.to, `${e.protocol}/${e.port}`, String(e.connections), formatRate(e.bytesSentPerSec), formatRate(e.bytesReceivedPerSec),
@@ -127,7 +128,7 @@ export function registerTop(program: Command): void {
         }
         const view = await sampler.view(flags.sort);
         printWarnings(view.warnings);
-        process.stdout.write(flags.json ? JSON.stringify(view, null, 2) + '\n' : renderTop(view, flags.limit));
+        process.stdout.write(flags.json ? jsonText(view) : renderTop(view, flags.limit));
         return;
       }
       await live(sampler, flags, intervalMs);
@@ -154,7 +155,7 @@ async function live(sampler: Sampler, flags: TopFlags, intervalMs: number): Prom
     while (!stopped) {
       const view = await sampler.view(sort);
       process.stdout.write('\u001b[H\u001b[2J' + renderTop(view, flags.limit));
-      for (const w of view.warnings) process.stdout.write(`warning: ${w}\n`);
+      for (const w of view.warnings) process.stdout.write(`warning: ${escapeTerminal(w)}\n`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, intervalMs);
         wake = () => { clearTimeout(timer); resolve(); };

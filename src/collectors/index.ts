@@ -49,7 +49,7 @@ export interface Collection {
    */
   enableConntrackAccounting(): AccountingChange;
   /** A follower of this Docker endpoint's events stream (the agent collects on them). */
-  createEventsFollower(logger: Pick<Logger, 'debug' | 'warn'>): DockerEventsFollower;
+  createEventsFollower(logger: Pick<Logger, 'debug' | 'info' | 'warn'>): DockerEventsFollower;
   /** Releases the Docker client's connections and every open netlink socket. */
   close(): void;
   readonly collectors: readonly AnyCollector[];

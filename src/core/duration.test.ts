@@ -22,3 +22,17 @@ describe('parseInstant', () => {
     expect(() => parseInstant(text, now)).toThrow(/bad/);
   });
 });
+
+describe('hostile times (issue #11: a 500 with a stack trace each)', () => {
+  const now = Date.parse('2026-11-21T06:00:00Z');
+  it.each(['12345678901234567890123', '9'.repeat(400), '-99999999999w', '-1e400w', `-${'9'.repeat(60)}d`, '1'.repeat(65)])('rejects %j with a clear error', (text) => {
+    expect(() => parseInstant(text, now)).toThrow(/bad (time|duration)/);
+  });
+  it('rejects durations no Date can add', () => {
+    expect(() => parseDuration('99999999999w')).toThrow(/too long/);
+    expect(() => parseDuration('1'.repeat(70) + 's')).toThrow(/longer than 64/);
+  });
+  it('every accepted instant is one a Date can print', () => {
+    for (const t of ['8639999999999', '-14285714w', '0']) expect(new Date(parseInstant(t, now)).toISOString()).toMatch(/Z$/);
+  });
+});

@@ -84,9 +84,14 @@ describe('HTTP API (inject)', () => {
     const nf = await app.inject({ url: '/api/v2/nothing' });
     expect(nf.statusCode).toBe(404);
     expect(nf.json()).toEqual({ statusCode: 404, code: 'not_found', message: 'no route GET /api/v2/nothing' });
-    // Nothing changes anything: other methods find no route.
-    expect((await app.inject({ method: 'POST', url: '/api/v1/topology' })).statusCode).toBe(404);
-    expect((await app.inject({ method: 'DELETE', url: '/api/v1/containers' })).statusCode).toBe(404);
+    // Nothing changes anything: other methods on a known path are a 405 naming GET.
+    for (const [method, url] of [['POST', '/api/v1/topology'], ['DELETE', '/api/v1/containers'], ['PATCH', '/metrics']] as const) {
+      const r = await app.inject({ method, url });
+      expect(r.statusCode, `${method} ${url}`).toBe(405);
+      expect(r.headers.allow).toBe('GET, HEAD');
+      expect(r.json()).toMatchObject({ statusCode: 405, code: 'method_not_allowed' });
+    }
+    expect((await app.inject({ method: 'POST', url: '/api/v2/nothing' })).statusCode).toBe(404);
   });
 
   it('before the first collection: 503 not_ready, readyz 503, healthz 200 only once started', async () => {

@@ -3,7 +3,8 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Agent } from '../agent/loop.js';
 import { DEFAULT_OUTPOST_INTERFACES } from '../core/report/outpost.js';
 import { installAuth } from './auth.js';
-import { installErrorHandlers } from './errors.js';
+import { clientErrorHandler, frameworkErrorHandler, installErrorHandlers } from './errors.js';
+import { installHostCheck, type HostCheckOptions } from './host-check.js';
 import { registerLiveRoutes, type LiveOptions } from './live.js';
 import { createMetrics, type MetricsOptions } from './metrics.js';
 import { registerApiRoutes } from './routes/api.js';
@@ -31,6 +32,8 @@ export interface AppOptions {
   readonly html?: string;
   /** The built web map (loadUiAssets): its page at GET / for browsers, its files under /ui/. */
   readonly ui?: UiAssets;
+  /** Names the agent answers to besides loopback and the address it is reached on (DNS rebinding guard). */
+  readonly hosts?: HostCheckOptions;
 }
 
 /** Builds the fastify app (routes, auth, errors, metrics, live streams); call listen() or inject() on it. */
@@ -42,23 +45,27 @@ export async function buildApp(agent: Agent, options: AppOptions = {}): Promise<
     // Unknown query parameters are a 400, not silently dropped; `?state=listen` becomes ['listen'].
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
     forceCloseConnections: 'idle',
+    frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler,
   });
   const version = options.version ?? '0.0.0';
   installErrorHandlers(app);
+  // First of all hooks: a foreign Host or a cross-site request gets nothing, not even a 401.
+  installHostCheck(app, options.hosts);
   if (options.token !== undefined) installAuth(app, options.token);
   const openapi = collectOpenApi(app, { title: 'portolan', version });
 
   const views = createViews(options.outpostInterfaces ?? DEFAULT_OUTPOST_INTERFACES);
-  const metrics = createMetrics(agent, { version, ...options.metrics });
+  const live = registerLiveRoutes(app, agent, views, options.live);
+  const metrics = createMetrics(agent, { version, ...options.metrics, live: live.stats });
   app.addHook('onClose', async () => { metrics.close(); });
 
   registerHealthRoutes(app, agent, { collectTimeoutMs: options.collectTimeoutMs ?? 10_000 });
   const html = options.html ?? options.ui?.index ?? DEFAULT_HTML;
   registerOutpostRoute(app, agent, views, () => html);
   if (options.ui) registerUiRoutes(app, options.ui);
-  registerApiRoutes(app, agent, views);
+  registerApiRoutes(app, agent, views, { live: live.stats });
   registerSflowRoutes(app, agent);
-  registerLiveRoutes(app, agent, options.live);
   app.get('/metrics', {
     schema: { summary: 'Prometheus exposition: per-container traffic and sockets, per-edge connections and bytes, portolan\'s own health', produces: ['text/plain'], response: { 200: { type: 'string' } } },
   }, async (_req, reply) => reply.type(metrics.contentType).send(await metrics.render()));

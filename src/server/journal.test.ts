@@ -47,4 +47,11 @@ describe('event journal', () => {
     expect(parseEventId('mi3x2k-42')).toEqual({ epoch: 'mi3x2k', n: 42 });
     expect(() => createEventJournal().since('nope')).toThrow(/not an event id/);
   });
+
+  it('takes 200,000 events from one collection (a spread push overflowed the stack at ~120,000)', () => {
+    const j = createEventJournal(300_000, 'ep');
+    const many = Array.from({ length: 200_000 }, (_, i) => ev(`c${i}`));
+    expect(j.append(many)).toHaveLength(200_000);
+    expect(j.at(200_000)?.id).toBe('ep-200000');
+  });
 });

@@ -5,6 +5,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { Agent, AgentState } from '../agent/loop.js';
 import type { TopologyNode } from '../core/model/topology.js';
 import { registerSflowMetrics } from './metrics-sflow.js';
+import type { LiveStats } from './live.js';
 
 /** Options of createMetrics. */
 export interface MetricsOptions {
@@ -13,6 +14,8 @@ export interface MetricsOptions {
   readonly version?: string;
   /** Include process_* and nodejs_* metrics (default true). */
   readonly defaultMetrics?: boolean;
+  /** The live streams' statistics (clients, buffered bytes, drops). */
+  readonly live?: () => LiveStats;
 }
 
 /** The metrics of one agent. */
@@ -177,10 +180,48 @@ export function createMetrics(agent: Agent, options: MetricsOptions = {}): Metri
     name: 'portolan_last_collection_timestamp_seconds', help: 'When the last collection ended (unix time).', registers: [registry],
     collect() { this.set(agent.status().lastCollectionAtMs / 1000); },
   });
+  const history = agent.history;
+  if (history) {
+    new Gauge({
+      name: 'portolan_history_ok', help: '1 while history writes succeed; 0 from a failed write (e.g. disk full) until one succeeds again.', registers: [registry],
+      collect() { this.set(history.health().ok ? 1 : 0); },
+    });
+    new Counter({
+      name: 'portolan_history_write_failures_total', help: 'History writes (records and prunes) that failed since the agent started.', registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(history.health().writeFailures);
+      },
+    });
+  }
   new Gauge({
     name: 'portolan_history_size_bytes', help: 'Size of the history database on disk (with its WAL).', registers: [registry],
     collect() { this.set(agent.history?.sizeBytes() ?? 0); },
   });
+
+  const live = options.live;
+  if (live) {
+    new Gauge({
+      name: 'portolan_live_clients', help: 'Open Server-Sent Events clients, by stream.', labelNames: ['stream'], registers: [registry],
+      collect() {
+        const s = live();
+        this.set({ stream: 'topology' }, s.clients.topology);
+        this.set({ stream: 'events' }, s.clients.events);
+      },
+    });
+    new Gauge({
+      name: 'portolan_live_buffered_bytes', help: 'Bytes written to live clients and not yet taken by them (bounded by the live budget).', registers: [registry],
+      collect() { this.set(live().bufferedBytes); },
+    });
+    new Counter({
+      name: 'portolan_live_clients_dropped_total', help: 'Live clients disconnected or refused: slow (over their share of the budget), behind (fell out of the event journal), stalled (took nothing), full (too many clients).',
+      labelNames: ['reason'], registers: [registry],
+      collect() {
+        this.reset();
+        for (const [reason, n] of Object.entries(live().dropped)) this.inc({ reason }, n);
+      },
+    });
+  }
 
   const unsubscribe = agent.subscribe((u) => {
     if (u.kind !== 'collection') return;

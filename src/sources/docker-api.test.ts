@@ -495,6 +495,116 @@ describe('events', () => {
   });
 });
 
+describe('bounded answers (issue #11: a 400 MB /containers/json killed the agent; a stream without newlines cost a core)', () => {
+  /** Streams `total` bytes of a JSON array in 1 MiB chunks, honouring backpressure; resolves with the bytes written when the client went away. */
+  function hugeArray(res: http.ServerResponse, total: number, headers: Record<string, string> = {}): Promise<number> {
+    res.writeHead(200, { 'Content-Type': 'application/json', ...headers });
+    const chunk = Buffer.from(`${'{"Id":"x"},'.repeat(95_325)}{"Id":"x"},`.slice(0, 1024 * 1024));
+    let sent = 0;
+    return new Promise((resolve) => {
+      const more = (): void => {
+        while (sent < total && !res.destroyed) {
+          sent += chunk.length;
+          if (!res.write(sent === chunk.length ? Buffer.concat([Buffer.from('['), chunk.subarray(1)]) : chunk)) {
+            res.once('drain', more);
+            return;
+          }
+        }
+        if (!res.destroyed) res.end(']');
+      };
+      res.on('close', () => resolve(sent));
+      more();
+    });
+  }
+
+  it('refuses a 400 MB /containers/json after reading at most the cap, with a clear error', async () => {
+    let written: Promise<number> = Promise.resolve(0);
+    const fake = await fakeServer(engine('1.41', (path, res) => {
+      if (path === '/containers/json') written = hugeArray(res, 400 * 1024 * 1024);
+    }));
+    const err = await rejection(client(fake.host).listContainers());
+    expect(err).toBeInstanceOf(DockerUnavailableError);
+    expect(err).toMatchObject({ code: 'ETOOBIG' });
+    expect((err as Error).message).toMatch(/answered GET \/v1\.41\/containers\/json with more than the 32 MiB accepted: refused/);
+    // The engine was cut off soon after the cap, not read to the end.
+    expect(await written).toBeLessThan(100 * 1024 * 1024);
+  });
+
+  it('refuses a body whose Content-Length is over the cap without reading it', async () => {
+    let written: Promise<number> = Promise.resolve(0);
+    const fake = await fakeServer(engine('1.41', (path, res) => {
+      if (path === '/containers/json') written = hugeArray(res, 400 * 1024 * 1024, { 'Content-Length': String(400 * 1024 * 1024 + 2) });
+    }));
+    const docker = createDockerClient({ host: fake.host, maxResponseBytes: 1024 * 1024 });
+    cleanups.push(() => docker.close());
+    const err = await rejection(docker.listContainers());
+    expect((err as Error).message).toMatch(/with 400\.0 MiB \(Content-Length\), more than the 1 MiB accepted/);
+    expect(await written).toBeLessThan(50 * 1024 * 1024);
+  });
+
+  it('reads a large error body only up to 64 KiB and keeps its start as the message', async () => {
+    const fake = await fakeServer(engine('1.41', (_p, res) => {
+      res.writeHead(403, { 'Content-Type': 'text/plain' });
+      res.end(`forbidden by policy ${'x'.repeat(10 * 1024 * 1024)}`);
+    }));
+    const err = await rejection(client(fake.host).listContainers());
+    expect(err).toBeInstanceOf(DockerApiError);
+    expect(err).toMatchObject({ status: 403 });
+    expect((err as DockerApiError).dockerMessage).toMatch(/^forbidden by policy x{100}/);
+    expect((err as DockerApiError).dockerMessage.length).toBeLessThanOrEqual(200);
+  });
+
+  it('ends an events stream whose line grows past the cap, with a clear error', async () => {
+    let written: Promise<number> = Promise.resolve(0);
+    const fake = await fakeServer(engine('1.41', (path, res) => {
+      // 64 MiB without a newline.
+      if (path.startsWith('/events')) written = hugeArray(res, 64 * 1024 * 1024);
+    }));
+    const err = await rejection(collect(client(fake.host).events()));
+    expect(err).toMatchObject({ code: 'ETOOBIG' });
+    expect((err as Error).message).toMatch(/sent an events line longer than the 1 MiB accepted on GET \/v1\.41\/events/);
+    expect(await written).toBeLessThan(32 * 1024 * 1024);
+  });
+
+  it('splits a 24 MB line that arrives in 6,000 small chunks in linear time (rescanning each chunk took minutes)', async () => {
+    const pad = 'p'.repeat(4096);
+    const fake = await fakeServer(engine('1.41', (_p, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      let i = 0;
+      const more = (): void => {
+        while (i < 6000) {
+          i++;
+          const piece = i === 1 ? `{"Type":"container","Action":"start","pad":"${pad}` : i === 6000 ? `${pad}"}\n` : pad;
+          if (!res.write(piece)) {
+            res.once('drain', more);
+            return;
+          }
+        }
+        res.end();
+      };
+      more();
+    }));
+    const docker = createDockerClient({ host: fake.host, maxEventLineBytes: 64 * 1024 * 1024 });
+    cleanups.push(() => docker.close());
+    const events = await collect(docker.events());
+    expect(events).toHaveLength(1);
+    expect((events[0]?.pad as string).length).toBe(4096 * 6000);
+  });
+
+  it('tells when the stream opened (onOpen), before any event', async () => {
+    const fake = await fakeServer(engine('1.41', (_p, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end();
+    }));
+    let opened = 0;
+    await collect(client(fake.host).events({ onOpen: () => opened++ }));
+    expect(opened).toBe(1);
+    const refused = await fakeServer(engine('1.41', (_p, res) => json(res, 403, { message: 'events are not allowed' })));
+    await rejection(collect(client(refused.host).events({ onOpen: () => opened++ })));
+    expect(opened).toBe(1);
+  });
+});
+
 const realSocket = '/var/run/docker.sock';
 describe.skipIf(!existsSync(realSocket))('against the real engine at /var/run/docker.sock', () => {
   it('pings, lists containers and networks, and replays a closed window of events', async () => {

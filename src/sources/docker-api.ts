@@ -1,5 +1,7 @@
 // Docker Engine API client over node:http: GET only (it must work through a read-only socket proxy),
 // API version negotiated with /_ping, raw JSON out. Mapping that JSON to the model is core/docker's job.
+// Nothing Docker (or whatever answers on its socket) sends is trusted to be small: every body has a byte cap
+// checked while it arrives, every events line too, and lines are split in time linear in what arrived.
 import http from 'node:http';
 import { StringDecoder } from 'node:string_decoder';
 
@@ -10,6 +12,12 @@ export const MAX_API_VERSION = '1.47';
 export const DEFAULT_DOCKER_HOST = 'unix:///var/run/docker.sock';
 
 const DEFAULT_TIMEOUT_MS = 10_000;
+/** Default cap on a response body: /containers/json of a few thousand containers is a few MB. */
+export const DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
+/** Default cap on one /events line: an event is about a kilobyte, labels included. */
+export const DEFAULT_MAX_EVENT_LINE_BYTES = 1024 * 1024;
+// Error bodies and /_ping are a line of text.
+const SMALL_BODY_BYTES = 64 * 1024;
 // Docker's own default for tcp:// without a port (plain http).
 const DEFAULT_TCP_PORT = 2375;
 
@@ -24,6 +32,10 @@ export interface DockerClientOptions {
   readonly host?: string;
   /** Per-request timeout in ms (default 10 000); for the events stream it bounds the wait for the response headers. */
   readonly timeoutMs?: number;
+  /** Largest response body accepted (default 32 MiB); a larger one is refused with code ETOOBIG. */
+  readonly maxResponseBytes?: number;
+  /** Longest /events line accepted (default 1 MiB); a longer one ends the stream with code ETOOBIG. */
+  readonly maxEventLineBytes?: number;
 }
 
 /** Per-call options: a signal that aborts the request (the promise rejects with the signal's reason). */
@@ -91,6 +103,8 @@ export interface DockerEventsOptions extends DockerCallOptions {
   readonly until?: string | number;
   /** Docker's event filters, e.g. `{ type: ['container'], event: ['start', 'die'] }`. */
   readonly filters?: Readonly<Record<string, readonly string[]>>;
+  /** Called once the engine accepted the stream (a 2xx response), before any event. */
+  readonly onOpen?: () => void;
 }
 
 /** A read-only Docker Engine API client: every method is one GET (or a GET stream) and returns raw JSON. */
@@ -122,7 +136,7 @@ export class DockerUnavailableError extends Error {
   constructor(
     /** The socket path or `tcp://host:port`. */
     readonly endpoint: string,
-    /** The errno code (ENOENT, EACCES, ECONNREFUSED, ETIMEDOUT, ...), ENOTDOCKER or EUNSUPPORTED. */
+    /** The errno code (ENOENT, EACCES, ECONNREFUSED, ETIMEDOUT, ...), ENOTDOCKER, EUNSUPPORTED or ETOOBIG (over a size cap). */
     readonly code: string,
     message: string,
     options?: { cause?: unknown },
@@ -222,6 +236,8 @@ export function toDockerUnavailableError(err: unknown, endpoint: DockerEndpoint)
 export function createDockerClient(options: DockerClientOptions = {}): DockerClient {
   const endpoint = parseDockerHost(options.host || process.env.DOCKER_HOST || DEFAULT_DOCKER_HOST);
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+  const maxLineBytes = options.maxEventLineBytes ?? DEFAULT_MAX_EVENT_LINE_BYTES;
   // Keep-alive so "inspect every container in parallel" reuses connections; idle sockets are unref'd by Node.
   const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
   let version: Promise<string> | undefined;
@@ -276,21 +292,48 @@ export function createDockerClient(options: DockerClientOptions = {}): DockerCli
     });
   }
 
-  async function readText(o: Opened): Promise<string> {
+  function tooBig(what: string): DockerUnavailableError {
+    return new DockerUnavailableError(endpoint.display, 'ETOOBIG', `${endpoint.display} ${what}: refused (a Docker engine or socket proxy that misbehaves?)`);
+  }
+
+  /**
+   * Reads a body of at most `limit` bytes; a larger one (by Content-Length or as it arrives) is cut off and
+   * refused, or — for error bodies, whose start is the message — cut off and kept (`truncate`).
+   */
+  async function readText(o: Opened, limit: number, overflow: 'refuse' | 'truncate' = 'refuse'): Promise<string> {
     const chunks: Buffer[] = [];
+    let size = 0;
     try {
-      for await (const chunk of o.res) chunks.push(chunk as Buffer);
+      const declared = Number(o.res.headers['content-length']);
+      if (overflow === 'refuse' && Number.isFinite(declared) && declared > limit) {
+        throw tooBig(`answered GET ${o.path} with ${formatBytes(declared)} (Content-Length), more than the ${formatBytes(limit)} accepted`);
+      }
+      for await (const chunk of o.res) {
+        if (size + (chunk as Buffer).length > limit) {
+          if (overflow === 'refuse') throw tooBig(`answered GET ${o.path} with more than the ${formatBytes(limit)} accepted`);
+          chunks.push((chunk as Buffer).subarray(0, limit - size));
+          size = limit;
+          o.res.destroy();
+          break;
+        }
+        size += (chunk as Buffer).length;
+        chunks.push(chunk as Buffer);
+      }
     } catch (err) {
+      // Stop receiving: the rest of an oversized body is not read.
+      o.res.destroy();
+      if (err instanceof DockerUnavailableError) throw err;
       throw o.fail(err);
     } finally {
       o.release();
     }
-    return Buffer.concat(chunks).toString('utf8');
+    return Buffer.concat(chunks, size).toString('utf8');
   }
 
   async function doPing(signal: AbortSignal | undefined): Promise<DockerPing> {
     const o = await open('/_ping', signal);
-    const body = await readText(o);
+    // Only the headers matter; a web server's page in place of Docker's "OK" is cut, not refused.
+    const body = await readText(o, SMALL_BODY_BYTES, 'truncate');
     const header = o.res.headers['api-version'];
     const apiVersion = typeof header === 'string' && /^\d+\.\d+$/.test(header) ? header : undefined;
     if (apiVersion === undefined) {
@@ -346,7 +389,7 @@ export function createDockerClient(options: DockerClientOptions = {}): DockerCli
       const o = await open(`/v${v}${path}`, signal);
       const status = o.res.statusCode ?? 0;
       if (status >= 200 && status < 300) return o;
-      const message = errorMessage(await readText(o));
+      const message = errorMessage(await readText(o, SMALL_BODY_BYTES, 'truncate'));
       if (status === 400 && attempt === 0 && /too (old|new)/i.test(message)) {
         v = await renegotiate(message, signal);
         continue;
@@ -357,7 +400,7 @@ export function createDockerClient(options: DockerClientOptions = {}): DockerCli
 
   async function getJson(path: string, signal: AbortSignal | undefined, shape: 'array' | 'object'): Promise<unknown> {
     const o = await openApi(path, signal);
-    const text = await readText(o);
+    const text = await readText(o, maxResponseBytes);
     let value: unknown;
     try {
       value = JSON.parse(text);
@@ -389,8 +432,9 @@ export function createDockerClient(options: DockerClientOptions = {}): DockerCli
     }
     // The stream is long-lived: the timeout covered the wait for headers only.
     o.stopTimer();
+    opts.onOpen?.();
     const decoder = new StringDecoder('utf8');
-    let buffered = '';
+    const lines = createLineSplitter(maxLineBytes);
     const parseLine = (line: string): DockerEvent => {
       let value: unknown;
       try {
@@ -405,18 +449,20 @@ export function createDockerClient(options: DockerClientOptions = {}): DockerCli
       return value as DockerEvent;
     };
     try {
+      const feed = function* (text: string): Generator<DockerEvent> {
+        const complete = lines.push(text);
+        if (complete === undefined) throw tooBig(`sent an events line longer than the ${formatBytes(maxLineBytes)} accepted on GET ${o.path}`);
+        for (const raw of complete) {
+          const line = raw.trim();
+          if (line !== '') yield parseLine(line);
+        }
+      };
       for await (const chunk of o.res) {
         // StringDecoder keeps a multi-byte character split across chunks whole; lines may span chunks too.
-        buffered += decoder.write(chunk as Buffer);
-        let nl = buffered.indexOf('\n');
-        while (nl >= 0) {
-          const line = buffered.slice(0, nl).trim();
-          buffered = buffered.slice(nl + 1);
-          if (line !== '') yield parseLine(line);
-          nl = buffered.indexOf('\n');
-        }
+        yield* feed(decoder.write(chunk as Buffer));
       }
-      const rest = (buffered + decoder.end()).trim();
+      yield* feed(decoder.end());
+      const rest = lines.end().trim();
       if (rest !== '') yield parseLine(rest);
     } catch (err) {
       if (signal?.aborted) return;
@@ -449,6 +495,51 @@ export function createDockerClient(options: DockerClientOptions = {}): DockerCli
   };
 }
 
+/** Splits streamed text into lines (without their `\n`). */
+export interface LineSplitter {
+  /** Adds text; returns the lines it completed, or undefined once the line being assembled is over the cap. */
+  push(text: string): string[] | undefined;
+  /** The unterminated rest. */
+  end(): string;
+}
+
+/**
+ * Creates a line splitter for NDJSON streams: each piece of text is searched for newlines once and a line's
+ * pieces are joined once, when it completes, so the work is linear in the text however it is chunked (a
+ * stream without newlines no longer rescans what it buffered). `maxLineLength` is in characters — for UTF-8
+ * bytes within a factor of 3, and an O(1) check.
+ */
+export function createLineSplitter(maxLineLength: number): LineSplitter {
+  let pieces: string[] = [];
+  let pending = 0;
+  return {
+    push(text) {
+      const out: string[] = [];
+      let start = 0;
+      for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
+        if (pending + nl - start > maxLineLength) return undefined;
+        pieces.push(text.slice(start, nl));
+        out.push(pieces.length === 1 ? (pieces[0] ?? '') : pieces.join(''));
+        pieces = [];
+        pending = 0;
+        start = nl + 1;
+      }
+      if (start < text.length) {
+        pieces.push(text.slice(start));
+        pending += text.length - start;
+        if (pending > maxLineLength) return undefined;
+      }
+      return out;
+    },
+    end() {
+      const rest = pieces.join('');
+      pieces = [];
+      pending = 0;
+      return rest;
+    },
+  };
+}
+
 interface Opened {
   readonly res: http.IncomingMessage;
   /** The request path, version prefix included. */
@@ -475,6 +566,10 @@ function errorMessage(body: string): string {
   }
   const text = oneLine(body);
   return text === '' ? '(empty body)' : text.slice(0, 200);
+}
+
+function formatBytes(n: number): string {
+  return n >= 1024 * 1024 ? `${(n / (1024 * 1024)).toFixed(n % (1024 * 1024) === 0 ? 0 : 1)} MiB` : n >= 1024 ? `${Math.round(n / 1024)} KiB` : `${n} bytes`;
 }
 
 function oneLine(text: string): string {

@@ -435,7 +435,7 @@ describe('web map in Chromium', () => {
   });
 
   it('with a token, the browser asks for it (Basic) and then the map, its files and the stream work', async () => {
-    const token = 'web-test-secret';
+    const token = 'web-test-secret-token';
     const guarded = await startServe(['--interval', '1', '--no-history', '--no-dns'], { PORTOLAN_TOKEN: token });
     extraAgents.push(guarded);
     await eventually(async () => (await getJson(`${guarded.base}/readyz`)).status === 200, 30_000, 'guarded agent ready');

@@ -90,3 +90,21 @@ describe('renderGraphMermaid', () => {
     expect(mmd).toContain('["we#quot;b\\#lt;x#gt;<br/>example/web:1"]');
   });
 });
+
+describe('terminal escapes in every renderer', () => {
+  // A container labelled and a host process titled by a hostile workload.
+  const hostile: Topology = {
+    ...t,
+    nodes: t.nodes.map((n) => (n.id === IDS.web && n.kind === 'container' ? { ...n, name: 'web\u001b[41mPWNED\u001b[0m' }
+      : n.kind === 'process' ? { ...n, command: 'curl\u009b2J\u202e' } : n)),
+  };
+  it.each([
+    ['text', renderGraphText(hostile)],
+    ['dot', renderGraphDot(hostile)],
+    ['mermaid', renderGraphMermaid(hostile)],
+  ])('%s output carries no control or bidi character', (_kind, out) => {
+    // eslint-disable-next-line no-control-regex -- matching control characters is the point
+    expect(out).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/);
+    expect(out).toContain('x1b[41mPWNED');
+  });
+});

@@ -1,6 +1,8 @@
 // Renderers of a topology for people and diagram tools: a text table, Graphviz DOT and Mermaid (pure; the CLI
 // prints them, the server can serve them).
 import type { Topology, TopologyEdge, TopologyNode } from '../model/topology.js';
+import { escapeTerminal } from './terminal-text.js';
+import { renderTable } from './text-table.js';
 import { formatBytes } from './top.js';
 
 /** How a node is named in text output: container name, `command@host`, the host's name, or a DNS name/address. */
@@ -54,9 +56,7 @@ export function renderGraphText(topology: Topology): string {
     nodeLabel(byId.get(e.from), e.from), nodeLabel(byId.get(e.to), e.to), edgePort(e), String(e.connections), statesText(e),
     ...(withTraffic ? trafficCells(e) : []), viaText(e),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
-  return [line(header), ...rows.map(line)].join('\n') + '\n';
+  return renderTable(header, rows);
 }
 
 function edgeLabel(edge: TopologyEdge): string {
@@ -77,8 +77,9 @@ function composeProject(node: TopologyNode): string | undefined {
   return node.kind === 'container' ? node.compose?.project : undefined;
 }
 
+// DOT and Mermaid text goes to a terminal as often as to a file: names are escaped for it too.
 function dotString(text: string): string {
-  return `"${text.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\r?\n/g, '\\n')}"`;
+  return `"${text.split('\n').map(escapeTerminal).join('\n').replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\r?\n/g, '\\n')}"`;
 }
 
 const DOT_STYLE: Record<TopologyNode['kind'], string> = {
@@ -121,7 +122,7 @@ export function renderGraphDot(topology: Topology): string {
 }
 
 function mermaidEscape(text: string): string {
-  return text.replace(/&/g, '#amp;').replace(/"/g, '#quot;').replace(/</g, '#lt;').replace(/>/g, '#gt;');
+  return escapeTerminal(text).replace(/&/g, '#amp;').replace(/"/g, '#quot;').replace(/</g, '#lt;').replace(/>/g, '#gt;');
 }
 
 function mermaidText(text: string): string {

@@ -1,4 +1,5 @@
 import type { Attribution, AttributedSocket } from '../attribute.js';
+import { compileGlob } from '../glob.js';
 import { formatNetworkMode, type PortBinding } from '../model/container.js';
 import type { Snapshot } from '../model/snapshot.js';
 import type { ContainerTraffic } from '../model/traffic.js';
@@ -64,12 +65,6 @@ export function parseStateFilter(word: string): SocketState {
   return found;
 }
 
-/** Compiles a shell-style glob (`*`, `?`) into an anchored RegExp. */
-export function globToRegExp(glob: string): RegExp {
-  const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${body}$`);
-}
-
 function keepSocket(s: AttributedSocket, f: PsFilter): boolean {
   if (f.protocol && s.protocol !== f.protocol) return false;
   if (f.listening && s.state !== 'LISTEN' && s.state !== 'UNCONN') return false;
@@ -84,7 +79,8 @@ export function toPsReport(
   filter: PsFilter = {},
   traffic: ReadonlyMap<string, ContainerTraffic> = new Map(),
 ): PsReport {
-  const globs = (filter.containers ?? []).map(globToRegExp);
+  // Matched without backtracking (core/glob.ts): globs come from API clients.
+  const globs = (filter.containers ?? []).map(compileGlob);
   const takenAtMs = Date.parse(snapshot.takenAt);
   const idToName = new Map(snapshot.containers.map((c) => [c.id, c.name]));
   const containers: PsContainer[] = [];

@@ -46,7 +46,8 @@ export function toTopContainers(
       established: est.length,
       listening: cs.sockets.filter((s) => s.state === 'LISTEN' || s.state === 'UNCONN').length,
       rttMeanMs: rtts.length > 0 ? rtts.reduce((a, b) => a + b, 0) / rtts.length : null,
-      rttMaxMs: rtts.length > 0 ? Math.max(...rtts) : null,
+      // reduce, not Math.max(...rtts): a container can hold more connections than a call takes arguments.
+      rttMaxMs: rtts.length > 0 ? rtts.reduce((a, b) => Math.max(a, b)) : null,
       retransmits: est.reduce((a, s) => a + (s.tcp?.retransmits ?? 0), 0),
     };
   });

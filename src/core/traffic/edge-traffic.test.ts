@@ -60,3 +60,12 @@ describe('edgesTraffic', () => {
     expect(two.traffic.get('a->b/tcp/80')?.recent).toMatchObject({ windowSeconds: 2, segmentsOut: 0, retransmits: 0, connectsAnswered: 20 });
   });
 });
+
+describe('edgesTraffic on a very busy edge', () => {
+  it('gives RTT min/max over 200,000 connections (Math.min(...rtts) overflowed the stack at ~130,000)', () => {
+    const ports = Array.from({ length: 200_000 }, (_, i) => 1024 + i);
+    const sockets = ports.map((p, i) => sock(p, 80, info(1, 1, 1 + (i % 7))));
+    const r = edgesTraffic(topo('2026-01-01T00:00:00.000Z', ports), attr(sockets), undefined);
+    expect(r.traffic.get('a->b/tcp/80')).toMatchObject({ rttMinMs: 1, rttMaxMs: 7, measuredConnections: 200_000 });
+  });
+});

@@ -3,10 +3,15 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Agent } from '../../agent/loop.js';
 import { parseInstant } from '../../core/duration.js';
+import { MAX_GLOB_LENGTH, MAX_GLOBS } from '../../core/glob.js';
 import type { SocketState } from '../../core/model/socket.js';
 import { parseStateFilter, type PsFilter } from '../../core/report/ps.js';
 import { errorSchema, HttpError, notReady } from '../errors.js';
+import type { LiveStats } from '../live.js';
 import { freshness, type Views } from '../views.js';
+
+// Longest time parameter: an RFC 3339 date with nanoseconds and an offset is 35 characters.
+const TIME_MAX = 64;
 
 const errors = { 400: errorSchema, 401: errorSchema, 404: errorSchema, 503: errorSchema } as const;
 
@@ -81,7 +86,7 @@ export function instantParam(name: string, text: string): number {
 interface SocketsQuery { container?: string[]; state?: string[]; protocol?: 'tcp' | 'udp'; listening?: boolean }
 
 /** Registers the /api/v1 JSON routes. */
-export function registerApiRoutes(app: FastifyInstance, agent: Agent, views: Views): void {
+export function registerApiRoutes(app: FastifyInstance, agent: Agent, views: Views, extra: { live?: () => LiveStats } = {}): void {
   const state = () => {
     const s = agent.current();
     if (!s) throw notReady();
@@ -104,8 +109,8 @@ export function registerApiRoutes(app: FastifyInstance, agent: Agent, views: Vie
       querystring: {
         type: 'object', additionalProperties: false,
         properties: {
-          container: { type: 'array', items: { type: 'string' }, description: 'name or id glob (* ?), repeatable' },
-          state: { type: 'array', items: { type: 'string' }, description: 'socket state (listen, established, time-wait, unconn…), repeatable or comma-separated' },
+          container: { type: 'array', maxItems: MAX_GLOBS, items: { type: 'string', maxLength: MAX_GLOB_LENGTH }, description: `name or id glob (* ?), repeatable (at most ${MAX_GLOBS}, each at most ${MAX_GLOB_LENGTH} characters)` },
+          state: { type: 'array', maxItems: 32, items: { type: 'string', maxLength: 256 }, description: 'socket state (listen, established, time-wait, unconn…), repeatable or comma-separated' },
           protocol: { type: 'string', enum: ['tcp', 'udp'] },
           listening: { type: 'boolean', description: 'only listening TCP and unconnected UDP sockets' },
         },
@@ -134,7 +139,7 @@ export function registerApiRoutes(app: FastifyInstance, agent: Agent, views: Vie
       summary: 'Who talks to whom: nodes and edges now, or at a past time from history',
       querystring: {
         type: 'object', additionalProperties: false,
-        properties: { at: { type: 'string', description: 'ISO 8601 date, unix seconds, or relative (-5m): answer from history' } },
+        properties: { at: { type: 'string', maxLength: TIME_MAX, description: 'ISO 8601 date, unix seconds, or relative (-5m): answer from history' } },
       },
       response: { 200: topologySchema, ...errors },
     },
@@ -142,6 +147,12 @@ export function registerApiRoutes(app: FastifyInstance, agent: Agent, views: Vie
     if (req.query.at !== undefined) {
       const at = instantParam('at', req.query.at);
       if (!agent.history) throw new HttpError(404, 'no_history', 'this agent keeps no history (started with --no-history)');
+      const broken = agent.history.brokenAt(at);
+      if (broken) {
+        throw new HttpError(404, 'history_broken', `no history at ${new Date(at).toISOString()}: history could not be written from ` +
+          `${new Date(broken.fromMs).toISOString()} ${broken.toMs === null ? 'until now (writes still fail)' : `to ${new Date(broken.toMs).toISOString()}`} ` +
+          `(${broken.reason}); what happened then is unknown`);
+      }
       const t = agent.history.topologyAt(at);
       if (!t) {
         const r = agent.history.range();
@@ -160,9 +171,9 @@ export function registerApiRoutes(app: FastifyInstance, agent: Agent, views: Vie
       querystring: {
         type: 'object', additionalProperties: false, required: ['container'],
         properties: {
-          container: { type: 'string', description: 'container name or full id' },
-          since: { type: 'string', description: 'start (default -1h)' },
-          until: { type: 'string', description: 'end (default now)' },
+          container: { type: 'string', maxLength: 256, description: 'container name or full id' },
+          since: { type: 'string', maxLength: TIME_MAX, description: 'start (default -1h)' },
+          until: { type: 'string', maxLength: TIME_MAX, description: 'end (default now)' },
         },
       },
       response: {
@@ -191,8 +202,8 @@ export function registerApiRoutes(app: FastifyInstance, agent: Agent, views: Vie
       querystring: {
         type: 'object', additionalProperties: false,
         properties: {
-          since: { type: 'string', description: 'start (default: the beginning of history)' },
-          until: { type: 'string', description: 'end (default now)' },
+          since: { type: 'string', maxLength: TIME_MAX, description: 'start (default: the beginning of history)' },
+          until: { type: 'string', maxLength: TIME_MAX, description: 'end (default now)' },
           limit: { type: 'integer', minimum: 1, maximum: 100_000, default: 10_000, description: 'most change instants listed (the earliest)' },
         },
       },
@@ -204,6 +215,10 @@ export function registerApiRoutes(app: FastifyInstance, agent: Agent, views: Vie
             runs: { type: 'array', items: { type: 'object', required: ['startMs', 'lastMs'], properties: { startMs: { type: 'integer' }, lastMs: { type: 'integer' } } } },
             changes: { type: 'array', items: { type: 'integer' }, description: 'ms since the epoch, ascending' },
             truncated: { type: 'boolean', description: 'true when more changes than limit fall in the range' },
+            broken: {
+              type: 'array', description: 'spans history could not be written (e.g. disk full): from the last tick written to the first written again (null: still failing)',
+              items: { type: 'object', required: ['fromMs', 'toMs', 'reason'], properties: { fromMs: { type: 'integer' }, toMs: { type: ['integer', 'null'] }, reason: { type: 'string' } } },
+            },
           },
         },
         ...errors,
@@ -219,7 +234,10 @@ export function registerApiRoutes(app: FastifyInstance, agent: Agent, views: Vie
     const limit = req.query.limit ?? 10_000;
     // One more than asked tells whether the list was cut.
     const changes = agent.history.changes(since, until, limit + 1);
-    return { firstMs: range.firstMs, lastMs: range.lastMs, runs: agent.history.runs(since, until), changes: changes.slice(0, limit), truncated: changes.length > limit };
+    return {
+      firstMs: range.firstMs, lastMs: range.lastMs, runs: agent.history.runs(since, until), changes: changes.slice(0, limit), truncated: changes.length > limit,
+      broken: agent.history.brokenSpans(since, until),
+    };
   });
 
   app.get('/api/v1/status', {
@@ -233,7 +251,12 @@ export function registerApiRoutes(app: FastifyInstance, agent: Agent, views: Vie
     return {
       ...agent.status(),
       ...(s ? { takenAt: s.snapshot.takenAt, seq: s.seq, runs: s.runs } : {}),
-      history: agent.history ? { file: agent.history.file, sizeBytes: agent.history.sizeBytes(), ...(range ? { firstMs: range.firstMs, lastMs: range.lastMs } : {}) } : null,
+      history: agent.history ? {
+        file: agent.history.file, sizeBytes: agent.history.sizeBytes(), ...(range ? { firstMs: range.firstMs, lastMs: range.lastMs } : {}),
+        // ok, writeFailures, lastError, brokenSinceMs: a full disk shows here, not only in the log.
+        ...agent.history.health(),
+      } : null,
+      ...(extra.live ? { live: extra.live() } : {}),
     };
   });
 }
