@@ -80,8 +80,8 @@ export async function prepareCollection(collection: Collection, flags: Collectio
 }
 
 /** Collects one snapshot; Docker being unreachable becomes a one-line CliError. */
-export async function collectOnce(flags: CollectionFlags): Promise<Snapshot> {
-  const collection = createCollection(toCollectionConfig(flags));
+export async function collectOnce(flags: CollectionFlags, extra: Pick<CollectionConfig, 'purpose' | 'containers'> = {}): Promise<Snapshot> {
+  const collection = createCollection({ ...toCollectionConfig(flags), ...extra });
   await prepareCollection(collection, flags);
   const { snapshot } = await collection.collect();
   const dockerFailure = snapshot.issues.find((i) => i.source === 'docker');

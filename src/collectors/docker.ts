@@ -32,6 +32,30 @@ export interface DockerCollectorOptions {
    * network connect or disconnect is an event).
    */
   readonly repeat?: { readonly reuseForMs: number; readonly now?: () => number };
+  /**
+   * Only the containers whose name (without the leading slash) or id this accepts, plus those sharing the network
+   * namespace of one (`container:<id>` mode: without them, the sockets their processes hold would be counted as the
+   * namespace owner's). The others are not even inspected.
+   */
+  readonly only?: (name: string, id: string) => boolean;
+}
+
+/** The list entries `only` keeps: the accepted ones and the containers in their network namespaces. */
+function keptEntries(list: readonly DockerContainerSummary[], only: ((name: string, id: string) => boolean) | undefined): DockerContainerSummary[] {
+  if (!only) return [...list];
+  const name = (c: DockerContainerSummary) => (c.Names?.[0] ?? '').replace(/^\//, '');
+  const accepted = new Set(list.filter((c) => only(name(c), c.Id)).map((c) => c.Id));
+  const modeOf = (c: DockerContainerSummary) => {
+    const hc = c['HostConfig'] as { NetworkMode?: unknown } | undefined;
+    return typeof hc?.NetworkMode === 'string' ? hc.NetworkMode : '';
+  };
+  return list.filter((c) => {
+    if (accepted.has(c.Id)) return true;
+    const mode = modeOf(c);
+    // Docker keeps the full id of the namespace's owner there (container:<id>), whatever name it was given by.
+    const owner = mode.startsWith('container:') ? mode.slice('container:'.length) : '';
+    return owner !== '' && [...accepted].some((id) => id.startsWith(owner));
+  });
 }
 
 /**
@@ -70,7 +94,7 @@ export function createDockerCollector(docker: DockerClient, options: DockerColle
       let list: DockerContainerSummary[];
       const next = new Map<string, { fingerprint: string; info: ContainerInfo }>();
       try {
-        list = await docker.listContainers({ signal });
+        list = keptEntries(await docker.listContainers({ signal }), options.only);
         await Promise.all(list.map(async (c) => {
           const fp = fingerprint(c, watching);
           const known = cache.get(c.Id);

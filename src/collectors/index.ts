@@ -2,6 +2,8 @@ import os from 'node:os';
 import type { Snapshot } from '../core/model/snapshot.js';
 import { createDockerClient, DockerUnavailableError } from '../sources/docker-api.js';
 import { scanProcesses, scanProcessesInWorker } from '../sources/proc-scan.js';
+import { compileGlob } from '../core/glob.js';
+import { parseNsLink } from '../core/parse/pid-cgroup.js';
 import { createProcfs } from '../sources/procfs.js';
 import { runCollectors, type AnyCollector, type CollectorRun } from './collector.js';
 import type { Logger } from 'pino';
@@ -34,6 +36,14 @@ export interface CollectionConfig {
   readonly repeat?: { readonly fullEveryMs?: number };
   /** Receive sFlow v5 datagrams there (`serve --sflow`); the receiver must be started with `sflow.listen()`. */
   readonly sflow?: SflowReceiverConfig;
+  /**
+   * `sockets`: what `ps` shows and nothing more — no conntrack table, the host's sockets only when a host-network
+   * container lists them, and with `containers` only the containers whose name or id a glob matches (and those
+   * sharing their namespaces), their owners found by a targeted walk (processes collector, `targeted`).
+   */
+  readonly purpose?: 'sockets';
+  /** With `purpose: 'sockets'`: container name or id globs. */
+  readonly containers?: readonly string[];
 }
 
 /** A ready-to-run set of collectors over real sources. */
@@ -70,7 +80,10 @@ export function createCollection(config: CollectionConfig = {}): Collection {
   const procfs = createProcfs(config.procRoot ?? '/proc');
   const docker = createDockerClient(config.dockerHost ? { host: config.dockerHost } : {});
   const fullEveryMs = config.repeat?.fullEveryMs ?? 30_000;
-  const dockerCollector = createDockerCollector(docker, config.repeat ? { repeat: { reuseForMs: fullEveryMs } } : {});
+  const forSockets = config.purpose === 'sockets';
+  const globs = forSockets && config.containers && config.containers.length > 0 ? config.containers.map(compileGlob) : undefined;
+  const only = globs ? (name: string, id: string) => globs.some((g) => g.test(name) || g.test(id) || g.test(id.slice(0, 12))) : undefined;
+  const dockerCollector = createDockerCollector(docker, { ...(config.repeat ? { repeat: { reuseForMs: fullEveryMs } } : {}), ...(only ? { only } : {}) });
   // A full walk of a host with few fds is cheaper inline than a worker thread started for it; a host with very many
   // (100,000 sockets) walks them on another core, beside the netlink dumps.
   let lastFds = Infinity;
@@ -95,13 +108,16 @@ export function createCollection(config: CollectionConfig = {}): Collection {
         },
         { repeat: { fullEveryMs: fullEveryMs } },
       )
-      : createProcessesCollector({ full: () => scanProcessesInWorker(procfs.root) }),
+      : only
+        ? createProcessesCollector({ some: (pids) => scanProcesses(procfs.root, pids), listPids: () => procfs.listPids(), netnsOf: (pid) => parseNsLink(procfs.readLink(pid, 'ns/net')), full: () => scanProcessesInWorker(procfs.root) }, { targeted: true })
+        : createProcessesCollector({ full: () => scanProcessesInWorker(procfs.root) }),
     createSocketsCollector({
       procfs, source: config.source ?? 'auto', tcpInfo: config.tcpInfo ?? true,
       ...(config.repeat ? { repeat: { reuseForMs: fullEveryMs } } : {}),
+      ...(forSockets ? { hostTable: 'when-shared' as const } : {}),
     }),
     createNetdevCollector(procfs, { repeat: config.repeat !== undefined }),
-    createConntrackCollector(procfs, config.repeat ? { repeat: { reuseForMs: fullEveryMs } } : {}),
+    ...(forSockets ? [] : [createConntrackCollector(procfs, config.repeat ? { repeat: { reuseForMs: fullEveryMs } } : {})]),
   ];
   const sflow = config.sflow ? createSflowReceiver(config.sflow, { procfs }) : undefined;
   if (sflow) collectors.push(sflow.collector);

@@ -17,6 +17,8 @@ export interface ProcessScans {
    * `repeat`, most periodic walks then walk only the processes whose count changed.
    */
   readonly fdCount?: (pid: number) => number;
+  /** The network namespace of a process (`/proc/<pid>/ns/net`), for `targeted` walks; throws as procfs does. */
+  readonly netnsOf?: (pid: number) => number;
 }
 
 /** Options of the processes collector. */
@@ -32,6 +34,14 @@ export interface ProcessesCollectorOptions {
    * and received a socket in between). Needs the sockets, so it runs after them instead of beside them.
    */
   readonly repeat?: { readonly fullEveryMs: number; readonly now?: () => number };
+  /**
+   * For a one-shot collection of a few namespaces (`ps --container`): after the sockets, walk the processes of the
+   * namespaces read first, then the host's (dockerd's embedded DNS, docker-proxy), then every other one — each
+   * step only while a socket of the tables has no holder yet. What it cannot see: a socket held both by a process
+   * found and by one of another namespace (passed over a unix socket, or inherited across setns) lists only the
+   * first. Needs `some`, `listPids` and `netnsOf`.
+   */
+  readonly targeted?: boolean;
 }
 
 /**
@@ -40,6 +50,7 @@ export interface ProcessesCollectorOptions {
  */
 export function createProcessesCollector(scans: ProcessScans, options: ProcessesCollectorOptions = {}): Collector<'processes'> {
   const repeat = options.repeat;
+  if (options.targeted) return targetedCollector(scans);
   if (!repeat) {
     return {
       name: 'processes',
@@ -194,6 +205,54 @@ export function createProcessesCollector(scans: ProcessScans, options: Processes
     for (const e of known.values()) if (e) out.push(e);
     return out.sort((a, b) => a.pid - b.pid);
   }
+}
+
+/** The `targeted` one-shot collector (see ProcessesCollectorOptions.targeted). */
+function targetedCollector(scans: ProcessScans): Collector<'processes'> {
+  const { some, listPids, netnsOf } = scans;
+  if (!some || !listPids || !netnsOf) throw new Error('the targeted processes collector needs partial scans, a pid list and namespaces');
+  return {
+    name: 'processes',
+    provides: ['processes'],
+    needs: ['netns', 'sockets'],
+    collect: async ({ parts, signal }) => {
+      const tables = parts.sockets ?? [];
+      const inodes = socketInodes(tables);
+      const wanted = new Set(tables.map((t) => t.netns));
+      const host = parts.netns?.host;
+      const pids = listPids();
+      const nsOf = new Map<number, number | undefined>();
+      for (const pid of pids) {
+        try {
+          nsOf.set(pid, netnsOf(pid));
+        } catch (err) {
+          // Gone: nothing to walk. Unreadable (EACCES): walked last, so that the refusal is said if it matters.
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT' && (err as NodeJS.ErrnoException).code !== 'ESRCH') nsOf.set(pid, undefined);
+        }
+      }
+      const entries: RawProcessEntry[] = [];
+      const denied: ProcScanResult['denied'] = [];
+      const held = new Set<number>();
+      const walked = new Set<number>();
+      const walk = (pick: (ns: number | undefined) => boolean) => {
+        const batch = [...nsOf].filter(([pid, ns]) => !walked.has(pid) && pick(ns)).map(([pid]) => pid);
+        for (const pid of batch) walked.add(pid);
+        const r = some(batch);
+        for (const e of r.entries) {
+          entries.push(e);
+          for (const i of toProcess(e).socketInodes) held.add(i);
+        }
+        denied.push(...r.denied);
+      };
+      const unheld = () => [...inodes.keys()].some((i) => !held.has(i));
+      walk((ns) => ns !== undefined && wanted.has(ns));
+      if (unheld()) walk((ns) => ns === host);
+      if (unheld()) walk(() => true);
+      signal.throwIfAborted();
+      entries.sort((a, b) => a.pid - b.pid);
+      return toProcesses({ entries, denied, scanned: [...walked] }, denied.length > 0 ? countUnowned(entries, inodes) : 0);
+    },
+  };
 }
 
 function sameEntry(a: RawProcessEntry, b: RawProcessEntry): boolean {

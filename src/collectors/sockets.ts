@@ -28,6 +28,11 @@ export interface SocketsCollectorOptions {
    * activityOf), for at most `reuseForMs`. Absent: every collection dumps every namespace afresh.
    */
   readonly repeat?: { readonly reuseForMs: number; readonly now?: () => number };
+  /**
+   * `when-shared` (for `ps`, which lists containers' sockets only): the host's table is read only when a
+   * host-network container's sockets live there. Default `always`: the topology needs the host's sockets.
+   */
+  readonly hostTable?: 'always' | 'when-shared';
 }
 
 /** A namespace's last table and the activity it was read at. */
@@ -169,11 +174,12 @@ export function createSocketsCollector(options: SocketsCollectorOptions): Collec
     name: 'sockets',
     provides: ['sockets'],
     // Repeating, the netdev part tells which namespaces had traffic (and the containers which are host-network).
-    needs: options.repeat ? ['containers', 'netns', 'netdev'] : ['netns'],
+    needs: options.repeat ? ['containers', 'netns', 'netdev'] : options.hostTable === 'when-shared' ? ['containers', 'netns'] : ['netns'],
     collect: async ({ parts, signal }) => {
       const targets = namespaceTargets(parts.netns);
       const netdev = new Map((parts.netdev ?? []).map((n) => [n.netns, n]));
       const hostNetworked = (parts.containers ?? []).some((c) => c.networkMode.kind === 'host');
+      if (options.hostTable === 'when-shared' && !hostNetworked && parts.netns && parts.netns.containers.every((c) => c.netns !== parts.netns?.host)) targets.delete(parts.netns.host);
       const repeat = options.repeat;
       const containersTraffic = repeat ? containersSocketTraffic(parts) : '';
 

@@ -64,32 +64,38 @@ export function attributeSockets(snapshot: Snapshot): Attribution {
   }
   const present = new Set(snapshot.containers.filter((c) => netnsOf.has(c.id)).map((c) => c.id));
 
-  const claimedBy = (s: RawSocket, ns: number): string | undefined => {
-    const holders = byInode.get(s.inode);
-    const nsOwner = owner.get(ns);
-    if (s.inode !== 0 && holders && holders.length > 0) {
-      // The namespace owner keeps a socket any of its own processes hold (rule 1 over rule 2 for shared fds).
-      if (nsOwner !== undefined && holders.some((h) => h.containerId === nsOwner)) return nsOwner;
-      const other = holders.find((h) => typeof h.containerId === 'string' && present.has(h.containerId));
-      if (typeof other?.containerId === 'string') {
-        const otherNs = netnsOf.get(other.containerId);
-        if (otherNs === ns) return other.containerId;
-      }
-    }
-    return nsOwner;
-  };
-
   const none: readonly ProcessRef[] = [];
-  const refs = (s: RawSocket): readonly ProcessRef[] => (s.inode === 0 ? none : (byInode.get(s.inode) ?? none));
-
   const perContainer = new Map<string, AttributedSocket[]>();
   const unclaimed = new Map<number, AttributedSocket[]>();
   for (const table of snapshot.sockets) {
+    const ns = table.netns;
+    const nsOwner = owner.get(ns);
+    // Most sockets of a namespace go to its owner: its list is looked up once per table.
+    let ownerList: AttributedSocket[] | undefined;
     for (const s of table.sockets) {
-      const id = claimedBy(s, table.netns);
-      const attributed: AttributedSocket = { ...s, processes: refs(s) };
-      if (id === undefined) pushTo(unclaimed, table.netns, attributed);
-      else pushTo(perContainer, id, attributed);
+      const holders = s.inode === 0 ? undefined : byInode.get(s.inode);
+      let id = nsOwner;
+      if (holders && holders.length > 0 && !(nsOwner !== undefined && holders.some((h) => h.containerId === nsOwner))) {
+        // Not held by the namespace owner's processes (rule 1 wins for shared fds): a present container of the same
+        // namespace whose process holds it claims it (rules 2 and 3).
+        const other = holders.find((h) => typeof h.containerId === 'string' && present.has(h.containerId));
+        if (typeof other?.containerId === 'string' && netnsOf.get(other.containerId) === ns) id = other.containerId;
+      }
+      // Written out rather than spread: the same fields in the same order, at a fraction of the cost at 100,000 sockets.
+      const attributed: AttributedSocket = s.tcp === undefined
+        ? { protocol: s.protocol, family: s.family, state: s.state, local: s.local, remote: s.remote, inode: s.inode, uid: s.uid, txQueue: s.txQueue, rxQueue: s.rxQueue, processes: holders ?? none }
+        : { protocol: s.protocol, family: s.family, state: s.state, local: s.local, remote: s.remote, inode: s.inode, uid: s.uid, txQueue: s.txQueue, rxQueue: s.rxQueue, tcp: s.tcp, processes: holders ?? none };
+      if (id === undefined) {
+        pushTo(unclaimed, ns, attributed);
+      } else if (id === nsOwner) {
+        if (!ownerList) {
+          ownerList = perContainer.get(id) ?? [];
+          perContainer.set(id, ownerList);
+        }
+        ownerList.push(attributed);
+      } else {
+        pushTo(perContainer, id, attributed);
+      }
     }
   }
 
