@@ -110,12 +110,13 @@ switch (mode) {
   case 'tcp-many': {
     const [port, n] = args.map(Number);
     const held = [];
+    let said = false;
     const srv = net.createServer((s) => { held.push(s); s.on('error', () => {}); });
     srv.listen(port, '127.0.0.1', () => {
       let up = 0;
       // A few hundred connects in flight at a time: the accept backlog stays short.
       const next = () => {
-        if (held.length / 2 >= n && up >= n) { log('ready', n); return; }
+        if (held.length / 2 >= n && up >= n) { if (!said) log('ready', n); said = true; return; }
         if (up >= n) { setTimeout(next, 50); return; }
         up++;
         const c = net.connect(port, '127.0.0.1', () => { held.push(c); next(); });
