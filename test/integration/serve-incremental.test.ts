@@ -5,7 +5,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, inspect, name, normEndpoint, run, ssSockets, testImage, type SsSocket } from './harness.js';
+import { execFileSync } from 'node:child_process';
+import { cleanup, inspect, name, normEndpoint, run, ssSockets, testImage, waitFor, type SsSocket } from './harness.js';
 import { eventually, getJson, startServe, type ServeProcess } from './serve-agent.js';
 
 interface PsSocket { protocol: string; state: string; local: { address: string; port: number }; remote: { address: string; port: number }; inode: number; processes: { pid: number }[]; tcp?: { bytesSent: number; bytesReceived: number } }
@@ -33,6 +34,29 @@ afterAll(async () => {
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
+// The agent collects every second: a state the kernel shows is the agent's within a few ticks.
+const PROMISE_MS = 5_000;
+
+/** Collections the agent has made so far (its own counter). */
+async function collections(): Promise<number> {
+  return (await getJson<{ collections: number }>(`${agent.base}/api/v1/status`)).body.collections;
+}
+
+/** Waits until the agent has made `n` more collections than now: ticks that had nothing new to read. */
+async function ticks(n: number): Promise<void> {
+  const from = await collections();
+  await eventually(async () => (await collections()) >= from + n, n * 1000 + PROMISE_MS, `${n} more collections`);
+}
+
+/** Established connections in container `n`'s namespace to or from `peer`'s address, as ss shows them. */
+const establishedWith = (n: string, peer: string) => ssSockets(inspect(n).State.Pid).filter((s) => s.state === 'ESTABLISHED' && s.remote.replace(/^::ffff:/, '').startsWith(`${peer}:`)).length;
+
+/** Payload bytes sent over container `n`'s established TCP connection, as the kernel counts them (ss -ti). */
+function kernelBytesSent(n: string): number {
+  const out = execFileSync('nsenter', ['-t', String(inspect(n).State.Pid), '-n', 'ss', '-tinH', 'state', 'established'], { encoding: 'utf8' });
+  return Number(/bytes_sent:(\d+)/.exec(out)?.[1] ?? 0);
+}
+
 /** The agent's sockets of container `n` (stable states) against ss in its namespace, owners included. */
 async function agrees(n: string): Promise<boolean> {
   const ps = (await getJson<Ps>(`${agent.base}/api/v1/sockets?container=${name(n)}`)).body;
@@ -51,14 +75,19 @@ describe('portolan serve, which reads again only what changed: after idle ticks 
   it('idle ticks, then new connections from a new container: the agent agrees with ss, owners included', async () => {
     const ip = inspect('isrv').NetworkSettings.Networks['bridge']?.IPAddress ?? '';
     run('icli1', [], ['node', '/opt/peer.mjs', 'tcp-client', ip, '8080', '10']);
-    await eventually(() => agrees('isrv'), 15_000, 'isrv with its first connection');
+    const ip1 = inspect('icli1').NetworkSettings.Networks['bridge']?.IPAddress ?? '';
+    // The kernel first: the client's connection is up; then the agent, within its promise.
+    await waitFor(() => establishedWith('isrv', ip1) === 1, 30_000, 'icli1 connected (ss)');
+    await eventually(() => agrees('isrv'), PROMISE_MS, 'the agent to show isrv with its first connection');
     // Several idle ticks: the namespace tables are reused; they must still be right.
-    await new Promise((r) => setTimeout(r, 3500));
+    await ticks(3);
     expect(await agrees('isrv')).toBe(true);
     expect(await agrees('icli1')).toBe(true);
     // A new connection into the idle server: a new socket inode in its namespace, held by its node process.
     run('icli2', [], ['node', '/opt/peer.mjs', 'tcp-client', ip, '8080', '10', '2']);
-    await eventually(async () => (await agrees('isrv')) && (await agrees('icli2')), 5_000, 'the new connections with their owners');
+    const ip2 = inspect('icli2').NetworkSettings.Networks['bridge']?.IPAddress ?? '';
+    await waitFor(() => establishedWith('isrv', ip2) === 2, 30_000, 'icli2 connected twice (ss)');
+    await eventually(async () => (await agrees('isrv')) && (await agrees('icli2')), PROMISE_MS, 'the new connections with their owners');
   });
 
   it('bytes that move are seen at every tick: a pump\'s tcp_info counter keeps up with the kernel\'s', async () => {
@@ -68,10 +97,13 @@ describe('portolan serve, which reads again only what changed: after idle ticks 
       const ps = (await getJson<Ps>(`${agent.base}/api/v1/sockets?container=${name('ipump')}`)).body;
       return ps.containers[0]?.sockets.find((s) => s.state === 'ESTABLISHED')?.tcp?.bytesSent ?? 0;
     };
-    const first = await eventually(async () => { const b = await sent(); return b > 0 ? b : undefined; }, 10_000, 'pump bytes');
-    await new Promise((r) => setTimeout(r, 2500));
-    const later = await sent();
-    // 200 kB/s for 2.5 s (two or more ticks): the counter moved by roughly that much, not stuck on a reused table.
-    expect(later - first).toBeGreaterThan(200_000);
+    // What the kernel counts at an instant, the agent shows within its promise — twice, 200 kB apart: its table
+    // of that namespace is read again as the bytes move, not reused.
+    await waitFor(() => kernelBytesSent('ipump') > 0, 30_000, 'the pump sending (ss)');
+    const k1 = kernelBytesSent('ipump');
+    await eventually(async () => (await sent()) >= k1, PROMISE_MS, `the agent to count the ${k1} bytes the kernel counted`);
+    await waitFor(() => kernelBytesSent('ipump') >= k1 + 200_000, 30_000, '200 kB more (ss)');
+    const k2 = kernelBytesSent('ipump');
+    await eventually(async () => (await sent()) >= k2, PROMISE_MS, `the agent to count the ${k2} bytes the kernel counted`);
   });
 });

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, docker, inspect, name, portolan, run, testImage } from './harness.js';
+import { cleanup, docker, inspect, name, portolan, run, ssSockets, testImage, waitFor } from './harness.js';
 import { eventually, followSse, getJson, startServe, type ServeProcess } from './serve-agent.js';
 
 const LONG_INTERVAL = '60';
@@ -66,49 +66,72 @@ describe('portolan serve: collection on Docker events', () => {
     events.close();
   });
 
+});
+
+// The agent at a 1 s interval: a state the kernel shows is the agent's within a few ticks (PROMISE_MS). Each test
+// starts its own containers and waits for the kernel first.
+describe('portolan serve: what it serves equals the kernel', () => {
+  const PROMISE_MS = 5_000;
+  let agent: ServeProcess;
+  beforeAll(async () => {
+    agent = await serve(['--interval', '1', '--no-history']);
+    await eventually(async () => (await getJson(`${agent.base}/readyz`)).status === 200, 30_000, 'readyz');
+  });
+
+  /** A published server and a client holding one connection to it, both up in the kernel (ss). */
+  async function serverWithClient(n: string, port: number): Promise<{ hostPort: number; clientIp: string }> {
+    run(n, ['-p', `127.0.0.1::${port}`], ['node', '/opt/peer.mjs', 'tcp-server', String(port)]);
+    const ip = inspect(n).NetworkSettings.Networks['bridge']?.IPAddress ?? '';
+    run(`${n}cli`, [], ['node', '/opt/peer.mjs', 'tcp-client', ip, String(port), '1']);
+    const clientIp = inspect(`${n}cli`).NetworkSettings.Networks['bridge']?.IPAddress ?? '';
+    await waitFor(() => ssSockets(inspect(n).State.Pid).some((x) => x.state === 'ESTABLISHED' && x.remote.replace(/^::ffff:/, '').startsWith(`${clientIp}:`)), 30_000, `${n}cli connected to ${n} (ss)`);
+    const hostPort = Number(docker('port', name(n), `${port}/tcp`).split('\n')[0]?.split(':').pop());
+    return { hostPort, clientIp };
+  }
+
   it('GET / lists published listeners and established peers like outpost, from the kernel\'s sockets', async () => {
-    run('pub', ['-p', '127.0.0.1::9090'], ['node', '/opt/peer.mjs', 'tcp-server', '9090']);
-    const hostPort = Number(docker('port', name('pub'), '9090/tcp').split('\n')[0]?.split(':').pop());
-    const ip = inspect('pub').NetworkSettings.Networks['bridge']?.IPAddress ?? '';
-    run('pubcli', [], ['node', '/opt/peer.mjs', 'tcp-client', ip, '9090', '1']);
-    const cliIp = inspect('pubcli').NetworkSettings.Networks['bridge']?.IPAddress ?? '';
+    const { hostPort, clientIp } = await serverWithClient('pub', 9090);
     const entry = await eventually(async () => {
       const list = (await getJson<Outpost[]>(`${agent.base}/`)).body;
       const pub = list.find((c) => c.name === `/${name('pub')}`);
       return pub && pub.established.length > 0 ? pub : undefined;
-    }, 20_000, 'pub with its established connection in GET /');
+    }, PROMISE_MS, 'pub with its established connection in GET /');
     expect(entry.artefact).toBe(testImage());
     expect(entry.listening).toEqual([{ address: '127.0.0.1', port: hostPort }]);
-    expect(entry.established.every((e) => e.address === cliIp)).toBe(true);
+    expect(entry.established.every((e) => e.address === clientIp)).toBe(true);
     const html = await fetch(`${agent.base}/`, { headers: { accept: 'text/html' } });
     expect(html.headers.get('content-type')).toMatch(/text\/html/);
   });
 
   it('/metrics passes promtool check metrics', async () => {
-    const text = await (await fetch(`${agent.base}/metrics`)).text();
+    await serverWithClient('met', 9091);
+    const metrics = () => fetch(`${agent.base}/metrics`).then((r) => r.text());
+    const listening = new RegExp(`^portolan_container_sockets\\{container="${name('met')}",id="[0-9a-f]{12}",protocol="tcp",state="LISTEN"\\} 1$`, 'm');
+    const text = await eventually(async () => { const t = await metrics(); return listening.test(t) ? t : undefined; }, PROMISE_MS, 'met listening in /metrics');
     expect(text).toMatch(/^portolan_collector_success\{collector="sockets"\} 1$/m);
     expect(text).toMatch(/^portolan_docker_events_connected 1$/m);
-    expect(text).toMatch(new RegExp(`^portolan_container_sockets\\{container="${name('pub')}",id="[0-9a-f]{12}",protocol="tcp",state="LISTEN"\\} 1$`, 'm'));
     const r = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
     expect(r.stdout + r.stderr).toBe('');
     expect(r.status).toBe(0);
   });
 
   it('ps, top --server read from the agent and agree with a local collection', async () => {
-    const remote = portolan(['ps', '--json', '--server', agent.base, '-c', name('pub')]);
+    await serverWithClient('srvd', 9092);
+    await eventually(async () => (await getJson<Containers>(`${agent.base}/api/v1/containers`)).body.containers?.some((c) => c.name === name('srvd') && c.top.established > 0), PROMISE_MS, 'srvd with its connection in the agent');
+    const remote = portolan(['ps', '--json', '--server', agent.base, '-c', name('srvd')]);
     expect(remote.status, remote.stderr).toBe(0);
-    const local = portolan(['ps', '--json', '-c', name('pub')]);
+    const local = portolan(['ps', '--json', '-c', name('srvd')]);
     const strip = (t: string) => (JSON.parse(t) as { containers: { name: string; sockets: { state: string; local: unknown }[] }[] }).containers
       .map((c) => ({ name: c.name, listen: c.sockets.filter((s) => s.state === 'LISTEN').map((s) => s.local) }));
     expect(strip(remote.stdout)).toEqual(strip(local.stdout));
     const top = portolan(['top', '--once', '--json', '--server', agent.base]);
     expect(top.status, top.stderr).toBe(0);
-    expect((JSON.parse(top.stdout) as { containers: { name: string }[] }).containers.map((c) => c.name)).toContain(name('pub'));
+    expect((JSON.parse(top.stdout) as { containers: { name: string }[] }).containers.map((c) => c.name)).toContain(name('srvd'));
     // graph --server: the agent's topology, with the same published-port edge nodes as a local graph.
     const g = portolan(['graph', '--json', '--no-dns', '--server', agent.base]);
     expect(g.status, g.stderr).toBe(0);
     const remoteGraph = JSON.parse(g.stdout) as { nodes: { id: string; name: string }[]; edges: { from: string; to: string }[] };
-    expect(remoteGraph.nodes.map((n) => n.name)).toContain(name('pub'));
+    expect(remoteGraph.nodes.map((n) => n.name)).toContain(name('srvd'));
     // Every edge joins nodes of the same document (the agent's topology, not a mix of two collections).
     const ids = new Set(remoteGraph.nodes.map((n) => n.id));
     for (const e of remoteGraph.edges) expect([ids.has(e.from), ids.has(e.to)]).toEqual([true, true]);
@@ -148,10 +171,13 @@ describe('portolan serve: history survives kill -9', () => {
     run('hist', [], ['node', '/opt/peer.mjs', 'tcp-server', '7070']);
     const first = await serve(['--interval', '1', '--data', dir]);
     await eventually(async () => (await getJson<Containers>(`${first.base}/api/v1/containers`)).body.containers?.some((c) => c.name === name('hist')), 30_000, 'hist in the first agent');
-    // A few ticks of writes (heartbeats, traffic), then kill -9 in the middle of whatever it is doing.
-    await new Promise((r) => setTimeout(r, 2500));
+    // A few ticks of writes (heartbeats, traffic), an instant to ask about, a tick recorded after it, then kill -9
+    // in the middle of whatever the agent is doing.
+    const status = async () => (await getJson<{ collections: number; lastCollectionAtMs: number }>(`${first.base}/api/v1/status`)).body;
+    const c0 = (await status()).collections;
+    await eventually(async () => (await status()).collections >= c0 + 3, 30_000, 'three more collections');
     const seenAt = new Date().toISOString();
-    await new Promise((r) => setTimeout(r, 1200));
+    await eventually(async () => (await status()).lastCollectionAtMs > Date.parse(seenAt) + 100, 30_000, 'a collection recorded after the instant');
     first.proc.kill('SIGKILL');
     await first.stop();
 
@@ -166,8 +192,8 @@ describe('portolan serve: history survives kill -9', () => {
     }, 20_000, 'history at the time before the kill');
     expect(then.nodes.map((n) => n.name)).toContain(name('hist'));
     // The time the agent was down has no history rather than a guess.
-    const status = (await getJson<{ history: { firstMs: number } }>(`${second.base}/api/v1/status`)).body;
-    expect(status.history.firstMs).toBeLessThan(Date.parse(seenAt));
+    const after = (await getJson<{ history: { firstMs: number } }>(`${second.base}/api/v1/status`)).body;
+    expect(after.history.firstMs).toBeLessThan(Date.parse(seenAt));
     await second.stop();
   });
 });
