@@ -47,12 +47,16 @@ function errorText(err: unknown): string {
  */
 function readAccounting(procfs: Procfs, files: NetnsFiles, hostPid: number | 'self'): Accounting {
   const file = path.join(procfs.root, 'sys', ACCT_SYSCTL);
+  const nsPath = procfs.pathOf(hostPid, 'ns/net');
   let text: string;
   try {
-    text = files.read(procfs.pathOf(hostPid, 'ns/net'), file);
+    text = files.read(nsPath, file);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? `${file} does not exist in the host network namespace` : `cannot read ${file} in the host network namespace: ${errorText(err)}`;
+    const e = err as NodeJS.ErrnoException;
+    // ENOENT on the namespace itself (not a namespace file: a recorded /proc, or the pid is gone) is not the sysctl's.
+    const why = e.code === 'ENOENT' && e.path === nsPath ? `cannot enter the host network namespace: ${nsPath} is not there (ENOENT)`
+      : e.code === 'ENOENT' ? `${file} does not exist in the host network namespace`
+        : `cannot read ${file} in the host network namespace: ${errorText(err)}`;
     return { accounting: 'unknown', accountingReason: why };
   }
   const value = text.trim();
