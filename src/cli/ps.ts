@@ -56,10 +56,6 @@ export function* psTableChunks(doc: PsDocument, options: { foreign?: boolean; ch
   yield out;
 }
 
-/** Renders the ps report as an `ss`-like table, one row per socket. */
-export function renderPsTable(report: PsReport): string {
-  return [...psTableChunks(psDocumentOf(report), { foreign: true })].join('');
-}
 
 function collectGlob(value: string, previous: string[] = []): string[] {
   try {

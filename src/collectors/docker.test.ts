@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { DockerClient, DockerContainerSummary } from '../sources/docker-api.js';
+import { DockerApiError, type DockerClient, type DockerContainerSummary } from '../sources/docker-api.js';
 import { createDockerCollector } from './docker.js';
 import { emptyParts } from './collector.js';
 
@@ -37,7 +37,7 @@ describe('docker collector', () => {
   });
 
   it('skips a container removed between list and inspect (404), and fails on other errors', async () => {
-    const gone = Object.assign(new Error('no such container'), { status: 404 });
+    const gone = new DockerApiError(404, '/v1.41/containers/x/json', 'No such container: x');
     const { client } = fakeDocker(() => [{ Id: inspect.Id, State: 'running' }], () => { throw gone; });
     expect((await createDockerCollector(client).collect(ctx())).containers).toEqual([]);
     const broken = Object.assign(new Error('boom'), { status: 500 });

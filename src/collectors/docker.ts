@@ -1,6 +1,6 @@
 import { toContainerInfo } from '../core/docker/containers.js';
 import type { ContainerInfo } from '../core/model/container.js';
-import type { DockerClient, DockerContainerSummary } from '../sources/docker-api.js';
+import { isDockerNotFound, type DockerClient, type DockerContainerSummary } from '../sources/docker-api.js';
 import type { Collector } from './collector.js';
 
 /**
@@ -109,7 +109,7 @@ export function createDockerCollector(docker: DockerClient, options: DockerColle
             // Not running after all (a stop raced the list): not kept, asked again next time.
             if (info.pid > 0) next.set(c.Id, { fingerprint: fp, info });
           } catch (err) {
-            if ((err as { status?: number }).status !== 404) throw err;
+            if (!isDockerNotFound(err)) throw err;
           }
         }));
         // Timed out meanwhile: the caller has moved on, and must not find this collection's leftovers later.

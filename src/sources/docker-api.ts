@@ -71,14 +71,6 @@ export interface DockerContainerInspect {
   readonly [key: string]: unknown;
 }
 
-/** One entry of GET /networks, as the API promises it (not validated here). */
-export interface DockerNetworkSummary {
-  readonly Id: string;
-  readonly Name: string;
-  readonly Driver?: string;
-  readonly [key: string]: unknown;
-}
-
 /** One line of GET /events, as the API promises it (not validated here). */
 export interface DockerEvent {
   readonly Type?: string;
@@ -86,12 +78,6 @@ export interface DockerEvent {
   readonly Actor?: { readonly ID?: string; readonly Attributes?: Readonly<Record<string, string>> };
   readonly time?: number;
   readonly timeNano?: number;
-  readonly [key: string]: unknown;
-}
-
-/** GET /containers/{id}/stats?stream=false&one-shot=true, as the API promises it (not validated here). */
-export interface DockerContainerStats {
-  readonly networks?: Readonly<Record<string, Readonly<Record<string, number>>>>;
   readonly [key: string]: unknown;
 }
 
@@ -117,15 +103,11 @@ export interface DockerClient {
   listContainers(options?: DockerCallOptions): Promise<DockerContainerSummary[]>;
   /** GET /containers/{id}/json; a container that vanished rejects with a DockerApiError of status 404. */
   inspectContainer(id: string, options?: DockerCallOptions): Promise<DockerContainerInspect>;
-  /** GET /networks. */
-  listNetworks(options?: DockerCallOptions): Promise<DockerNetworkSummary[]>;
   /**
    * GET /events as parsed NDJSON events. The iterable ends when the engine ends the stream or the signal
    * aborts (quietly, no error); a broken connection or a malformed line raises DockerUnavailableError.
    */
   events(options?: DockerEventsOptions): AsyncIterable<DockerEvent>;
-  /** GET /containers/{id}/stats?stream=false&one-shot=true (one sample, no second-sample wait). */
-  containerStats(id: string, options?: DockerCallOptions): Promise<DockerContainerStats>;
   /** Closes pooled keep-alive connections; the client stays usable. */
   close(): void;
 }
@@ -158,7 +140,7 @@ export class DockerApiError extends Error {
   }
 }
 
-/** True for the 404 of a container (or network) that vanished between list and inspect: skip it quietly. */
+/** True for the 404 of a container that vanished between list and inspect: skip it quietly. */
 export function isDockerNotFound(err: unknown): boolean {
   return err instanceof DockerApiError && err.status === 404;
 }
@@ -485,12 +467,7 @@ export function createDockerClient(options: DockerClientOptions = {}): DockerCli
       (await getJson('/containers/json', opts.signal, 'array')) as DockerContainerSummary[],
     inspectContainer: async (id, opts = {}) =>
       (await getJson(`/containers/${encodeURIComponent(id)}/json`, opts.signal, 'object')) as DockerContainerInspect,
-    listNetworks: async (opts = {}) =>
-      (await getJson('/networks', opts.signal, 'array')) as DockerNetworkSummary[],
     events: (opts = {}) => streamEvents(opts),
-    containerStats: async (id, opts = {}) =>
-      (await getJson(`/containers/${encodeURIComponent(id)}/stats?stream=false&one-shot=true`, opts.signal,
-        'object')) as DockerContainerStats,
     close: () => agent.destroy(),
   };
 }

@@ -88,8 +88,3 @@ export function isLoopbackIp(address: string): boolean {
   const a = canonicalIp(address);
   return a.startsWith('127.') || a === '::1';
 }
-
-/** True when `address` is IPv6 text (after canonicalisation, so IPv4-mapped addresses count as IPv4). */
-export function isIpv6(address: string): boolean {
-  return canonicalIp(address).includes(':');
-}

@@ -5,7 +5,14 @@ import type { Snapshot } from '../model/snapshot.js';
 import type { TcpInfo } from '../model/socket.js';
 import { buildTopology } from '../topology/build-topology.js';
 import type { ConnectionDetail } from '../model/topology.js';
-import { accumulateEdgeBytes, connectionTcp, indexSocketsTcpInfo } from './edge-bytes.js';
+import type { Attribution } from '../attribute.js';
+import type { ConntrackTable } from '../model/conntrack.js';
+import type { Topology } from '../model/topology.js';
+import { connectionTcp, indexConntrackBytes, indexSocketsTcpInfo, indexTcpInfo, measureEdges, type EdgeByteCounters } from './edge-bytes.js';
+
+/** What each edge's connections carried, added to the previous counters (measureEdges over the snapshot's indexes). */
+const accumulateEdgeBytes = (prev: EdgeByteCounters | undefined, t: Topology, a: Attribution, conntrack?: ConntrackTable): EdgeByteCounters =>
+  measureEdges(prev, t, indexTcpInfo(a), indexConntrackBytes(conntrack)).counters;
 
 const info = (sent: number, received: number): TcpInfo => ({
   bytesSent: sent, bytesRetrans: 0, bytesReceived: received, bytesAcked: sent, rttMs: 1, rttVarMs: 0, minRttMs: 1, retransmits: 0,

@@ -217,17 +217,3 @@ export function connectionBytes(
   const c = conntrack.lookup(edge.protocol, d);
   return c ? { source: 'conntrack', ...c } : undefined;
 }
-
-/**
- * Adds what each edge's connections carried since the previous sample (pure); see measureEdges. Without a
- * conntrack table only tcp_info counts (UDP edges and the /proc source get no entry).
- */
-export function accumulateEdgeBytes(
-  prev: EdgeByteCounters | undefined,
-  topology: Topology,
-  attribution: Attribution,
-  tcp: ReadonlyMap<string, TcpInfo> = indexTcpInfo(attribution),
-  conntrack: ConntrackTable | undefined = undefined,
-): EdgeByteCounters {
-  return measureEdges(prev, topology, tcp, indexConntrackBytes(conntrack)).counters;
-}
