@@ -272,10 +272,13 @@ describe('live streams (real port)', () => {
     const { app, agent } = await setup();
     const { base } = await listen(agent, app);
     await readEvents(`${base}/api/v1/topology/stream`, 1);
+    let responding!: () => void;
+    const open = new Promise<void>((resolve) => { responding = resolve; });
     const ended = new Promise<void>((resolve) => {
-      http.get(`${base}/api/v1/topology/stream`, (res) => { res.resume(); res.on('end', () => resolve()); });
+      http.get(`${base}/api/v1/topology/stream`, (res) => { responding(); res.resume(); res.on('end', () => resolve()); });
     });
-    await new Promise((r) => setTimeout(r, 50));
+    // The stream is open (its headers arrived) before the app closes: then closing must end it.
+    await open;
     await app.close();
     apps.splice(apps.indexOf(app), 1);
     await ended;
