@@ -45,11 +45,17 @@ export interface Attribution {
  * No socket is listed twice. Containers whose namespace could not be resolved (exited mid-read) are skipped.
  */
 export function attributeSockets(snapshot: Snapshot): Attribution {
-  // One shared, read-only owner list per inode: 100,000 sockets must not mean 100,000 copies.
-  const byInode = new Map<number, ProcessRef[]>();
+  // One shared, read-only owner list per inode: 100,000 sockets must not mean 100,000 copies. A socket with one
+  // holder (nearly all) shares its process's one-element list; a second holder (or fd) gets the socket a list of its own.
+  const byInode = new Map<number, readonly ProcessRef[]>();
   for (const p of snapshot.processes) {
     const ref: ProcessRef = { pid: p.pid, command: p.command, containerId: p.containerId ?? null };
-    for (const inode of p.socketInodes) pushTo(byInode, inode, ref);
+    const alone: readonly ProcessRef[] = [ref];
+    for (const inode of p.socketInodes) {
+      const held = byInode.get(inode);
+      if (held === undefined) byInode.set(inode, alone);
+      else byInode.set(inode, [...held, ref]);
+    }
   }
   const netnsOf = new Map(snapshot.netns.containers.map((c) => [c.containerId, c.netns]));
   const tables = new Map(snapshot.sockets.map((t) => [t.netns, t]));
