@@ -143,29 +143,16 @@ export function toPsDocument(
     });
     // The same text as JSON.stringify(toSocket(s)), from a template (ps-json.ts), without making the PsSocket.
     const ownerJson = new Map<ProcessRef, string>();
-    const ownersOf = (s: AttributedSocket) => {
-      // Nearly every socket has one owner: its cached text as it is.
-      if (s.processes.length === 1) {
-        const p = s.processes[0] as ProcessRef;
-        let t = ownerJson.get(p);
-        if (t === undefined) {
-          t = escapeJsonForTerminal(JSON.stringify(ownerOf(p)));
-          ownerJson.set(p, t);
-        }
-        return t;
+    const ownerText = (p: ProcessRef) => {
+      let t = ownerJson.get(p);
+      if (t === undefined) {
+        t = escapeJsonForTerminal(JSON.stringify(ownerOf(p)));
+        ownerJson.set(p, t);
       }
-      let text = '';
-      for (let i = 0; i < s.processes.length; i++) {
-        const p = s.processes[i] as ProcessRef;
-        let t = ownerJson.get(p);
-        if (t === undefined) {
-          t = escapeJsonForTerminal(JSON.stringify(ownerOf(p)));
-          ownerJson.set(p, t);
-        }
-        text += i === 0 ? t : `,${t}`;
-      }
-      return text;
+      return t;
     };
+    // Nearly every socket has one owner: its cached text as it is.
+    const ownersOf = (s: AttributedSocket) => (s.processes.length === 1 ? ownerText(s.processes[0] as ProcessRef) : s.processes.map(ownerText).join(','));
     containers.push({
       head: {
         id: c.id,
