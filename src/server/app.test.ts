@@ -113,6 +113,15 @@ describe('HTTP API (inject)', () => {
     expect((await app.inject({ url: '/readyz' })).json()).toMatchObject({ status: 'ready', stale: true, reason: 'docker: connection refused' });
   });
 
+  it('readyz is 503 with the reason while namespaces cannot be read (a state that would show no traffic), ready again after', async () => {
+    const { app, agent } = await setup([syntheticSnapshot(), { fail: 'netns', error: 'EACCES: permission denied, readlink \'/proc/4242/ns/net\'' }, syntheticSnapshot()], {}, 2);
+    const r = await app.inject({ url: '/readyz' });
+    expect(r.statusCode).toBe(503);
+    expect(r.json()).toEqual({ status: 'not_ready', stale: false, reason: 'netns: EACCES: permission denied, readlink \'/proc/4242/ns/net\'' });
+    await agent.collectNow();
+    expect((await app.inject({ url: '/readyz' })).json()).toMatchObject({ status: 'ready' });
+  });
+
   it('/api/v1/topology?at= answers from history', async () => {
     const { app, agent } = await setup([syntheticSnapshot(), withoutContainers(syntheticSnapshot(), [IDS.udpc])], {}, 1, true);
     const t1 = Date.now();
