@@ -46,6 +46,8 @@ describe('HTTP API (inject)', () => {
     const html = await app.inject({ url: '/', headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' } });
     expect(html.headers['content-type']).toMatch(/text\/html/);
     expect(html.body).toMatch(/<html/);
+    expect(r.headers.vary).toBe('Accept');
+    expect(html.headers.vary).toBe('Accept');
   });
 
   it('GET / honours OUTPOST_INTERFACES', async () => {
