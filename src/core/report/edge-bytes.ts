@@ -197,7 +197,7 @@ export function measureEdges(
         const retrans = view.info.retransmits + (view.peer?.retransmits ?? 0);
         const lastRetrans = last?.retransmits;
         retransmits = (retransmits ?? 0) + (lastRetrans !== undefined && retrans >= lastRetrans ? retrans - lastRetrans : retrans);
-        connections.set(k, { ...now, retransmits: retrans });
+        connections.set(k, { sent: now.sent, received: now.received, retransmits: retrans });
       } else {
         m.conntrackConnections++;
         const delta = grow(prev?.flows.get(k), now);
