@@ -54,7 +54,11 @@ export function completionSpec(program: Command): { commands: CommandSpec[] } {
 }
 
 const shellWord = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-const firstSentence = (s: string) => s.split(/[;(]/)[0]?.trim() ?? s;
+/** A description short enough for a completion menu: up to the first `;`, at most 72 characters. */
+const firstSentence = (s: string) => {
+  const t = (s.split(';')[0] ?? s).trim();
+  return t.length <= 72 ? t : `${t.slice(0, 71)}…`;
+};
 
 function bash(spec: { commands: CommandSpec[] }): string {
   const names = spec.commands.map((c) => c.name);
