@@ -3,12 +3,11 @@
 // engine. Its `ps` is compared with the kernel's answer (`ss` in each namespace) like the native one's; the agent
 // must turn healthy, serve the same sockets, keep history on its volume, hold exactly the three capabilities and
 // nothing more, and stop on SIGTERM. Without the capabilities the same image refuses with one line.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import net from 'node:net';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, containerPids, docker, inspect, LABELS, name, network, normEndpoint, ROOT, run, RUN_ID, ssSockets, testImage, unexpectedWarnings, waitFor, type SsSocket } from './harness.js';
+import { cleanup, containerPids, docker, inspect, LABELS, name, network, normEndpoint, run, ssSockets, testImage, unexpectedWarnings, waitFor, type SsSocket } from './harness.js';
+import { buildPortolanImage, freePort, removePortolanImage, type BuiltImage } from './deploy-helpers.js';
 import { asTestRun, readmeCommand } from './readme-commands.js';
 import { eventually, getJson } from './serve-agent.js';
 
@@ -16,8 +15,8 @@ interface PsSocket { protocol: string; state: string; local: { address: string; 
 interface PsContainer { name: string; image: string; sockets: PsSocket[] }
 interface PsReport { warnings: string[]; containers: PsContainer[] }
 
-const IMAGE = `portolan-test/portolan:${RUN_ID}`;
-const BUILD_STAGE = `portolan-test/portolan-build:${RUN_ID}`;
+let IMAGE = '';
+let built: BuiltImage | undefined;
 const AGENT = name('agent');
 const VOLUME = name('data');
 const P = '/opt/peer.mjs';
@@ -26,17 +25,6 @@ const key = (protocol: string, state: string, local: string, remote: string, ino
 const stablePs = (list: PsSocket[]) => list.filter((s) => STABLE.has(s.state)).map((s) => key(s.protocol, s.state, normEndpoint(s.local.address, s.local.port), normEndpoint(s.remote.address, s.remote.port), s.inode)).sort();
 const stableSs = (list: SsSocket[]) => list.filter((s) => STABLE.has(s.state)).map((s) => key(s.protocol, s.state, s.local, s.remote, s.inode)).sort();
 const hostPort = 20000 + Math.floor(Math.random() * 20000);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address();
-      srv.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
 
 function dockerRun(args: readonly string[]): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync('docker', ['run', ...args], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
@@ -48,13 +36,8 @@ const psLine = (...more: string[]) => [...asTestRun(readmeCommand('image-ps'), {
 
 beforeAll(async () => {
   testImage();
-  const base = execFileSync('bash', [path.join(ROOT, 'scripts/image-base.sh')], { encoding: 'utf8' }).trim().split('\n').pop() ?? '';
-  const buildArgs = base === 'node:20-bookworm-slim' ? [] : ['--build-arg', `BASE_IMAGE=${base}`];
-  // The build stage gets a name of its own, so that cleanup removes it and its layers too.
-  for (const [target, tag] of [['build', BUILD_STAGE], [undefined, IMAGE]] as const) {
-    const r = spawnSync('docker', ['build', '--force-rm', ...buildArgs, ...LABELS, ...(target ? ['--target', target] : []), '-t', tag, ROOT], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-    if (r.status !== 0) throw new Error(`docker build failed:\n${r.stdout.slice(-4000)}\n${r.stderr.slice(-4000)}`);
-  }
+  built = await buildPortolanImage();
+  IMAGE = built.image;
   network('user');
   run('bsrv', ['-p', '127.0.0.1::8080'], ['node', P, 'tcp-server', '8080']);
   run('usrv', ['--network', name('user')], ['node', P, 'tcp-server', '9000']);
@@ -74,7 +57,7 @@ afterAll(() => {
   spawnSync('docker', ['rm', '-f', AGENT]);
   cleanup();
   spawnSync('docker', ['volume', 'rm', VOLUME]);
-  spawnSync('docker', ['rmi', IMAGE, BUILD_STAGE]);
+  removePortolanImage(built);
 });
 
 describe('the image built from the Dockerfile', () => {
