@@ -16,7 +16,8 @@ const dockerGid = () => docker('run', '--rm', '--label', 'org.portolan.test=1', 
 /** Runs the CLI as nobody (uid/gid 65534) with `groups` and, when given, `caps` as inheritable and ambient capabilities. */
 function asNobody(args: string[], groups: string | undefined, caps?: string): { status: number | null; stdout: string; stderr: string } {
   const priv = ['--reuid', '65534', '--regid', '65534', ...(groups ? ['--groups', groups] : ['--clear-groups']),
-    ...(caps ? ['--inh-caps', caps, '--ambient-caps', caps] : [])];
+    // As the systemd unit grants them: ambient, bounded to exactly these, no new privileges.
+    ...(caps ? ['--inh-caps', caps, '--ambient-caps', caps, '--bounding-set', `-all,${caps}`, '--no-new-privs'] : [])];
   const r = spawnSync('setpriv', [...priv, process.execPath, CLI, ...args], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, HOME: '/nonexistent' } });
   if (r.error) throw new Error(`setpriv (util-linux) is needed: ${r.error.message}`);
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
