@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildPortolanImage, freePort, removePortolanImage, runAsync, type BuiltImage } from './deploy-helpers.js';
+import { freePort, portolanImage, runAsync } from './deploy-helpers.js';
 import { cleanup, docker, inspect, name, network, normEndpoint, ROOT, run, RUN_ID, ssSockets, testImage, waitFor } from './harness.js';
 import { eventually, getJson } from './serve-agent.js';
 
@@ -18,7 +18,6 @@ interface PromResult { metric: Record<string, string>; value: [number, string] }
 
 const PROJECT = `pt-${RUN_ID}`;
 const RATE = 500_000;
-let built: BuiltImage | undefined;
 let dir = '';
 let agentBase = '';
 let promBase = '';
@@ -46,7 +45,7 @@ const concrete = (expr: string) => expr.replaceAll('$instance', '.+').replaceAll
 
 beforeAll(async () => {
   testImage();
-  built = await buildPortolanImage();
+  const image = await portolanImage();
   const prometheusImage = execFileSync('bash', [path.join(ROOT, 'scripts/prometheus-image.sh')], { encoding: 'utf8' }).trim().split('\n').pop() ?? '';
   const [agentPort, promPort] = [await freePort(), await freePort()];
   agentBase = `http://127.0.0.1:${agentPort}`;
@@ -57,7 +56,7 @@ beforeAll(async () => {
     .replace('127.0.0.1:9057', `127.0.0.1:${agentPort}`).replace(/interval: 15s/g, 'interval: 1s');
   writeFileSync(path.join(dir, 'prometheus.yml'), config);
   env = {
-    PORTOLAN_IMAGE: built.image, PROMETHEUS_IMAGE: prometheusImage, PORTOLAN_LISTEN: `127.0.0.1:${agentPort}`,
+    PORTOLAN_IMAGE: image, PROMETHEUS_IMAGE: prometheusImage, PORTOLAN_LISTEN: `127.0.0.1:${agentPort}`,
     PROMETHEUS_LISTEN: `127.0.0.1:${promPort}`, PROMETHEUS_CONFIG: path.join(dir, 'prometheus.yml'),
   };
   // Traffic of the test's own: a pump at a known rate to a sink, a sidecar sharing the sink's namespace, a user network.
@@ -73,7 +72,6 @@ beforeAll(async () => {
 afterAll(() => {
   if (Object.keys(env).length > 0) spawnSync('docker-compose', ['-p', PROJECT, '-f', path.join(ROOT, 'compose.yaml'), 'down', '-v', '--timeout', '30'], { env: { ...process.env, ...env } });
   cleanup();
-  removePortolanImage(built);
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 

@@ -1,13 +1,13 @@
-// The image: built by the real `docker build` from the real Dockerfile (on a local stand-in for its default base,
-// scripts/image-base.sh: no registry here), then run with the README's own `docker run` lines against the real
-// engine. Its `ps` is compared with the kernel's answer (`ss` in each namespace) like the native one's; the agent
+// The image: built by the real `docker build` from the real Dockerfile (cached by a hash of the build context, on
+// a local stand-in for its default base, scripts/image-base.sh: no registry here), then run with the README's own
+// `docker run` lines against the real engine. Its `ps` is compared with the kernel's answer (`ss` in each namespace) like the native one's; the agent
 // must turn healthy, serve the same sockets, keep history on its volume, hold exactly the three capabilities and
 // nothing more, and stop on SIGTERM. Without the capabilities the same image refuses with one line.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanup, containerPids, docker, inspect, LABELS, name, network, normEndpoint, run, ssSockets, testImage, unexpectedWarnings, waitFor, type SsSocket } from './harness.js';
-import { buildPortolanImage, freePort, removePortolanImage, type BuiltImage } from './deploy-helpers.js';
+import { freePort, portolanImage } from './deploy-helpers.js';
 import { asTestRun, readmeCommand } from './readme-commands.js';
 import { eventually, getJson } from './serve-agent.js';
 
@@ -16,7 +16,6 @@ interface PsContainer { name: string; image: string; sockets: PsSocket[] }
 interface PsReport { warnings: string[]; containers: PsContainer[] }
 
 let IMAGE = '';
-let built: BuiltImage | undefined;
 const AGENT = name('agent');
 const VOLUME = name('data');
 const P = '/opt/peer.mjs';
@@ -36,8 +35,7 @@ const psLine = (...more: string[]) => [...asTestRun(readmeCommand('image-ps'), {
 
 beforeAll(async () => {
   testImage();
-  built = await buildPortolanImage();
-  IMAGE = built.image;
+  IMAGE = await portolanImage();
   network('user');
   run('bsrv', ['-p', '127.0.0.1::8080'], ['node', P, 'tcp-server', '8080']);
   run('usrv', ['--network', name('user')], ['node', P, 'tcp-server', '9000']);
@@ -57,7 +55,6 @@ afterAll(() => {
   spawnSync('docker', ['rm', '-f', AGENT]);
   cleanup();
   spawnSync('docker', ['volume', 'rm', VOLUME]);
-  removePortolanImage(built);
 });
 
 describe('the image built from the Dockerfile', () => {
