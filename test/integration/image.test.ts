@@ -1,8 +1,8 @@
 // The image: built by the real `docker build` from the real Dockerfile (cached by a hash of the build context, on
 // a local stand-in for its default base, scripts/image-base.sh: no registry here), then run with the README's own
-// `docker run` lines against the real engine. Its `ps` is compared with the kernel's answer (`ss` in each namespace) like the native one's; the agent
-// must turn healthy, serve the same sockets, keep history on its volume, hold exactly the three capabilities and
-// nothing more, and stop on SIGTERM. Without the capabilities the same image refuses with one line.
+// `docker run` lines against the real engine. Its `ps` is compared with the kernel's answer (`ss` in each
+// namespace) like the native one's; the agent must turn healthy, serve the same sockets, keep history on its
+// volume, hold exactly the three capabilities and nothing more, and stop on SIGTERM. Without the capabilities the same image refuses with one line.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
