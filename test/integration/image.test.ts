@@ -2,7 +2,8 @@
 // a local stand-in for its default base, scripts/image-base.sh: no registry here), then run with the README's own
 // `docker run` lines against the real engine. Its `ps` is compared with the kernel's answer (`ss` in each
 // namespace) like the native one's; the agent must turn healthy, serve the same sockets, keep history on its
-// volume, hold exactly the three capabilities and nothing more, and stop on SIGTERM. Without the capabilities the same image refuses with one line.
+// volume, hold exactly the three capabilities and nothing more, and stop on SIGTERM. Without the capabilities the
+// same image refuses with one line.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
