@@ -27,6 +27,12 @@ command -v promtool >/dev/null 2>&1 || need_pkgs+=(prometheus)
 # and decodes the same datagrams independently (sflow tests).
 command -v pmacctd >/dev/null 2>&1 || need_pkgs+=(pmacct)
 command -v tcpdump >/dev/null 2>&1 || need_pkgs+=(tcpdump)
+# docker-compose (Compose v1, Debian's) runs compose.yaml in the deploy tests; zsh and fish check the completion
+# scripts; systemd-analyze (package systemd) verifies the unit; setpriv (util-linux) runs unprivileged.
+command -v docker-compose >/dev/null 2>&1 || need_pkgs+=(docker-compose)
+command -v zsh >/dev/null 2>&1 || need_pkgs+=(zsh)
+command -v fish >/dev/null 2>&1 || need_pkgs+=(fish)
+command -v systemd-analyze >/dev/null 2>&1 || need_pkgs+=(systemd)
 # Debian's Chromium (and a font for its text) drives the web map's browser tests.
 [ -x /usr/bin/chromium ] || need_pkgs+=(chromium fonts-dejavu-core)
 if [ "${#need_pkgs[@]}" -gt 0 ]; then

@@ -9,6 +9,7 @@ import type { Snapshot } from '../core/model/snapshot.js';
 import type { Topology, TopologyDiff } from '../core/model/topology.js';
 import type { ContainerTraffic } from '../core/model/traffic.js';
 import { runPipeline, type PipelineMemory, type PipelineResult } from '../core/pipeline.js';
+import type { EdgeBytes } from '../core/report/edge-bytes.js';
 import { toChangeEvents, type ChangeEvent } from '../core/report/changes.js';
 import { diffTopology, isEmptyDiff } from '../core/topology/diff-topology.js';
 import type { DockerEventsFollower } from '../collectors/docker-events.js';
@@ -45,8 +46,8 @@ export interface AgentState {
   readonly topology: Topology;
   /** Per container id: interface counters and rates since the previous collection. */
   readonly traffic: ReadonlyMap<string, ContainerTraffic>;
-  /** Per edge id: bytes carried since the agent started (tcp_info of TCP connections; conntrack accounting for UDP flows and connections closed between samples). */
-  readonly edgeBytes: ReadonlyMap<string, { readonly sent: number; readonly received: number }>;
+  /** Per edge id: bytes carried since the agent started (tcp_info of TCP connections; conntrack accounting for UDP flows and connections closed between samples), and TCP retransmits. */
+  readonly edgeBytes: ReadonlyMap<string, EdgeBytes>;
   readonly runs: readonly CollectorRun[];
   readonly durationMs: number;
 }

@@ -1,10 +1,18 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { CONNTRACK_ACCT_NAME, createCollection, isDockerUnavailable, type AccountingChange, type Collection, type CollectionConfig } from '../collectors/index.js';
+import { CONNTRACK_ACCT_NAME, createCollection, dockerHostProblem, isDockerUnavailable, isPrivilegeError, type AccountingChange, type Collection, type CollectionConfig } from '../collectors/index.js';
+import { parseDuration } from '../core/duration.js';
 import type { Snapshot } from '../core/model/snapshot.js';
 import { escapeJsonForTerminal, escapeTerminal } from '../core/report/terminal-text.js';
 
-/** Error the CLI reports as one line with exit code 2 (bad usage, Docker unreachable). */
+/** Error the CLI reports as one line with exit code 2 (bad usage, Docker unreachable, missing privileges). */
 export class CliError extends Error {}
+
+/** A bad command line: reported as one line with a pointer to the command's `--help`, exit code 2. */
+export class UsageError extends CliError {
+  constructor(message: string, readonly command: string) {
+    super(message);
+  }
+}
 
 /** Options every collecting command takes. */
 export interface CollectionFlags {
@@ -24,13 +32,72 @@ export function withCollectionOptions(cmd: Command): Command {
     .addOption(new Option('--source <source>', 'socket source: netlink (with /proc fallback), or force one').choices(['auto', 'netlink', 'proc']).default('auto'))
     .option('--no-tcp-info', 'do not ask netlink for tcp_info (no per-connection bytes, RTT or retransmits; cheaper)')
     .option('--proc-root <dir>', 'procfs root (e.g. /host/proc in a container)', '/proc')
-    .option('--docker-host <url>', 'Docker endpoint: unix:///path or tcp://host:port (default: DOCKER_HOST or /var/run/docker.sock)')
+    .option('--docker-host <url>', 'Docker endpoint: unix:///path or tcp://host:port (default: DOCKER_HOST or /var/run/docker.sock)', parseDockerHostFlag)
     .option('--host-pid <pid>', 'a pid in the Docker host\'s network namespace, when dockerd runs in another one (default: pid 1)', parsePid);
 }
 
 /** Adds `--conntrack-acct` to a command that shows edges (graph, top, serve). */
 export function withConntrackAcctOption(cmd: Command): Command {
   return cmd.option('--conntrack-acct', `set ${CONNTRACK_ACCT_NAME}=1 in the host network namespace at start, so that UDP edges and connections closed between samples get byte counts (a host-wide setting; portolan never changes it without this flag)`);
+}
+
+/** Shortest collection interval accepted (serve, top): below it a collection would take most of the interval. */
+export const MIN_INTERVAL_SECONDS = 0.5;
+
+/**
+ * Parser of an interval flag in seconds: a plain number of seconds (`2`, `0.5`) or a duration (`500ms`, `2s`,
+ * `1m`), at least `min` seconds.
+ */
+export function intervalSeconds(min = MIN_INTERVAL_SECONDS): (value: string) => number {
+  return (value: string) => {
+    let s: number;
+    if (/^\d+(\.\d+)?$/.test(value.trim())) s = Number(value);
+    else {
+      try {
+        s = parseDuration(value) / 1000;
+      } catch {
+        throw new InvalidArgumentError(`expected seconds (e.g. 2, 0.5) or a duration (e.g. 500ms, 2s, 1m), got "${value}"`);
+      }
+    }
+    if (!Number.isFinite(s) || s < min) throw new InvalidArgumentError(`must be at least ${min} s`);
+    return s;
+  };
+}
+
+/** Parser of a duration flag into ms (`500ms`, `30s`, `15m`, `7d`; a plain number is `unit`s, or refused without one). */
+export function durationMs(unit: 'ms' | 's' | undefined, min = 1): (value: string) => number {
+  return (value: string) => {
+    const text = unit !== undefined && /^\d+(\.\d+)?$/.test(value.trim()) ? `${value.trim()}${unit}` : value;
+    let ms: number;
+    try {
+      ms = parseDuration(text);
+    } catch (err) {
+      throw new InvalidArgumentError((err as Error).message);
+    }
+    if (ms < min) throw new InvalidArgumentError(`must be at least ${formatDuration(min)}`);
+    return ms;
+  };
+}
+
+/** Parser of a positive whole number flag. */
+export function positiveInteger(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive whole number, got "${value}"`);
+  return n;
+}
+
+/** Formats ms as a duration text that parseDuration reads back (`7d`, `10s`, `500ms`), for help. */
+export function formatDuration(ms: number): string {
+  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) {
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}
+
+function parseDockerHostFlag(value: string): string {
+  const problem = dockerHostProblem(value);
+  if (problem !== undefined) throw new InvalidArgumentError(problem);
+  return value;
 }
 
 function parsePid(value: string): number {
@@ -73,7 +140,7 @@ export async function prepareCollection(collection: Collection, flags: Collectio
   try {
     await collection.preflight();
   } catch (err) {
-    if (isDockerUnavailable(err)) throw new CliError(err.message);
+    if (isDockerUnavailable(err) || isPrivilegeError(err)) throw new CliError(err.message);
     throw err;
   }
   if (flags.conntrackAcct) process.stderr.write(`portolan: ${accountingMessage(enableAccounting(collection))}\n`);

@@ -1,10 +1,11 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { createNameResolver } from '../collectors/index.js';
 import type { Topology } from '../core/model/topology.js';
+import { parseInstant } from '../core/duration.js';
 import { runPipeline } from '../core/pipeline.js';
 import { renderGraphDot, renderGraphMermaid, renderGraphText } from '../core/report/graph.js';
 import { externalAddresses, nameExternalNodes } from '../core/topology/build-topology.js';
-import { CliError, collectOnce, jsonText, printWarnings, withCollectionOptions, withConntrackAcctOption, type CollectionFlags } from './common.js';
+import { collectOnce, durationMs, jsonText, printWarnings, UsageError, withCollectionOptions, withConntrackAcctOption, type CollectionFlags } from './common.js';
 import { fetchTopology, staleWarning } from './remote.js';
 
 interface GraphFlags extends CollectionFlags {
@@ -20,10 +21,19 @@ interface GraphFlags extends CollectionFlags {
   dnsServer?: string[];
 }
 
-function parseMs(value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) throw new InvalidArgumentError(`expected milliseconds, got "${value}"`);
-  return n;
+/**
+ * `--at`: an instant as the agent's `?at=` takes it (ISO date, unix seconds, `-10m`), or a bare duration meaning
+ * that long ago (`10m`); checked here so that a typo is a usage error, not the agent's 400.
+ */
+export function parseAt(value: string): string {
+  const t = value.trim();
+  const query = /^\d+(\.\d+)?(ms|s|m|h|d|w)/.test(t) ? `-${t}` : t;
+  try {
+    parseInstant(query, Date.now());
+  } catch (err) {
+    throw new InvalidArgumentError(`${(err as Error).message}; e.g. 10m (ago), -1h, 2026-11-21T05:00:00Z`);
+  }
+  return query;
 }
 
 function collectList(value: string, previous: string[] = []): string[] {
@@ -57,12 +67,12 @@ export function registerGraph(program: Command): void {
     .option('--loopback', 'also show traffic of a container with itself (loopback inside its namespace)')
     .option('--no-details', 'leave per-connection details out of the JSON')
     .option('--no-dns', 'do not look up reverse-DNS names of external addresses')
-    .option('--dns-timeout <ms>', 'longest wait for reverse-DNS names before printing', parseMs, 500)
+    .addOption(new Option('--dns-timeout <duration>', 'longest wait for reverse-DNS names before printing (e.g. 500ms, 2s; a plain number is ms)').argParser(durationMs('ms', 0)).default(500, '500ms'))
     .option('--dns-server <ip[:port]>', 'DNS server for reverse lookups (repeatable; default: the system\'s)', collectList)
     .option('--server <url>', 'read from a running agent (portolan serve) instead of collecting, e.g. http://127.0.0.1:9057')
-    .option('--at <time>', 'with --server: the topology at this time (ISO time or a duration ago, e.g. 10m), from history')
+    .option('--at <time>', 'with --server: the topology at this time, from history: a duration ago (10m, 2h), an ISO time or unix seconds', parseAt)
     .action(async (opts: GraphFlags) => {
-      if (opts.at !== undefined && !opts.server) throw new CliError('--at needs --server (history lives in the agent)');
+      if (opts.at !== undefined && !opts.server) throw new UsageError('--at needs --server (history lives in the agent)', 'portolan graph');
       if (opts.server) {
         const remote = await fetchTopology(opts.server, opts.at);
         const warnings = [...remote.warnings, ...staleWarning(remote)];

@@ -1,26 +1,12 @@
 #!/usr/bin/env node
-// Composition root of the CLI: one line per command.
-import { Command } from 'commander';
-import { isFatal } from '../collectors/index.js';
+// Entry point of the CLI. Every usage error — commander's own included — is one line on stderr with a pointer
+// to the command's --help, and exit 2; missing privileges and an unreachable Docker are one line and exit 2;
+// help and --version exit 0.
+import { CommanderError } from 'commander';
+import { isDockerUnavailable, isFatal, isPrivilegeError } from '../collectors/index.js';
 import { escapeTerminal } from '../core/report/terminal-text.js';
-import { CliError } from './common.js';
-import { registerGraph } from './graph.js';
-import { registerPs } from './ps.js';
-import { registerServe } from './serve.js';
-import { registerTop } from './top.js';
-
-/** Builds the `portolan` command line program. */
-export function buildProgram(): Command {
-  const program = new Command('portolan')
-    .description('See who talks to whom on a Docker host: every container\'s sockets, read from the kernel.')
-    .version('0.1.0')
-    .showHelpAfterError();
-  registerPs(program);
-  registerTop(program);
-  registerGraph(program);
-  registerServe(program);
-  return program;
-}
+import { CliError, UsageError } from './common.js';
+import { buildProgram } from './program.js';
 
 try {
   await buildProgram().parseAsync(process.argv);
@@ -29,8 +15,15 @@ try {
     process.stderr.write(`portolan: fatal: ${(err as Error).message}\n`);
     process.exit(70);
   }
-  if (!(err instanceof CliError)) throw err;
+  // Help and --version went through exitOverride: they were printed, and succeed.
+  if (!(err instanceof CommanderError && err.exitCode === 0)) report(err);
+}
+
+function report(err: unknown): void {
+  const known = err instanceof CliError || isPrivilegeError(err) || isDockerUnavailable(err);
+  if (!known) throw err;
+  const hint = err instanceof UsageError ? ` (see '${err.command} --help')` : '';
   // Messages quote Docker, the agent and the kernel: escaped like everything else printed.
-  process.stderr.write(`portolan: ${escapeTerminal(err.message)}\n`);
+  process.stderr.write(`portolan: ${escapeTerminal(err.message)}${hint}\n`);
   process.exitCode = 2;
 }

@@ -21,6 +21,14 @@ export async function serve(flags: ServeFlags, address: ListenAddress, token: st
   const logger = pino({ name: 'portolan', level: flags.logLevel });
   const sflow = flags.sflow === true ? DEFAULT_SFLOW : flags.sflow;
   const collection = createCollection({ ...toCollectionConfig(flags), timeoutMs: flags.collectTimeout, repeat: {}, ...(sflow ? { sflow } : {}) });
+  // Capabilities do not change while a process runs: without them the agent would serve an empty map for ever,
+  // so it refuses to start, in one line. (A Docker engine that is down is not refused: the agent waits for it.)
+  const privileges = await collection.privileges();
+  if (privileges.message !== undefined) {
+    collection.close();
+    throw new CliError(privileges.message);
+  }
+  if (privileges.unchecked !== undefined) logger.warn({ reason: privileges.unchecked }, 'capabilities not checked');
   if (flags.conntrackAcct) {
     const change = enableAccounting(collection);
     logger.info({ sysctl: 'net.netfilter.nf_conntrack_acct', previous: Number(change.previous), value: 1, netns: change.netns }, accountingMessage(change));

@@ -4,12 +4,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { isIP } from 'node:net';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_RETENTION_MS } from '../agent/retention.js';
-import { parseDuration } from '../core/duration.js';
 import { parseAllowedHosts } from '../server/host-check.js';
 import { checkListenPolicy, DEFAULT_LISTEN, parseListen, type ListenAddress } from '../server/listen.js';
-import { CliError, withCollectionOptions, withConntrackAcctOption, type CollectionFlags } from './common.js';
+import { CliError, durationMs, formatDuration, intervalSeconds, positiveInteger, UsageError, withCollectionOptions, withConntrackAcctOption, type CollectionFlags } from './common.js';
 
 /** portolan's version, as reported by /metrics and the OpenAPI document. */
 export const VERSION = '0.1.0';
@@ -26,7 +25,7 @@ export interface ServeFlags extends CollectionFlags {
   metricsMaxEdges: number;
   logLevel: string;
   dns: boolean;
-  allowedHost: string[];
+  allowedHost?: string[];
   /** `--sflow [HOST:]PORT`: receive sFlow there (true: the default address). */
   sflow?: SflowAddress | true;
 }
@@ -67,6 +66,9 @@ export function parseSflowAddress(text: string): SflowAddress {
   return { host, port };
 }
 
+/** Levels `--log-level` takes (pino's). */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
 /** Shortest token accepted: a guessable token on a port anyone can reach is no protection. */
 export const MIN_TOKEN_LENGTH = 16;
 
@@ -85,26 +87,6 @@ export function defaultDataDir(env: NodeJS.ProcessEnv = process.env, uid = proce
   if (env.XDG_DATA_HOME) return path.join(env.XDG_DATA_HOME, 'portolan');
   if (uid === 0) return '/var/lib/portolan';
   return path.join(os.homedir(), '.local', 'share', 'portolan');
-}
-
-function seconds(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a positive number of seconds');
-  return n;
-}
-
-function duration(value: string): number {
-  try {
-    return parseDuration(value);
-  } catch (err) {
-    throw new InvalidArgumentError((err as Error).message);
-  }
-}
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
-  return n;
 }
 
 /** The token from --token-file, else PORTOLAN_TOKEN; undefined when neither is set. */
@@ -128,33 +110,33 @@ function readToken(flags: ServeFlags): string | undefined {
 export function registerServe(program: Command): void {
   withConntrackAcctOption(withCollectionOptions(program.command('serve')))
     .description('run the agent: collect continuously, keep history, serve the HTTP API, /metrics and live streams')
-    .option('--interval <seconds>', 'collection interval (Docker events also trigger one at once)', seconds, 2)
+    .addOption(new Option('--interval <seconds>', 'collection interval in seconds or as a duration, at least 0.5s (Docker events also trigger one at once)').argParser(intervalSeconds()).default(2, '2s'))
     .option('--listen <host:port>', 'where to listen (env PORTOLAN_LISTEN); beyond loopback a token is required', process.env.PORTOLAN_LISTEN ?? DEFAULT_LISTEN)
     .option('--token-file <file>', 'file holding the API token (else env PORTOLAN_TOKEN); clients send "Authorization: Bearer <token>"')
     .option('--insecure-no-auth', 'allow listening beyond loopback without a token')
     .option('--data <dir>', 'history directory (env PORTOLAN_DATA)', process.env.PORTOLAN_DATA ?? defaultDataDir())
     .option('--no-history', 'keep no history (nothing written to disk)')
-    .option('--retention <duration>', 'how long history is kept (e.g. 7d, 12h)', duration, DEFAULT_RETENTION_MS)
-    .option('--collect-timeout <duration>', 'longest a collector may take before its part is dropped for that collection', duration, 10_000)
-    .option('--metrics-max-edges <n>', 'most edges exported on /metrics (busiest first)', positiveInt, 1000)
+    .addOption(new Option('--retention <duration>', 'how long history is kept (e.g. 7d, 12h)').argParser(durationMs(undefined, 60_000)).default(DEFAULT_RETENTION_MS, formatDuration(DEFAULT_RETENTION_MS)))
+    .addOption(new Option('--collect-timeout <duration>', 'longest a collector may take before its part is dropped for that collection (e.g. 10s, 500ms)').argParser(durationMs(undefined, 100)).default(10_000, '10s'))
+    .option('--metrics-max-edges <n>', 'most edges exported on /metrics (busiest first)', positiveInteger, 1000)
     .option('--no-dns', 'do not look up reverse-DNS names of external addresses')
-    .option('--log-level <level>', 'log level (trace, debug, info, warn, error)', 'info')
+    .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
     .option('--sflow [address]', 'receive sFlow v5 from switches and host agents on UDP [HOST:]PORT (default 0.0.0.0:6343) and show its estimates as their own source', parseSflowAddress)
     .option('--allowed-host <name>', 'another Host name (optionally name:port) to answer to besides localhost, 127.0.0.1, [::1] and the address reached (repeatable; env PORTOLAN_ALLOWED_HOSTS, comma-separated); every other Host is refused (DNS rebinding)',
-      (v: string, prev: string[]) => [...prev, v], [] as string[])
+      (v: string, prev: string[] = []) => [...prev, v])
     .action(async (flags: ServeFlags) => {
       let address: ListenAddress;
       try {
         address = parseListen(flags.listen);
       } catch (err) {
-        throw new CliError((err as Error).message);
+        throw new UsageError(`--listen: ${(err as Error).message}`, 'portolan serve');
       }
       const token = readToken(flags);
-      const allowedHosts = [...(process.env.PORTOLAN_ALLOWED_HOSTS ?? '').split(','), ...flags.allowedHost].map((h) => h.trim()).filter((h) => h !== '');
+      const allowedHosts = [...(process.env.PORTOLAN_ALLOWED_HOSTS ?? '').split(','), ...(flags.allowedHost ?? [])].map((h) => h.trim()).filter((h) => h !== '');
       try {
         parseAllowedHosts(allowedHosts);
       } catch (err) {
-        throw new CliError((err as Error).message);
+        throw new UsageError((err as Error).message, 'portolan serve');
       }
       const refusal = checkListenPolicy(address, token, flags.insecureNoAuth === true);
       if (refusal) throw new CliError(refusal);

@@ -1,6 +1,6 @@
 import os from 'node:os';
 import type { Snapshot } from '../core/model/snapshot.js';
-import { createDockerClient, DockerUnavailableError } from '../sources/docker-api.js';
+import { createDockerClient, DockerUnavailableError, parseDockerHost } from '../sources/docker-api.js';
 import { scanProcesses, scanProcessesInWorker } from '../sources/proc-scan.js';
 import { compileGlob } from '../core/glob.js';
 import { parseNsLink } from '../core/parse/pid-cgroup.js';
@@ -12,6 +12,7 @@ import { createDockerEventsFollower, type DockerEventsFollower } from './docker-
 import { createDockerCollector } from './docker.js';
 import { createNetdevCollector } from './netdev.js';
 import { createNetnsCollector } from './netns.js';
+import { checkPrivileges, PrivilegeError, type PrivilegeReport } from './privileges.js';
 import { createProcessesCollector } from './processes.js';
 import { createSflowReceiver, type SflowReceiver, type SflowReceiverConfig } from './sflow.js';
 import { createSocketsCollector, type SocketSourceChoice } from './sockets.js';
@@ -48,8 +49,13 @@ export interface CollectionConfig {
 
 /** A ready-to-run set of collectors over real sources. */
 export interface Collection {
-  /** Fails with a one-line message when Docker does not answer (see isDockerUnavailable). */
+  /**
+   * Fails with a one-line message when privileges are missing (see isPrivilegeError: capabilities, or the Docker
+   * socket refusing this user) or when Docker does not answer (see isDockerUnavailable).
+   */
   preflight(): Promise<void>;
+  /** What privileges the collection lacks (capabilities, Docker socket access), without failing. */
+  privileges(): Promise<PrivilegeReport>;
   collect(): Promise<{ snapshot: Snapshot; runs: CollectorRun[] }>;
   /** What the Docker events stream says (see AgentCollection.dockerEvents); with `repeat`, lets the list be skipped while nothing changed. */
   dockerEvents(news: 'event' | 'connected' | 'lost', containerId?: string): void;
@@ -68,6 +74,7 @@ export interface Collection {
 }
 
 export { isFatal } from './collector.js';
+export type { PrivilegeReport } from './privileges.js';
 export { CONNTRACK_ACCT_NAME, type AccountingChange } from './conntrack.js';
 export { createNameResolver, type NameResolver } from './reverse-dns.js';
 export type { DockerEventsFollower } from './docker-events.js';
@@ -119,6 +126,7 @@ export function createCollection(config: CollectionConfig = {}): Collection {
     createNetdevCollector(procfs, { repeat: config.repeat !== undefined }),
     ...(forSockets ? [] : [createConntrackCollector(procfs, config.repeat ? { repeat: { reuseForMs: fullEveryMs } } : {})]),
   ];
+  const privileges = () => checkPrivileges(procfs, { setns: (config.source ?? 'auto') !== 'proc' }, docker);
   const sflow = config.sflow ? createSflowReceiver(config.sflow, { procfs }) : undefined;
   if (sflow) collectors.push(sflow.collector);
   return {
@@ -126,11 +134,31 @@ export function createCollection(config: CollectionConfig = {}): Collection {
     createEventsFollower: (logger) => createDockerEventsFollower({ docker, logger }),
     close: () => { docker.close(); },
     ...(sflow ? { sflow } : {}),
-    preflight: async () => { await docker.ping(); },
+    privileges,
+    preflight: async () => {
+      const report = await privileges();
+      if (report.message !== undefined) throw new PrivilegeError(report.missing, report.message);
+      if (report.dockerError) throw report.dockerError;
+    },
     dockerEvents: (news, containerId) => { dockerCollector.dockerEvents(news, containerId); },
     enableConntrackAccounting: () => enableConntrackAccounting(procfs, config.hostPid),
     collect: () => runCollectors(collectors, { hostname: os.hostname(), timeoutMs: config.timeoutMs ?? 10_000 }),
   };
+}
+
+/** True when an error means "privileges are missing"; its message is the one line naming them. */
+export function isPrivilegeError(err: unknown): err is PrivilegeError {
+  return err instanceof PrivilegeError;
+}
+
+/** Checks a Docker address (`--docker-host`, DOCKER_HOST) without connecting; returns why it is refused, if it is. */
+export function dockerHostProblem(address: string): string | undefined {
+  try {
+    parseDockerHost(address);
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
 }
 
 /** True when an error means "Docker is not reachable"; its message is one line meant for the user. */

@@ -46,6 +46,8 @@ describe('HTTP API (inject)', () => {
     const html = await app.inject({ url: '/', headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' } });
     expect(html.headers['content-type']).toMatch(/text\/html/);
     expect(html.body).toMatch(/<html/);
+    expect(r.headers.vary).toBe('Accept');
+    expect(html.headers.vary).toBe('Accept');
   });
 
   it('GET / honours OUTPOST_INTERFACES', async () => {
@@ -111,6 +113,15 @@ describe('HTTP API (inject)', () => {
     expect(body.stale).toBe(true);
     expect(body.nodes.length).toBeGreaterThan(0);
     expect((await app.inject({ url: '/readyz' })).json()).toMatchObject({ status: 'ready', stale: true, reason: 'docker: connection refused' });
+  });
+
+  it('readyz is 503 with the reason while namespaces cannot be read (a state that would show no traffic), ready again after', async () => {
+    const { app, agent } = await setup([syntheticSnapshot(), { fail: 'netns', error: 'EACCES: permission denied, readlink \'/proc/4242/ns/net\'' }, syntheticSnapshot()], {}, 2);
+    const r = await app.inject({ url: '/readyz' });
+    expect(r.statusCode).toBe(503);
+    expect(r.json()).toEqual({ status: 'not_ready', stale: false, reason: 'netns: EACCES: permission denied, readlink \'/proc/4242/ns/net\'' });
+    await agent.collectNow();
+    expect((await app.inject({ url: '/readyz' })).json()).toMatchObject({ status: 'ready' });
   });
 
   it('/api/v1/topology?at= answers from history', async () => {

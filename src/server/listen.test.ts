@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isAuthorized } from './auth.js';
-import { checkListenPolicy, isLoopback, parseListen } from './listen.js';
+import { checkListenPolicy, isLoopback, localUrl, parseListen } from './listen.js';
 
 describe('parseListen', () => {
   it.each([
@@ -13,6 +13,13 @@ describe('parseListen', () => {
   it.each(['9057', '127.0.0.1', '1.2.3.4:70000', '::1:9057', '[nothost]:1', 'a:b'])('rejects %j', (text) => {
     expect(() => parseListen(text)).toThrow(/bad listen address/);
   });
+});
+
+describe('localUrl (the image\'s healthcheck)', () => {
+  it.each([
+    ['127.0.0.1:9057', 'http://127.0.0.1:9057'], ['0.0.0.0:9057', 'http://127.0.0.1:9057'], ['[::]:9057', 'http://[::1]:9057'],
+    ['10.0.0.5:80', 'http://10.0.0.5:80'], ['[fd00::5]:9057', 'http://[fd00::5]:9057'],
+  ])('%s → %s', (listen, url) => expect(localUrl(parseListen(listen))).toBe(url));
 });
 
 describe('listen policy', () => {

@@ -43,3 +43,9 @@ export function checkListenPolicy(address: ListenAddress, token: string | undefi
     'container\'s connections. Set PORTOLAN_TOKEN or --token-file FILE (clients then send "Authorization: Bearer <token>"), ' +
     'listen on loopback (--listen 127.0.0.1:9057), or pass --insecure-no-auth if something else guards the port';
 }
+
+/** The base URL a client on this host reaches an agent listening on `a` at: a wildcard address is reached on loopback. */
+export function localUrl(a: ListenAddress): string {
+  const host = a.host === '0.0.0.0' ? '127.0.0.1' : a.host === '::' ? '::1' : a.host;
+  return `http://${formatListen({ host, port: a.port })}`;
+}

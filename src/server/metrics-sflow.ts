@@ -6,6 +6,7 @@ import type { AgentState } from '../agent/loop.js';
 import type { SflowAgentStatus } from '../core/model/sflow.js';
 import type { EdgeSflow, TopologyEdge, TopologyNode } from '../core/model/topology.js';
 import { sflowContainerCounters } from '../core/sflow/containers.js';
+import { EDGE_LABELS, edgeLabels, type EdgeLabels } from './metric-labels.js';
 
 /** Options of registerSflowMetrics. */
 export interface SflowMetricsOptions {
@@ -117,25 +118,24 @@ export function registerSflowMetrics(registry: Registry, current: () => AgentSta
   containerCounter('portolan_sflow_container_transmit_packets_total', 'Packets the container sent, as an sFlow host agent reports them.', (c) => c.txPackets);
 
   // Edge estimates: the busiest maxEdges sFlow edges by estimated bytes, chosen once per scrape.
-  let chosen: { state: AgentState | undefined; edges: { labels: Record<string, string>; sflow: EdgeSflow }[] } = { state: undefined, edges: [] };
+  let chosen: { state: AgentState | undefined; edges: { labels: EdgeLabels; sflow: EdgeSflow }[] } = { state: undefined, edges: [] };
   const edges = () => {
     const s = current();
     if (!s) return [];
     if (chosen.state !== s) {
       const nodes = new Map<string, TopologyNode>(s.topology.nodes.map((n) => [n.id, n]));
-      const label = (id: string) => { const n = nodes.get(id); return n?.kind === 'container' ? n.name : id; };
       const all = s.topology.edges.filter((e): e is TopologyEdge & { sflow: EdgeSflow } => e.sflow !== undefined && 'samples' in e.sflow);
       all.sort((a, b) => (b.sflow.bytesSent + b.sflow.bytesReceived) - (a.sflow.bytesSent + a.sflow.bytesReceived) || a.id.localeCompare(b.id));
       if (all.length > options.maxEdges) options.dropped.inc({ family: 'sflow_edge' }, all.length - options.maxEdges);
       chosen = {
         state: s,
-        edges: all.slice(0, options.maxEdges).map((e) => ({ labels: { from: label(e.from), to: label(e.to), protocol: e.protocol, port: String(e.port) }, sflow: e.sflow })),
+        edges: all.slice(0, options.maxEdges).map((e) => ({ labels: edgeLabels(nodes, e), sflow: e.sflow })),
       };
     }
     return chosen.edges;
   };
   const edgeCounter = (name: string, help: string, pick: (s: EdgeSflow) => number) => new Counter({
-    name, help, labelNames: ['from', 'to', 'protocol', 'port'], registers: [registry],
+    name, help, labelNames: EDGE_LABELS, registers: [registry],
     collect() {
       this.reset();
       for (const e of edges()) this.inc(e.labels, pick(e.sflow));

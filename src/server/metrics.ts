@@ -3,7 +3,11 @@
 // out), and portolan's own health (collections, collectors, Docker events, history).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Agent, AgentState } from '../agent/loop.js';
+import type { EdgeBytes } from '../core/report/edge-bytes.js';
 import type { TopologyNode } from '../core/model/topology.js';
+import type { ContainerTraffic } from '../core/model/traffic.js';
+import { isDockerDnsSocket } from '../core/report/docker-dns.js';
+import { EDGE_LABELS, edgeLabels as labelsOf, networkModeLabel, shortId } from './metric-labels.js';
 import { registerSflowMetrics } from './metrics-sflow.js';
 import type { LiveStats } from './live.js';
 
@@ -40,32 +44,50 @@ export function createMetrics(agent: Agent, options: MetricsOptions = {}): Metri
     for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name);
   }
   const current = (): AgentState | undefined => agent.current();
-  const shortId = (id: string) => id.slice(0, 12);
 
   new Gauge({ name: 'portolan_build_info', help: 'Always 1; the version of the running portolan.', labelNames: ['version'], registers: [registry] })
     .set({ version: options.version ?? 'unknown' }, 1);
 
-  // Kernel counters are absolute values: each scrape replaces the series with the current ones.
-  const containerCounter = (name: string, help: string, pick: (t: NonNullable<ReturnType<AgentState['traffic']['get']>>) => number) =>
+  new Gauge({
+    name: 'portolan_container_info', help: 'Always 1 per running container: its image, compose project and service, and network mode (container:<id> for a shared namespace, host, none, or the network).',
+    labelNames: ['container', 'id', 'image', 'compose_project', 'compose_service', 'network_mode'], registers: [registry],
+    collect() {
+      this.reset();
+      const s = current();
+      if (!s) return;
+      for (const c of s.snapshot.containers) {
+        this.set({
+          container: c.name, id: shortId(c.id), image: c.image, compose_project: c.labels['com.docker.compose.project'] ?? '',
+          compose_service: c.labels['com.docker.compose.service'] ?? '', network_mode: networkModeLabel(c),
+        }, 1);
+      }
+    },
+  });
+
+  // Kernel counters are absolute values: each scrape replaces the series with the current ones. `scope` says whose
+  // counters they are, so that sums count each interface once: sum by (...) ({scope="own"}).
+  const scopeLabel: Record<ContainerTraffic['scope'], string> = { container: 'own', shared: 'shared', host: 'host' };
+  const containerCounter = (name: string, help: string, pick: (t: ContainerTraffic) => number) =>
     new Counter({
-      name, help, labelNames: ['container', 'id'], registers: [registry],
+      name, help, labelNames: ['container', 'id', 'scope'], registers: [registry],
       collect() {
         this.reset();
         const s = current();
         if (!s) return;
         for (const c of s.snapshot.containers) {
           const t = s.traffic.get(c.id);
-          if (t) this.inc({ container: c.name, id: shortId(c.id) }, pick(t));
+          if (t) this.inc({ container: c.name, id: shortId(c.id), scope: scopeLabel[t.scope] }, pick(t));
         }
       },
     });
-  containerCounter('portolan_container_network_receive_bytes_total', 'Bytes received on the container\'s interfaces (all but lo; the host\'s for host-network containers).', (t) => t.rxBytes);
-  containerCounter('portolan_container_network_transmit_bytes_total', 'Bytes sent on the container\'s interfaces (all but lo; the host\'s for host-network containers).', (t) => t.txBytes);
-  containerCounter('portolan_container_network_receive_packets_total', 'Packets received on the container\'s interfaces.', (t) => t.rxPackets);
-  containerCounter('portolan_container_network_transmit_packets_total', 'Packets sent on the container\'s interfaces.', (t) => t.txPackets);
+  const whose = 'scope="own": its own namespace; "shared": a container: namespace, the owner\'s counters again; "host": a host-network container, the host\'s interfaces';
+  containerCounter('portolan_container_network_receive_bytes_total', `Bytes received on the container's interfaces (all but lo; ${whose}).`, (t) => t.rxBytes);
+  containerCounter('portolan_container_network_transmit_bytes_total', `Bytes sent on the container's interfaces (all but lo; ${whose}).`, (t) => t.txBytes);
+  containerCounter('portolan_container_network_receive_packets_total', `Packets received on the container's interfaces (${whose}).`, (t) => t.rxPackets);
+  containerCounter('portolan_container_network_transmit_packets_total', `Packets sent on the container's interfaces (${whose}).`, (t) => t.txPackets);
 
   new Gauge({
-    name: 'portolan_container_sockets', help: 'Sockets attributed to the container, by protocol and kernel state.',
+    name: 'portolan_container_sockets', help: 'Sockets attributed to the container, by protocol and kernel state (without Docker\'s embedded DNS sockets on 127.0.0.11, which are dockerd\'s).',
     labelNames: ['container', 'id', 'protocol', 'state'], registers: [registry],
     collect() {
       this.reset();
@@ -73,7 +95,7 @@ export function createMetrics(agent: Agent, options: MetricsOptions = {}): Metri
       if (!s) return;
       for (const cs of s.attribution.containers) {
         const counts = new Map<string, number>();
-        for (const so of cs.sockets) counts.set(`${so.protocol}|${so.state}`, (counts.get(`${so.protocol}|${so.state}`) ?? 0) + 1);
+        for (const so of cs.sockets) if (!isDockerDnsSocket(so)) counts.set(`${so.protocol}|${so.state}`, (counts.get(`${so.protocol}|${so.state}`) ?? 0) + 1);
         for (const [k, n] of counts) {
           const [protocol, state] = k.split('|');
           this.set({ container: cs.container.name, id: shortId(cs.container.id), protocol, state }, n);
@@ -111,11 +133,7 @@ export function createMetrics(agent: Agent, options: MetricsOptions = {}): Metri
     return scrapeEdges;
   };
   const edgesOf = (s: AgentState) => scrapeOf(s).edges;
-  const nodeLabel = (n: TopologyNode | undefined, id: string) => (n?.kind === 'container' ? n.name : id);
-  const edgeLabels = (s: AgentState, e: AgentState['topology']['edges'][number]) => {
-    const nodes = scrapeOf(s).nodes;
-    return { from: nodeLabel(nodes.get(e.from), e.from), to: nodeLabel(nodes.get(e.to), e.to), protocol: e.protocol, port: String(e.port) };
-  };
+  const edgeLabels = (s: AgentState, e: AgentState['topology']['edges'][number]) => labelsOf(scrapeOf(s).nodes, e);
   new Gauge({
     name: 'portolan_edges', help: 'Edges in the topology (before the cardinality cap).', registers: [registry],
     collect() {
@@ -128,7 +146,7 @@ export function createMetrics(agent: Agent, options: MetricsOptions = {}): Metri
   });
   new Gauge({
     name: 'portolan_edge_connections', help: 'Connections (or UDP flows) on a topology edge: client node -> server node on a server port.',
-    labelNames: ['from', 'to', 'protocol', 'port'], registers: [registry],
+    labelNames: EDGE_LABELS, registers: [registry],
     collect() {
       this.reset();
       const s = current();
@@ -136,20 +154,44 @@ export function createMetrics(agent: Agent, options: MetricsOptions = {}): Metri
       for (const e of edgesOf(s)) this.set(edgeLabels(s, e), e.connections);
     },
   });
-  const edgeBytes = (name: string, help: string, pick: (b: { sent: number; received: number }) => number) => new Counter({
-    name, help, labelNames: ['from', 'to', 'protocol', 'port'], registers: [registry],
+  const edgeCounter = (name: string, help: string, pick: (b: EdgeBytes) => number | undefined) => new Counter({
+    name, help, labelNames: EDGE_LABELS, registers: [registry],
     collect() {
       this.reset();
       const s = current();
       if (!s) return;
       for (const e of edgesOf(s)) {
         const b = s.edgeBytes.get(e.id);
-        if (b) this.inc(edgeLabels(s, e), pick(b));
+        const v = b ? pick(b) : undefined;
+        if (v !== undefined) this.inc(edgeLabels(s, e), v);
       }
     },
   });
-  edgeBytes('portolan_edge_sent_bytes_total', 'Bytes clients sent to servers on the edge since portolan started: TCP payload from tcp_info (netlink source), plus IP-level bytes from conntrack accounting for UDP flows and connections closed between samples (nf_conntrack_acct=1).', (b) => b.sent);
-  edgeBytes('portolan_edge_received_bytes_total', 'Bytes servers sent back to clients on the edge since portolan started: TCP payload from tcp_info (netlink source), plus IP-level bytes from conntrack accounting for UDP flows and connections closed between samples (nf_conntrack_acct=1).', (b) => b.received);
+  edgeCounter('portolan_edge_sent_bytes_total', 'Bytes clients sent to servers on the edge since portolan started: TCP payload from tcp_info (netlink source), plus IP-level bytes from conntrack accounting for UDP flows and connections closed between samples (nf_conntrack_acct=1).', (b) => b.sent);
+  edgeCounter('portolan_edge_received_bytes_total', 'Bytes servers sent back to clients on the edge since portolan started: TCP payload from tcp_info (netlink source), plus IP-level bytes from conntrack accounting for UDP flows and connections closed between samples (nf_conntrack_acct=1).', (b) => b.received);
+  edgeCounter('portolan_edge_retransmits_total', 'TCP segments retransmitted on the edge\'s connections since portolan started, by either end (tcp_info total_retrans of each socket seen; netlink source only).', (b) => b.retransmits);
+  // Smoothed RTT of the edge's TCP connections at the last collection, as statistics over its connections: not a
+  // histogram over time (each connection's srtt is already the kernel's moving average), hence gauges — with a
+  // `stat` label, since Prometheus keeps `quantile` for summaries.
+  const rttStats = [['min', 'rttMinMs'], ['p50', 'rttP50Ms'], ['p95', 'rttP95Ms'], ['max', 'rttMaxMs']] as const;
+  new Gauge({
+    name: 'portolan_edge_rtt_seconds', help: 'Smoothed round-trip time (tcp_info srtt) of the edge\'s TCP connections at the last collection, over its connections: stat="min", "p50", "p95" or "max" (netlink source only).',
+    labelNames: [...EDGE_LABELS, 'stat'], registers: [registry],
+    collect() {
+      this.reset();
+      const s = current();
+      if (!s) return;
+      for (const e of edgesOf(s)) {
+        const t = e.traffic;
+        if (t?.rttP50Ms === undefined) continue;
+        const labels = edgeLabels(s, e);
+        for (const [stat, key] of rttStats) {
+          const ms = t[key];
+          if (ms !== undefined) this.set({ ...labels, stat }, ms / 1000);
+        }
+      }
+    },
+  });
 
   registerSflowMetrics(registry, current, { maxEdges, dropped });
 

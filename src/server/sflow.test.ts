@@ -56,7 +56,7 @@ describe('sFlow in the API and /metrics (hsflowd\'s capture as the collection)',
     expect(text).toContain('portolan_sflow_sampling_rate{agent="10.78.0.1",sub_agent="100000",source="0:4"} 1');
     expect(text).toMatch(/portolan_sflow_container_receive_bytes_total\{container="shop-web",id="e2cbf989d49b",agent="10.78.0.1"\} 10428/);
     const web = capture.part.flows.filter((f) => f.srcIp === '172.18.0.4' && f.dstPort === 8080).reduce((n, f) => n + f.bytes, 0);
-    expect(text).toContain(`portolan_edge_sflow_sent_bytes_total{from="shop-web",to="shop-api",protocol="tcp",port="8080"} ${web}`);
+    expect(text).toMatch(new RegExp(`^portolan_edge_sflow_sent_bytes_total\\{from="shop-web",from_id="e2cbf989d49b",from_kind="container",to="shop-api",to_id="[0-9a-f]{12}",to_kind="container",protocol="tcp",port="8080"\\} ${web}$`, 'm'));
     expect(text).toContain('portolan_metrics_series_dropped_total{family="sflow_edge"} 0');
     const promtool = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
     if (promtool.error) throw new Error(`promtool (Debian package prometheus, installed by scripts/ensure-docker.sh) is needed: ${promtool.error.message}`);

@@ -132,7 +132,7 @@ describe('a TCP connection opened and closed between two samples of portolan ser
   const hasNode = (n: string) => async () => ((await topology()).nodes.some((x) => x.name === name(n)) ? true : undefined);
   const sentCounter = async (): Promise<number | undefined> => {
     const text = await (await fetch(`${agent?.base ?? ''}/metrics`)).text();
-    const m = new RegExp(`^portolan_edge_sent_bytes_total\\{from="${name('once')}",to="${name('sink')}",protocol="tcp",port="7300"\\} (\\d+)$`, 'm').exec(text);
+    const m = new RegExp(`^portolan_edge_sent_bytes_total\\{from="${name('once')}",from_id="[0-9a-f]{12}",from_kind="container",to="${name('sink')}",to_id="[0-9a-f]{12}",to_kind="container",protocol="tcp",port="7300"\\} (\\d+)$`, 'm').exec(text);
     return m ? Number(m[1]) : undefined;
   };
 

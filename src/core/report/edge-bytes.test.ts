@@ -14,12 +14,12 @@ import { connectionTcp, indexConntrackBytes, indexSocketsTcpInfo, indexTcpInfo, 
 const accumulateEdgeBytes = (prev: EdgeByteCounters | undefined, t: Topology, a: Attribution, conntrack?: ConntrackTable): EdgeByteCounters =>
   measureEdges(prev, t, indexTcpInfo(a), indexConntrackBytes(conntrack)).counters;
 
-const info = (sent: number, received: number): TcpInfo => ({
-  bytesSent: sent, bytesRetrans: 0, bytesReceived: received, bytesAcked: sent, rttMs: 1, rttVarMs: 0, minRttMs: 1, retransmits: 0,
+const info = (sent: number, received: number, retransmits = 0): TcpInfo => ({
+  bytesSent: sent, bytesRetrans: 0, bytesReceived: received, bytesAcked: sent, rttMs: 1, rttVarMs: 0, minRttMs: 1, retransmits,
   deliveryRateBps: 0, segsOut: 1, segsIn: 1, lastSendMs: 0, lastReceiveMs: 0,
 });
 // web's two connections to api (client sockets 101, 102) carry tcp_info.
-function withBytes(s: Snapshot, a: [number, number], b: [number, number]): Snapshot {
+function withBytes(s: Snapshot, a: [number, number, number?], b: [number, number, number?]): Snapshot {
   return { ...s, sockets: s.sockets.map((t) => ({ ...t, sockets: t.sockets.map((x) => (x.inode === 101 ? { ...x, tcp: info(...a) } : x.inode === 102 ? { ...x, tcp: info(...b) } : x)) })) };
 }
 const edgeId = `${IDS.web}->${IDS.api}/tcp/8080`;
@@ -28,14 +28,31 @@ describe('accumulateEdgeBytes', () => {
   it('adds what each connection carried since the last sample; counters never go down', () => {
     const s1 = withBytes(syntheticSnapshot(), [100, 1000], [10, 20]);
     const c1 = accumulateEdgeBytes(undefined, buildTopology(s1), attributeSockets(s1));
-    expect(c1.totals.get(edgeId)).toEqual({ sent: 110, received: 1020 });
+    expect(c1.totals.get(edgeId)).toEqual({ sent: 110, received: 1020, retransmits: 0 });
     const s2 = withBytes(syntheticSnapshot(), [150, 1500], [10, 20]);
     const c2 = accumulateEdgeBytes(c1, buildTopology(s2), attributeSockets(s2));
-    expect(c2.totals.get(edgeId)).toEqual({ sent: 160, received: 1520 });
+    expect(c2.totals.get(edgeId)).toEqual({ sent: 160, received: 1520, retransmits: 0 });
     // The second connection's 4-tuple reused by a new connection: its counts restart from what it carried.
     const s3 = withBytes(syntheticSnapshot(), [150, 1500], [5, 5]);
     const c3 = accumulateEdgeBytes(c2, buildTopology(s3), attributeSockets(s3));
-    expect(c3.totals.get(edgeId)).toEqual({ sent: 165, received: 1525 });
+    expect(c3.totals.get(edgeId)).toEqual({ sent: 165, received: 1525, retransmits: 0 });
+  });
+
+  it('retransmits accumulate like bytes: all of a connection first seen, then what grew; a reused 4-tuple restarts', () => {
+    const s1 = withBytes(syntheticSnapshot(), [100, 1000, 3], [10, 20, 0]);
+    const c1 = accumulateEdgeBytes(undefined, buildTopology(s1), attributeSockets(s1));
+    expect(c1.totals.get(edgeId)?.retransmits).toBe(3);
+    const s2 = withBytes(syntheticSnapshot(), [100, 1000, 5], [10, 20, 1]);
+    const c2 = accumulateEdgeBytes(c1, buildTopology(s2), attributeSockets(s2));
+    expect(c2.totals.get(edgeId)?.retransmits).toBe(6);
+    const s3 = withBytes(syntheticSnapshot(), [100, 1000, 5], [10, 20, 0]);
+    const c3 = accumulateEdgeBytes(c2, buildTopology(s3), attributeSockets(s3));
+    expect(c3.totals.get(edgeId)?.retransmits).toBe(6);
+    // The connection closed: the counter keeps what it counted.
+    const s4 = withBytes(syntheticSnapshot(), [100, 1000, 5], [10, 20, 0]);
+    const gone = { ...s4, sockets: s4.sockets.map((t) => ({ ...t, sockets: t.sockets.map((x) => (x.inode === 101 ? { ...x, tcp: undefined } : x)) })) } as Snapshot;
+    const c4 = accumulateEdgeBytes(c3, buildTopology(gone), attributeSockets(gone));
+    expect(c4.totals.get(edgeId)?.retransmits).toBe(6);
   });
 
   it('edges without tcp_info get no entry', () => {

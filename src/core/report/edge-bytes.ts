@@ -11,17 +11,21 @@ import type { ConntrackEntry, ConntrackTable, ConntrackTuple } from '../model/co
 import type { Endpoint, Protocol, TcpInfo } from '../model/socket.js';
 import type { ConnectionDetail, Topology, TopologyEdge } from '../model/topology.js';
 
-/** Bytes of an edge: client → server (`sent`) and server → client (`received`). */
+/**
+ * Bytes of an edge: client → server (`sent`) and server → client (`received`); in accumulated totals also the
+ * TCP segments retransmitted by either end (tcp_info `total_retrans` of each socket seen), when tcp_info counted any.
+ */
 export interface EdgeBytes {
   readonly sent: number;
   readonly received: number;
+  readonly retransmits?: number;
 }
 
 /** Accumulated edge counters, and what each connection had carried when last seen (to add only what is new). */
 export interface EdgeByteCounters {
   /** Per edge: bytes since portolan started, tcp_info payload plus conntrack wire bytes (see the file comment). */
   readonly totals: ReadonlyMap<string, EdgeBytes>;
-  /** Per connection counted by tcp_info: its last tcp_info counts. */
+  /** Per connection counted by tcp_info: its last tcp_info counts (retransmits: both ends' summed). */
   readonly connections: ReadonlyMap<string, EdgeBytes>;
   /** Per connection counted by conntrack (UDP flows, closed TCP connections tcp_info never saw): its last counts. */
   readonly flows: ReadonlyMap<string, EdgeBytes>;
@@ -31,7 +35,7 @@ export interface EdgeByteCounters {
 
 /** A connection's byte counts as the client sees them, and their source. */
 export type ConnectionBytes =
-  | { readonly source: 'tcp_info'; readonly sent: number; readonly received: number; readonly info: TcpInfo }
+  | { readonly source: 'tcp_info'; readonly sent: number; readonly received: number; readonly info: TcpInfo; readonly peer?: TcpInfo }
   | { readonly source: 'conntrack'; readonly sent: number; readonly received: number; readonly entry: ConntrackEntry };
 
 /** What an edge's current connections carry (this sample, not accumulated). */
@@ -66,13 +70,14 @@ export function indexTcpInfo(attribution: Attribution): Map<string, TcpInfo> {
 
 /**
  * A connection's tcp_info as the client sees it: its own socket (dialled at the published or the server
- * address), or the server's socket with the directions swapped when the client's is not seen.
+ * address), or the server's socket with the directions swapped when the client's is not seen; `peer` is the
+ * server's socket too when both are seen.
  */
 export function connectionTcp<T extends Pick<TcpInfo, 'bytesSent' | 'bytesReceived'> = TcpInfo>(
   d: ConnectionDetail, tcp: ReadonlyMap<string, T>,
-): { sent: number; received: number; info: T } | undefined {
+): { sent: number; received: number; info: T; peer?: T } | undefined {
   const { client, server } = connectionSockets(d, tcp);
-  if (client) return { sent: client.bytesSent, received: client.bytesReceived, info: client };
+  if (client) return { sent: client.bytesSent, received: client.bytesReceived, info: client, ...(server !== undefined ? { peer: server } : {}) };
   return server ? { sent: server.bytesReceived, received: server.bytesSent, info: server } : undefined;
 }
 
@@ -163,6 +168,7 @@ export function measureEdges(
   for (const e of topology.edges) {
     const before = prev?.totals.get(e.id);
     let { sent, received } = before ?? { sent: 0, received: 0 };
+    let retransmits = before?.retransmits;
     const m = { sent: 0, received: 0, tcpInfoConnections: 0, conntrackConnections: 0, rttsMs: [] as number[], retransmits: 0 };
     for (const d of e.details ?? []) {
       const k = `${e.id}#${ep(d.client)}>${ep(d.server)}`;
@@ -183,10 +189,15 @@ export function measureEdges(
         m.tcpInfoConnections++;
         m.retransmits += view.info.retransmits;
         if (view.info.rttMs > 0) m.rttsMs.push(view.info.rttMs);
-        const delta = grow(prev?.connections.get(k), now);
+        const last = prev?.connections.get(k);
+        const delta = grow(last, now);
         sent += delta.sent;
         received += delta.received;
-        connections.set(k, now);
+        // Both ends retransmit: each socket seen adds its own count (a counter that went down is a reused 4-tuple).
+        const retrans = view.info.retransmits + (view.peer?.retransmits ?? 0);
+        const lastRetrans = last?.retransmits;
+        retransmits = (retransmits ?? 0) + (lastRetrans !== undefined && retrans >= lastRetrans ? retrans - lastRetrans : retrans);
+        connections.set(k, { sent: now.sent, received: now.received, retransmits: retrans });
       } else {
         m.conntrackConnections++;
         const delta = grow(prev?.flows.get(k), now);
@@ -199,7 +210,7 @@ export function measureEdges(
     if (measured) measures.set(e.id, m);
     // Edges no connection of which ever had byte counts (UDP without accounting, the /proc source) get no
     // series rather than zeros.
-    if (measured || before !== undefined) totals.set(e.id, { sent, received });
+    if (measured || before !== undefined) totals.set(e.id, { sent, received, ...(retransmits !== undefined ? { retransmits } : {}) });
   }
   return { counters: { totals, connections, flows, tcpInfoSeen }, measures };
 }

@@ -1,6 +1,7 @@
 import type { Attribution } from '../attribute.js';
 import type { Topology } from '../model/topology.js';
 import type { ContainerTraffic } from '../model/traffic.js';
+import { isDockerDnsSocket } from './docker-dns.js';
 
 /** One container row of `portolan top`. */
 export interface TopContainer {
@@ -44,7 +45,8 @@ export function toTopContainers(
       txBytes: t?.txBytes ?? null,
       trafficScope: t?.scope ?? null,
       established: est.length,
-      listening: cs.sockets.filter((s) => s.state === 'LISTEN' || s.state === 'UNCONN').length,
+      // Docker's embedded DNS listens in every container of a user-defined network: dockerd's, not the container's.
+      listening: cs.sockets.filter((s) => (s.state === 'LISTEN' || s.state === 'UNCONN') && !isDockerDnsSocket(s)).length,
       rttMeanMs: rtts.length > 0 ? rtts.reduce((a, b) => a + b, 0) / rtts.length : null,
       // reduce, not Math.max(...rtts): a container can hold more connections than a call takes arguments.
       rttMaxMs: rtts.length > 0 ? rtts.reduce((a, b) => Math.max(a, b)) : null,

@@ -87,7 +87,7 @@ describe('edge traffic from conntrack accounting', () => {
       bytesSent: 1000 + closed.sent, bytesReceived: closed.received, bytesSource: 'mixed',
       rttMinMs: 0.3, rttMeanMs: 0.3, rttMaxMs: 0.3, rttP50Ms: 0.3, rttP95Ms: 0.3, retransmits: 1, measuredConnections: 1, conntrackConnections: 1,
     });
-    expect(state.counters.totals.get('a->b/tcp/8080')).toEqual({ sent: 1000 + closed.sent, received: closed.received });
+    expect(state.counters.totals.get('a->b/tcp/8080')).toEqual({ sent: 1000 + closed.sent, received: closed.received, retransmits: 1 });
   });
 
   it('an entry lingering over several samples counts once; UDP rates come from its growing counters', () => {
@@ -99,7 +99,7 @@ describe('edge traffic from conntrack accounting', () => {
     const second = edgesTraffic(t(2), a(3000), first.state, table(grown));
     expect(second.traffic.get('a->b/udp/5353')).toMatchObject({ bytesSent: 2560, bytesSentPerSec: 640, bytesReceivedPerSec: 0 });
     const closed = bytesOf(TCP_CLOSED);
-    expect(second.state.counters.totals.get('a->b/tcp/8080')).toEqual({ sent: 3000 + closed.sent, received: closed.received });
+    expect(second.state.counters.totals.get('a->b/tcp/8080')).toEqual({ sent: 3000 + closed.sent, received: closed.received, retransmits: 1 });
     expect(second.traffic.get('a->b/tcp/8080')).toMatchObject({ bytesSentPerSec: 1000, bytesReceivedPerSec: 0 });
     // And again: nothing new anywhere, nothing added.
     const third = edgesTraffic(t(4), a(3000), second.state, table(grown));
@@ -118,14 +118,14 @@ describe('edge traffic from conntrack accounting', () => {
   it('a connection tcp_info saw open is not counted again from its conntrack entry once it closed', () => {
     const open = edgesTraffic(topo(0, [edge('tcp', 8080, [detail(TCP_CLOSED, 8080, 'ESTABLISHED')])]),
       attr([sock(TCP_CLOSED, 'ESTABLISHED', info(5000, 300))]), undefined, table([]));
-    expect(open.state.counters.totals.get('a->b/tcp/8080')).toEqual({ sent: 5000, received: 300 });
+    expect(open.state.counters.totals.get('a->b/tcp/8080')).toEqual({ sent: 5000, received: 300, retransmits: 1 });
     const closedTopo = (s: number) => topo(s, [edge('tcp', 8080, [detail(TCP_CLOSED, 8080, 'TIME_WAIT')])]);
     const closed = edgesTraffic(closedTopo(2), attr([sock(TCP_CLOSED, 'TIME_WAIT')]), open.state, table(entries()));
-    expect(closed.state.counters.totals.get('a->b/tcp/8080')).toEqual({ sent: 5000, received: 300 });
+    expect(closed.state.counters.totals.get('a->b/tcp/8080')).toEqual({ sent: 5000, received: 300, retransmits: 1 });
     expect(closed.traffic.get('a->b/tcp/8080')).toBeUndefined();
     // Still remembered while its TIME_WAIT socket is listed, forgotten once it is not.
     const later = edgesTraffic(closedTopo(4), attr([sock(TCP_CLOSED, 'TIME_WAIT')]), closed.state, table(entries()));
-    expect(later.state.counters.totals.get('a->b/tcp/8080')).toEqual({ sent: 5000, received: 300 });
+    expect(later.state.counters.totals.get('a->b/tcp/8080')).toEqual({ sent: 5000, received: 300, retransmits: 1 });
     expect(later.state.counters.tcpInfoSeen.size).toBe(1);
     const gone = edgesTraffic(topo(6, [edge('tcp', 8080, [detail(TCP_OPEN, 8080, 'ESTABLISHED')])]), attr([sock(TCP_OPEN, 'ESTABLISHED', info(10, 0))]), later.state, table(entries()));
     expect([...gone.state.counters.tcpInfoSeen]).toEqual([`a->b/tcp/8080#${CLIENT}|${TCP_OPEN}>${SERVER}|8080`]);

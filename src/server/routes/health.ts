@@ -8,6 +8,10 @@ const statusSchema = {
   properties: { status: { type: 'string' }, stale: { type: 'boolean' }, lastCollectionAgeMs: { type: 'integer' } },
 } as const;
 
+// Collectors without which a state says "no sockets, no traffic" whatever the truth (e.g. permission denied on
+// /proc/<pid>/ns/net under a user namespace or an LSM the capability check cannot see).
+const SIGHT = new Set(['netns', 'sockets']);
+
 /** Registers /healthz (the loop is alive) and /readyz (a state is there to serve). */
 export function registerHealthRoutes(app: FastifyInstance, agent: Agent, options: { collectTimeoutMs: number }): void {
   app.get('/healthz', {
@@ -21,10 +25,16 @@ export function registerHealthRoutes(app: FastifyInstance, agent: Agent, options
   });
 
   app.get('/readyz', {
-    schema: { summary: 'Readiness: 200 once a state is there to serve (even when stale, so clients keep the last state)', response: { 200: statusSchema, 503: statusSchema } },
+    schema: {
+      summary: 'Readiness: 200 once a state is there to serve (even when stale, so clients keep the last state); 503 before, or while the namespaces or sockets cannot be read (the state would show no traffic), with the reason',
+      response: { 200: statusSchema, 503: statusSchema },
+    },
   }, async (_req, reply) => {
-    const ready = agent.current() !== undefined;
+    const state = agent.current();
     const s = agent.status();
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'starting', stale: s.stale, ...(s.staleReason ? { reason: s.staleReason } : {}) });
+    if (!state) return reply.code(503).send({ status: 'starting', stale: s.stale, ...(s.staleReason ? { reason: s.staleReason } : {}) });
+    const blind = state.runs.find((r) => !r.ok && SIGHT.has(r.name));
+    if (blind) return reply.code(503).send({ status: 'not_ready', stale: s.stale, reason: `${blind.name}: ${blind.error ?? 'failed'}` });
+    return reply.code(200).send({ status: 'ready', stale: s.stale, ...(s.staleReason ? { reason: s.staleReason } : {}) });
   });
 }

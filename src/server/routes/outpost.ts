@@ -24,6 +24,8 @@ export function registerOutpostRoute(app: FastifyInstance, agent: Agent, views: 
       },
     },
   }, async (req, reply) => {
+    // The answer depends on Accept: caches (and browsers' back button) must not serve one for the other.
+    reply.header('vary', 'Accept');
     if (/\btext\/html\b/.test(req.headers.accept ?? '')) return reply.type('text/html; charset=utf-8').send(html());
     const state = agent.current();
     if (!state) throw notReady();
