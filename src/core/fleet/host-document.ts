@@ -4,21 +4,14 @@
 // containers are on (a Swarm overlay has the same id on every host; local networks have random ones).
 import type { ConntrackTable } from '../model/conntrack.js';
 import type { ContainerInfo } from '../model/container.js';
+import type { HostIdentity } from '../model/host-identity.js';
 import type { Topology } from '../model/topology.js';
 import { canonicalIp, isLoopbackIp, isUnspecifiedIp } from '../parse/ip-text.js';
 
 /** Version of the document format; a reader refuses another. */
 export const HOST_DOCUMENT_VERSION = 1;
 
-/** Who a host is: the Docker engine id (the host's key in the fleet), its name and its own addresses. */
-export interface HostIdentity {
-  /** Docker's engine id (`ID` of `GET /info`). */
-  readonly engineId: string;
-  /** Docker's name for the host (`Name` of `GET /info`), else the kernel's hostname. */
-  readonly hostname: string;
-  /** The host's own addresses (canonical text), without loopback and without Docker's bridge gateways. */
-  readonly addresses: readonly string[];
-}
+export type { HostIdentity } from '../model/host-identity.js';
 
 /** One direction of a flow on the wire, ports included (canonical addresses). */
 export interface FlowTuple {
@@ -63,7 +56,7 @@ export interface HostDocument {
 
 /** What toHostDocument reads of the agent's state (AgentState has these fields). */
 export interface HostDocumentSource {
-  readonly snapshot: { readonly containers: readonly ContainerInfo[]; readonly conntrack: ConntrackTable };
+  readonly snapshot: { readonly containers: readonly ContainerInfo[]; readonly conntrack: ConntrackTable; readonly identity?: HostIdentity };
   readonly topology: Topology;
 }
 
@@ -108,6 +101,15 @@ export function toHostDocument(state: HostDocumentSource, identity: HostIdentity
     flows,
     ...(all.length > flows.length ? { flowsOmitted: all.length - flows.length } : {}),
   };
+}
+
+/**
+ * The document of an agent's state whose snapshot carries the host's identity (a collection with `identity`);
+ * undefined while it has none (Docker's /info failed): nothing to publish under no name.
+ */
+export function toHostDocumentOf(state: HostDocumentSource, intervalMs: number, options: ToHostDocumentOptions = {}): HostDocument | undefined {
+  const identity = state.snapshot.identity;
+  return identity ? toHostDocument(state, identity, intervalMs, options) : undefined;
 }
 
 /** The table's TCP and UDP entries whose addresses or ports were rewritten (SNAT/MASQUERADE or DNAT), sorted. */
