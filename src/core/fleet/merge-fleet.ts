@@ -179,6 +179,23 @@ export function mergeFleetReport(states: readonly HostState[], now: number, opti
     }
   }
 
+  // Published ports of each host: `protocol|host port` → the containers behind it.
+  const publishedOf = new Map<string, Map<string, { id: string; containerPort: number; hostIp: string }[]>>();
+  for (const { state } of live) {
+    const h = state.document.engineId;
+    const ports = new Map<string, { id: string; containerPort: number; hostIp: string }[]>();
+    publishedOf.set(h, ports);
+    for (const n of state.document.topology.nodes) {
+      if (n.kind !== 'container' || refused.get(h)?.has(n.id)) continue;
+      for (const p of n.ports) {
+        const k = `${p.protocol}|${p.hostPort}`;
+        let list = ports.get(k);
+        if (!list) ports.set(k, (list = []));
+        list.push({ id: n.id, containerPort: p.containerPort, hostIp: canonicalIp(p.hostIp) });
+      }
+    }
+  }
+
   const nodes = new Map<string, TopologyNode>();
   const edges = new Map<string, TopologyEdge>();
   const edgeSide = new Map<string, 'client' | 'server' | 'local'>();
@@ -344,13 +361,8 @@ export function mergeFleetReport(states: readonly HostState[], now: number, opti
     const owner = addressOwner.get(x.remote);
     if (!owner || owner === x.host) return undefined;
     if (role === 'client') {
-      const doc = docs.get(owner);
-      const behind = doc?.topology.nodes.find((n) => n.kind === 'container' && !refused.get(owner)?.has(n.id) &&
-        n.ports.some((p) => p.protocol === x.protocol && p.hostPort === x.port && (p.hostIp === '' || p.hostIp === '0.0.0.0' || p.hostIp === '::' || canonicalIp(p.hostIp) === x.remote)));
-      if (behind && behind.kind === 'container') {
-        const p = behind.ports.find((q) => q.protocol === x.protocol && q.hostPort === x.port);
-        return { node: behind.id, port: p?.containerPort ?? x.port };
-      }
+      const behind = publishedOf.get(owner)?.get(`${x.protocol}|${x.port}`)?.find((p) => p.hostIp === '' || p.hostIp === '0.0.0.0' || p.hostIp === '::' || p.hostIp === x.remote);
+      if (behind) return { node: behind.id, port: behind.containerPort };
     }
     return { node: hostNodeOf(owner), port: x.port };
   }
