@@ -228,14 +228,18 @@ export function mergeFleetReport(states: readonly HostState[], now: number, opti
       const sFrom = scope(h, e.from, from.kind);
       const sTo = scope(h, e.to, to.kind);
       const origin = `${h}|${e.id}`;
-      if (to.kind === 'external' && from.kind !== 'external') {
+      // Only an address of the fleet (another host's, or a container's on a network another host shares) can be
+      // the other half of a connection; every other external edge stays as its host drew it.
+      const known = (remote: string, networkIds: readonly string[]) =>
+        addressOwner.has(remote) || networkIds.some((net) => byNetworkAddress.has(`${net}|${remote}`));
+      if (to.kind === 'external' && from.kind !== 'external' && known(canonicalIp(to.address), networkIdsOfNode(from))) {
         const networkIds = networkIdsOfNode(from);
         const remote = canonicalIp(to.address);
         if (!e.details) halves.push({ role: 'client', host: h, node: sFrom, remote, edge: e, wire: undefined, detail: undefined, origin, networkIds });
         else for (const d of e.details) halves.push({ role: 'client', host: h, node: sFrom, remote, edge: e, wire: clientWire(e.protocol, d, flowsByOriginal), detail: d, origin, networkIds });
         continue;
       }
-      if (from.kind === 'external' && to.kind !== 'external') {
+      if (from.kind === 'external' && to.kind !== 'external' && known(canonicalIp(from.address), networkIdsOfNode(to))) {
         const networkIds = networkIdsOfNode(to);
         const remote = canonicalIp(from.address);
         if (!e.details) halves.push({ role: 'server', host: h, node: sTo, remote, edge: e, wire: undefined, detail: undefined, origin, networkIds });
