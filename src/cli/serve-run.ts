@@ -122,7 +122,7 @@ export async function serve(flags: ServeFlags, address: ListenAddress, token: st
         for (const a of news) known.add(a);
         agent.trigger('new connection');
       }
-    });
+    }, () => agent.trigger('captured flows waiting'));
   }
   agent.start();
   try {
