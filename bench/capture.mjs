@@ -3,7 +3,7 @@
 // Needs `npm run build` and root. All traffic stays on loopback in the host namespace (conntrack tracks it there
 // as it tracks bridged container traffic: one NEW and one DESTROY event per connection).
 //
-//   node bench/capture.mjs [rate ...]        (default: 1000 2500 5000 connections per second, 10 s each)
+//   node bench/capture.mjs [rate ...]        (default: 0 1000 2500 5000 connections per second, 10 s each; 0 = idle baseline)
 //
 // What is measured, per rate:
 //   - the load: a generator (this process) opens `rate` TCP connections a second to servers on 127.0.0.2-5 and
@@ -25,8 +25,8 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(ROOT, 'dist/cli/main.js');
-const rates = process.argv.slice(2).map(Number).filter((n) => n > 0);
-const RATES = rates.length > 0 ? rates : [1000, 2500, 5000];
+const rates = process.argv.slice(2).map(Number).filter((n) => n >= 0);
+const RATES = rates.length > 0 ? rates : [0, 1000, 2500, 5000];
 const PHASE_MS = 10_000;
 const PORT = 19420;
 const SERVERS = [2, 3, 4, 5].map((i) => ({ host: `127.0.0.${i}`, port: 19421 + i }));
@@ -43,7 +43,12 @@ function memKb(pid, key) {
 }
 /** Connections the agent counted on the edges to the bench's servers (captured.connections, summed). */
 async function counted() {
-  const t = await (await fetch(`http://127.0.0.1:${PORT}/api/v1/topology`)).json();
+  let t = await (await fetch(`http://127.0.0.1:${PORT}/api/v1/topology`)).json();
+  // Before the first collection the topology is 503: wait for it.
+  for (let i = 0; i < 300 && !Array.isArray(t.edges); i++) {
+    await new Promise((r) => setTimeout(r, 200));
+    t = await (await fetch(`http://127.0.0.1:${PORT}/api/v1/topology`)).json();
+  }
   const ports = new Set(SERVERS.map((s) => s.port));
   return t.edges.filter((e) => ports.has(e.port)).reduce((n, e) => n + (e.captured?.connections ?? 0), 0);
 }
@@ -60,13 +65,14 @@ async function main() {
   const agent = spawn(process.execPath, [CLI, 'serve', '--listen', `127.0.0.1:${PORT}`, '--no-history', '--no-dns', '--interval', '2', '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   agent.stderr.on('data', (d) => { err += d; });
-  for (let i = 0; i < 100; i++) {
-    try { if ((await status())?.state) break; } catch { /* not up yet */ }
-    await new Promise((r) => setTimeout(r, 200));
+  agent.on('exit', (code, sig) => { console.error(`agent exited: ${code ?? sig}\n${err.slice(-3000)}`); process.exit(1); });
+  let first;
+  for (let i = 0; i < 300 && first === undefined; i++) {
+    try { first = await status(); } catch { await new Promise((r) => setTimeout(r, 200)); }
   }
-  const first = await status();
   if (first?.state !== 'running') {
     console.error(`capture is not running: ${JSON.stringify(first)}\n${err}`);
+    agent.removeAllListeners('exit');
     agent.kill();
     process.exit(1);
   }
@@ -100,12 +106,13 @@ async function main() {
     const after = await status();
     const events = after.events - before.events;
     console.log([
-      String(rate).padStart(6), (made / (PHASE_MS / 1000)).toFixed(0).padStart(7), `${(100 * followed / made).toFixed(1)}%`.padStart(9), (events / secs).toFixed(0).padStart(9),
+      String(rate).padStart(6), (made / (PHASE_MS / 1000)).toFixed(0).padStart(7), (made > 0 ? `${(100 * followed / made).toFixed(1)}%` : "-").padStart(9), (events / secs).toFixed(0).padStart(9),
       cpu.toFixed(1).padStart(25), (memKb(agent.pid, 'VmRSS') / 1024).toFixed(0).padStart(7),
       String(after.parseErrors).padStart(13), String(after.resyncs).padStart(8), String(after.mayHaveMissed).padStart(7),
     ].join(' '));
   }
   console.log(`agent peak RSS (VmHWM): ${(memKb(agent.pid, 'VmHWM') / 1024).toFixed(0)} MB`);
+  agent.removeAllListeners('exit');
   agent.kill('SIGTERM');
   for (const s of servers) s.close();
 }

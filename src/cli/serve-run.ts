@@ -130,6 +130,7 @@ export async function serve(flags: ServeFlags, address: ListenAddress, token: st
   } catch (err) {
     await agent.stop();
     await collection.sflow?.close();
+    collection.close();
     history?.close();
     resolver?.close();
     throw new CliError(`cannot listen on ${formatListen(address)}: ${(err as Error).message}`);

@@ -158,6 +158,11 @@ export function createCaptureReceiver(config: CaptureConfig, deps: CaptureDeps):
     f.sub = subscribe(nsPath, {
       onDatagram: (bytes) => onDatagram(f, bytes),
       onError: (err) => {
+        if (err.code === 'EHANDLER') {
+          parseErrors++;
+          lastError = err.message;
+          return;
+        }
         if (err.code === 'ENOBUFS' || err.code === 'ETRUNC') {
           void resync(f);
           return;

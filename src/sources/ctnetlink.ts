@@ -87,16 +87,29 @@ export function subscribeConntrackEvents(nsPath: string, handlers: CtnetlinkEven
     throw new NetlinkUnavailableError(`cannot join conntrack event groups in ${nsPath}: ${String(err)}`, { cause: err });
   }
   let closed = false;
-  raw.on('message', (buf) => handlers.onDatagram(buf));
-  raw.on('truncatedMessage', () => handlers.onError(Object.assign(new Error(`conntrack event datagram truncated in ${nsPath}`), { code: 'ETRUNC' })));
-  raw.on('error', (err) => {
+  // A throw out of a handler would cross the native callback and abort the process (Napi::Error): never let one.
+  const guard = (fn: () => void): void => {
+    try {
+      fn();
+    } catch (err) {
+      try {
+        handlers.onError(Object.assign(new Error(`conntrack event handler failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`), { code: 'EHANDLER' }));
+      } catch (again) {
+        // onError itself threw: nothing left to tell; the datagram is lost, the process lives.
+        void again;
+      }
+    }
+  };
+  raw.on('message', (buf) => guard(() => handlers.onDatagram(buf)));
+  raw.on('truncatedMessage', () => guard(() => handlers.onError(Object.assign(new Error(`conntrack event datagram truncated in ${nsPath}`), { code: 'ETRUNC' }))));
+  raw.on('error', (err) => guard(() => {
     if (closed) return;
     if (err.code !== 'ENOBUFS') {
       closed = true;
       raw.close();
     }
     handlers.onError(err);
-  });
+  }));
   // The subscription must not keep the process alive on its own (the agent's server does).
   raw.unref();
   return {
