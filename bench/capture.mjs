@@ -54,7 +54,7 @@ async function counted() {
 }
 async function status() {
   const r = await fetch(`http://127.0.0.1:${PORT}/api/v1/status`);
-  return (await r.json()).capture;
+  return (await r.json()).capture ?? { state: 'off', events: 0, parseErrors: 0, resyncs: 0, mayHaveMissed: 0 };
 }
 
 async function main() {
@@ -62,7 +62,7 @@ async function main() {
     const srv = net.createServer((c) => { c.on('error', () => {}); c.destroy(); });
     srv.listen(s.port, s.host, () => resolve(srv));
   })));
-  const agent = spawn(process.execPath, [CLI, 'serve', '--listen', `127.0.0.1:${PORT}`, '--no-history', '--no-dns', '--interval', '2', '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const agent = spawn(process.execPath, [CLI, 'serve', '--listen', `127.0.0.1:${PORT}`, '--no-history', '--no-dns', '--interval', '2', '--log-level', 'warn', '--capture', ...(process.env.BENCH_AGENT_ARGS ?? '').split(' ').filter(Boolean)], { stdio: ['ignore', process.env.BENCH_AGENT_STDOUT ? 'inherit' : 'ignore', 'pipe'] });
   let err = '';
   agent.stderr.on('data', (d) => { err += d; });
   agent.on('exit', (code, sig) => { console.error(`agent exited: ${code ?? sig}\n${err.slice(-3000)}`); process.exit(1); });
@@ -70,6 +70,8 @@ async function main() {
   for (let i = 0; i < 300 && first === undefined; i++) {
     try { first = await status(); } catch { await new Promise((r) => setTimeout(r, 200)); }
   }
+  const noCapture = (process.env.BENCH_AGENT_ARGS ?? '').includes('--no-capture');
+  if (noCapture) first = { state: 'running', events: 0, parseErrors: 0, resyncs: 0, mayHaveMissed: 0 };
   if (first?.state !== 'running') {
     console.error(`capture is not running: ${JSON.stringify(first)}\n${err}`);
     agent.removeAllListeners('exit');
