@@ -155,8 +155,8 @@ export function createCollection(config: CollectionConfig = {}): Collection {
     dockerEvents: (news, containerId, action) => {
       dockerCollector.dockerEvents(news, containerId);
       // A container that starts may be gone before the next collection lists it (`docker run --rm` clients): capture
-      // inspects it at once, so its address is in the history the flows it opens are named with.
-      if (capture && containerId && action === 'container start') capture.learn(() => docker.inspectContainer(containerId).then(toContainerInfo));
+      // inspects it at once (on `network connect`, which comes first, and again on `start`), so its address is in the history the flows it opens are named with.
+      if (capture && containerId && (action === 'container start' || action === 'network connect')) capture.learn(() => docker.inspectContainer(containerId).then(toContainerInfo));
     },
     enableConntrackAccounting: () => enableConntrackAccounting(procfs, config.hostPid),
     enableConntrackTimestamps: () => enableConntrackAccounting(procfs, config.hostPid, undefined, 'timestamp'),

@@ -166,7 +166,8 @@ s.on('data', () => {}); s.on('error', (e) => { console.log('error', e.message); 
     }));
     await eventually(() => seen.every((s) => byPort().has(`${s.address}:${s.port}`)), 10_000, 'an opened event for each client');
     const flows = byPort();
-    const unnamed = seen.filter((s) => flows.get(`${s.address}:${s.port}`)?.client.container?.name !== s.name);
+    const unnamed = seen.filter((s) => flows.get(`${s.address}:${s.port}`)?.client.container?.name !== s.name)
+      .map((s) => ({ ...s, namedAs: flows.get(`${s.address}:${s.port}`)?.client.container?.name ?? null }));
     expect(unnamed).toEqual([]);
     // The map: no external node for any of their addresses, live and in history.
     const addresses = new Set(seen.map((s) => s.address));

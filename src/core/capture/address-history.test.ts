@@ -46,6 +46,15 @@ describe('address history', () => {
     expect(h.at('172.30.0.3', T + 1500)?.name).toBe('job-13');
   });
 
+  it('inspects that finish out of order: each holder keeps its own span', () => {
+    const h = createAddressHistory();
+    h.learn(c('b', 'job-2', '172.30.0.3', { startedAt: new Date(T + 500).toISOString() }), T + 520);
+    h.learn(c('a', 'job-1', '172.30.0.3', { startedAt: new Date(T).toISOString() }), T + 530);
+    h.observe([], T + 2_000);
+    expect(h.at('172.30.0.3', T + 100)?.name).toBe('job-1');
+    expect(h.at('172.30.0.3', T + 700)?.name).toBe('job-2');
+  });
+
   it('a flow read just before the first collection that lists its container is still named (start time, slack)', () => {
     const h = createAddressHistory();
     h.observe([c('a', 'job-1', '172.30.0.3', { startedAt: new Date(T - 300).toISOString() })], T);

@@ -64,9 +64,16 @@ export function createAddressHistory(options: AddressHistoryOptions = {}): Addre
   function add(h: Holding): void {
     let list = byAddress.get(h.address);
     if (!list) byAddress.set(h.address, (list = []));
-    // A container that reuses the address ends whoever was there before (Docker gives an address to one at a time).
-    for (const prev of list) if (prev.untilMs === undefined && prev.containerId !== h.containerId) end(prev, h.fromMs);
+    // Docker gives an address to one container at a time: a holder that began before this one ended when it began;
+    // one that began after it (learnt first: inspects finish out of order) ends this one.
+    for (const other of list) {
+      if (other.untilMs !== undefined || other.containerId === h.containerId) continue;
+      if (other.fromMs <= h.fromMs) end(other, h.fromMs);
+      else if (h.untilMs === undefined || h.untilMs > other.fromMs) h.untilMs = other.fromMs;
+    }
     list.push(h);
+    // Kept in start order, so the newest holder is last.
+    list.sort((a, b) => a.fromMs - b.fromMs);
     size++;
   }
 
@@ -115,7 +122,7 @@ export function createAddressHistory(options: AddressHistoryOptions = {}): Addre
           const fromMs = Number.isFinite(started) && started <= atMs && atMs - started < 60_000 ? started : atMs;
           const h: Holding = { address, containerId: c.id, name: c.name, image: c.image, network: n.name, fromMs };
           add(h);
-          live.set(k, h);
+          if (h.untilMs === undefined) live.set(k, h);
         }
       }
     }
