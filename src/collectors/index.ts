@@ -4,9 +4,11 @@ import { createDockerClient, DockerUnavailableError, parseDockerHost } from '../
 import { scanProcesses, scanProcessesInWorker } from '../sources/proc-scan.js';
 import { compileGlob } from '../core/glob.js';
 import { parseNsLink } from '../core/parse/pid-cgroup.js';
+import { toContainerInfo } from '../core/docker/containers.js';
 import { createProcfs } from '../sources/procfs.js';
 import { runCollectors, type AnyCollector, type CollectorRun } from './collector.js';
 import type { Logger } from 'pino';
+import { createCaptureReceiver, type CaptureConfig, type CaptureReceiver } from './capture.js';
 import { createConntrackCollector, enableConntrackAccounting, type AccountingChange } from './conntrack.js';
 import { createDockerEventsFollower, type DockerEventsFollower } from './docker-events.js';
 import { createDockerCollector } from './docker.js';
@@ -48,6 +50,8 @@ export interface CollectionConfig {
   readonly identity?: boolean;
   /** With `purpose: 'sockets'`: container name or id globs. */
   readonly containers?: readonly string[];
+  /** Follow conntrack's events (`serve`): start with `capture.start()`. */
+  readonly capture?: CaptureConfig;
 }
 
 /** A ready-to-run set of collectors over real sources. */
@@ -61,7 +65,7 @@ export interface Collection {
   privileges(): Promise<PrivilegeReport>;
   collect(): Promise<{ snapshot: Snapshot; runs: CollectorRun[] }>;
   /** What the Docker events stream says (see AgentCollection.dockerEvents); with `repeat`, lets the list be skipped while nothing changed. */
-  dockerEvents(news: 'event' | 'connected' | 'lost', containerId?: string): void;
+  dockerEvents(news: 'event' | 'connected' | 'lost', containerId?: string, action?: string): void;
   /**
    * Turns conntrack byte accounting on in the Docker host's network namespace (for an explicit flag only:
    * portolan never does it on its own). Throws with a one-line message when it cannot.
@@ -74,11 +78,16 @@ export interface Collection {
   readonly collectors: readonly AnyCollector[];
   /** The sFlow receiver, when configured: listen() before collecting, close() at the end. */
   readonly sflow?: Pick<SflowReceiver, 'listen' | 'close'>;
+  /** Capture of conntrack events, when configured: start() before collecting, close() at the end. */
+  readonly capture?: Pick<CaptureReceiver, 'start' | 'status' | 'onNews' | 'close'>;
+  /** Turns conntrack timestamps on in the host namespace (`--conntrack-timestamps`, explicit only). */
+  enableConntrackTimestamps(): AccountingChange;
 }
 
 export { isFatal } from './collector.js';
 export type { PrivilegeReport } from './privileges.js';
-export { CONNTRACK_ACCT_NAME, type AccountingChange } from './conntrack.js';
+export { CONNTRACK_ACCT_NAME, CONNTRACK_TIMESTAMP_NAME, type AccountingChange } from './conntrack.js';
+export type { CaptureStatus } from '../core/model/connection.js';
 export { createNameResolver, type NameResolver } from './reverse-dns.js';
 export type { DockerEventsFollower } from './docker-events.js';
 
@@ -135,19 +144,28 @@ export function createCollection(config: CollectionConfig = {}): Collection {
   const privileges = () => checkPrivileges(procfs, { setns: (config.source ?? 'auto') !== 'proc' }, docker);
   const sflow = config.sflow ? createSflowReceiver(config.sflow, { procfs }) : undefined;
   if (sflow) collectors.push(sflow.collector);
+  const capture = config.capture ? createCaptureReceiver({ ...config.capture, ...(config.hostPid !== undefined ? { hostPid: config.hostPid } : {}) }, { procfs }) : undefined;
+  if (capture) collectors.push(capture.collector);
   return {
     collectors,
     createEventsFollower: (logger) => createDockerEventsFollower({ docker, logger }),
-    close: () => { docker.close(); },
+    close: () => { docker.close(); capture?.close(); },
     ...(sflow ? { sflow } : {}),
+    ...(capture ? { capture } : {}),
     privileges,
     preflight: async () => {
       const report = await privileges();
       if (report.message !== undefined) throw new PrivilegeError(report.missing, report.message);
       if (report.dockerError) throw report.dockerError;
     },
-    dockerEvents: (news, containerId) => { dockerCollector.dockerEvents(news, containerId); },
+    dockerEvents: (news, containerId, action) => {
+      dockerCollector.dockerEvents(news, containerId);
+      // A container that starts may be gone before the next collection lists it (`docker run --rm` clients): capture
+      // inspects it at once (on `network connect`, which comes first, and again on `start`), so its address is in the history the flows it opens are named with.
+      if (capture && containerId && (action === 'container start' || action === 'network connect')) capture.learn(() => docker.inspectContainer(containerId).then(toContainerInfo));
+    },
     enableConntrackAccounting: () => enableConntrackAccounting(procfs, config.hostPid),
+    enableConntrackTimestamps: () => enableConntrackAccounting(procfs, config.hostPid, undefined, 'timestamp'),
     collect: () => runCollectors(collectors, { hostname: os.hostname(), timeoutMs: config.timeoutMs ?? 10_000 }),
   };
 }
