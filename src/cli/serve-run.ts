@@ -10,15 +10,18 @@ import { createCollection, createNameResolver } from '../collectors/index.js';
 import { parseOutpostInterfaces } from '../core/report/outpost.js';
 import { runPipeline } from '../core/pipeline.js';
 import { externalAddresses, nameExternalNodes } from '../core/topology/build-topology.js';
+import { createExporter, createSinks, hostAddresses, type Exporter } from '../export/index.js';
 import { buildApp } from '../server/app.js';
 import { formatListen, type ListenAddress } from '../server/listen.js';
 import { defaultUiDir, loadUiAssets } from '../server/ui-assets.js';
 import { accountingMessage, CliError, enableAccounting, toCollectionConfig } from './common.js';
-import { DEFAULT_SFLOW, VERSION, type ServeFlags } from './serve.js';
+import { DEFAULT_SFLOW, exportFilterOf, VERSION, type ServeFlags } from './serve.js';
 
 /** Runs the agent until SIGINT/SIGTERM. */
 export async function serve(flags: ServeFlags, address: ListenAddress, token: string | undefined, allowedHosts: readonly string[] = []): Promise<void> {
-  const logger = pino({ name: 'portolan', level: flags.logLevel });
+  // With `--export stdout` the documents own stdout: the log goes to stderr.
+  const toStdout = flags.export?.some((e) => e.kind === 'stdout') === true;
+  const logger = pino({ name: 'portolan', level: flags.logLevel }, toStdout ? pino.destination(2) : undefined);
   const sflow = flags.sflow === true ? DEFAULT_SFLOW : flags.sflow;
   const collection = createCollection({ ...toCollectionConfig(flags), timeoutMs: flags.collectTimeout, repeat: {}, ...(sflow ? { sflow } : {}) });
   // Capabilities do not change while a process runs: without them the agent would serve an empty map for ever,
@@ -69,6 +72,23 @@ export async function serve(flags: ServeFlags, address: ListenAddress, token: st
       return { ...result, topology: nameExternalNodes(result.topology, resolver.names(addresses)) };
     },
   });
+  const dockerHost = { hostname: os.hostname(), ips: hostAddresses() };
+  let exporter: Exporter | undefined;
+  if (flags.export && flags.export.length > 0) {
+    try {
+      const sinks = createSinks(flags.export, {
+        bufferDir: flags.exportBufferDir ?? path.join(flags.data, 'export-buffer'), maxBufferBytes: flags.exportBufferMax, batchSize: flags.exportBatch,
+        batchWaitMs: 1000, fileMaxBytes: flags.exportFileMaxSize, fileMaxFiles: flags.exportFileMaxFiles, logger,
+      });
+      exporter = createExporter({
+        agent, sinks, filter: exportFilterOf(flags, 'portolan serve'), beat: { hostname: os.hostname(), name: 'portolan', version: VERSION }, dockerHost, logger,
+      });
+      logger.info({ export: sinks.map((s) => s.name) }, 'exporting events');
+    } catch (err) {
+      history?.close();
+      throw new CliError(`--export: ${(err as Error).message}`);
+    }
+  }
   // dist/ui beside dist/cli; absent in a checkout that was not built, then GET / serves the fallback page.
   const ui = loadUiAssets(defaultUiDir(path.dirname(fileURLToPath(import.meta.url))));
   if (!ui) logger.warn('web map not built (no dist/ui/index.html): browsers get a page listing the API; run npm run build');
@@ -81,12 +101,15 @@ export async function serve(flags: ServeFlags, address: ListenAddress, token: st
     collectTimeoutMs: flags.collectTimeout,
     version: VERSION,
     hosts: { allowedHosts, listenHost: address.host },
+    ...(exporter ? { export: exporter } : {}),
+    dockerHost,
   });
   agent.start();
   try {
     await app.listen({ host: address.host, port: address.port });
   } catch (err) {
     await agent.stop();
+    await exporter?.close();
     await collection.sflow?.close();
     history?.close();
     resolver?.close();
@@ -110,6 +133,8 @@ export async function serve(flags: ServeFlags, address: ListenAddress, token: st
   });
   await app.close();
   await agent.stop();
+  // After the agent: its last events are exported; HTTP keeps what it could not deliver on disk for the next run.
+  await exporter?.close();
   await collection.sflow?.close();
   collection.close();
   resolver?.close();

@@ -1,6 +1,7 @@
 // The JSON API under /api/v1: containers, sockets (the `ps` filters), topology (live or from history),
 // traffic history, what history covers and the agent's status. Read-only: every route is a GET.
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { ExportStatusSource } from '../metrics-export.js';
 import type { Agent } from '../../agent/loop.js';
 import { parseInstant } from '../../core/duration.js';
 import { MAX_GLOB_LENGTH, MAX_GLOBS } from '../../core/glob.js';
@@ -86,7 +87,9 @@ export function instantParam(name: string, text: string): number {
 interface SocketsQuery { container?: string[]; state?: string[]; protocol?: 'tcp' | 'udp'; listening?: boolean }
 
 /** Registers the /api/v1 JSON routes. */
-export function registerApiRoutes(app: FastifyInstance, agent: Agent, views: Views, extra: { live?: () => LiveStats } = {}): void {
+export function registerApiRoutes(app: FastifyInstance, agent: Agent, views: Views, extra: {
+  live?: () => LiveStats; export?: ExportStatusSource; dockerHost?: { readonly hostname: string; readonly ips: readonly string[] };
+} = {}): void {
   const state = () => {
     const s = agent.current();
     if (!s) throw notReady();
@@ -257,6 +260,8 @@ export function registerApiRoutes(app: FastifyInstance, agent: Agent, views: Vie
         ...agent.history.health(),
       } : null,
       ...(extra.live ? { live: extra.live() } : {}),
+      ...(extra.export ? { export: { sinks: extra.export.status(), filtered: extra.export.filtered() } } : {}),
+      ...(extra.dockerHost ? { dockerHost: extra.dockerHost } : {}),
     };
   });
 }
