@@ -77,11 +77,12 @@ describe('createAgent on a driven clock', () => {
     const states = updates.flatMap((u) => (u.kind === 'state' ? [u] : []));
     expect(states).toHaveLength(3);
     expect(states[0]?.diff).toBeUndefined();
-    expect(states[1]?.diff?.nodes.removed).toEqual([IDS.udpc]);
+    // udps's socket still names udpc's address: udpc stays drawn, as a container that exited (address history).
+    expect(states[1]?.diff?.nodes.updated.map((n) => [n.id, n.kind === 'container' && n.exitedAt !== undefined])).toEqual([[IDS.udpc, true]]);
     expect(states[1]?.events.map((e) => e.type)).toContain('container.stopped');
     expect(states[2]?.diff).toBeUndefined();
     expect(agent.current()?.seq).toBe(3);
-    expect(agent.current()?.topology.nodes.some((n) => n.id === IDS.udpc)).toBe(false);
+    expect(agent.current()?.topology.nodes.find((n) => n.id === IDS.udpc)).toMatchObject({ kind: 'container', exitedAt: expect.any(String) });
   });
 
   it('Docker away: keeps the last state, marked stale since the first failure; back: fresh again', async () => {

@@ -5,6 +5,7 @@
 import type { Logger } from 'pino';
 import { isFatal, type CollectorRun } from '../collectors/collector.js';
 import type { Attribution } from '../core/attribute.js';
+import type { CaptureStatus } from '../core/model/connection.js';
 import type { Snapshot } from '../core/model/snapshot.js';
 import type { Topology, TopologyDiff } from '../core/model/topology.js';
 import type { ContainerTraffic } from '../core/model/traffic.js';
@@ -69,6 +70,8 @@ export interface AgentStatus {
   readonly failedCollections: number;
   /** Wall-clock ms of the last collection's end (0 before the first). */
   readonly lastCollectionAtMs: number;
+  /** What capture (conntrack events) does; absent when the agent has no capture. */
+  readonly capture?: CaptureStatus;
 }
 
 /** What subscribers hear. */
@@ -77,6 +80,8 @@ export type AgentUpdate =
   | { readonly kind: 'state'; readonly state: AgentState; readonly diff?: TopologyDiff; readonly events: readonly ChangeEvent[] }
   /** A collection ran (accepted or not): for metrics. */
   | { readonly kind: 'collection'; readonly runs: readonly CollectorRun[]; readonly durationMs: number; readonly accepted: boolean }
+  /** Connection events captured from the kernel as they happened (between collections): for the events journal. */
+  | { readonly kind: 'events'; readonly events: readonly ChangeEvent[] }
   /** The status changed (stale, events stream). */
   | { readonly kind: 'status'; readonly status: AgentStatus };
 
@@ -101,6 +106,8 @@ export interface RunningAgent extends Agent {
   trigger(reason: string): void;
   /** Runs one collection now (outside the tick); resolves with the state after it. */
   collectNow(): Promise<AgentState | undefined>;
+  /** Hands events captured between collections (connection.opened / closed) to subscribers (the events journal). */
+  publish(events: readonly ChangeEvent[]): void;
 }
 
 /** Dependencies of createAgent. */
@@ -115,6 +122,8 @@ export interface AgentDeps {
   readonly events?: DockerEventsFollower;
   /** Collectors without which a snapshot is no news (default `docker`): when one fails the state goes stale. */
   readonly essential?: readonly string[];
+  /** How capture is doing, read at each status() call (absent: no capture). */
+  readonly captureStatus?: () => CaptureStatus;
   /** Events within this many ms are folded into one collection (default 50). */
   readonly debounceMs?: number;
   /** How often history is pruned (default hourly). */
@@ -216,7 +225,10 @@ export function createAgent(deps: AgentDeps): RunningAgent {
       if (!isEmptyDiff(d)) diff = d;
     }
     emit({ kind: 'collection', runs, durationMs, accepted: true });
-    emit({ kind: 'state', state: next, ...(diff ? { diff } : {}), events: toChangeEvents(prev?.topology, topology) });
+    // Changes between two collections, then the connections capture saw as they happened (however short).
+    const changes = toChangeEvents(prev?.topology, topology);
+    const events = rendered.captured && rendered.captured.length > 0 ? [...changes, ...rendered.captured] : changes;
+    emit({ kind: 'state', state: next, ...(diff ? { diff } : {}), events });
   }
 
   /** Runs one collection, never two at once: a caller arriving during one waits for it and runs another. */
@@ -267,7 +279,7 @@ export function createAgent(deps: AgentDeps): RunningAgent {
     intervalMs: deps.intervalMs,
     history: deps.store,
     current: () => state,
-    status: () => status,
+    status: () => (deps.captureStatus ? { ...status, capture: deps.captureStatus() } : status),
     subscribe(listener) {
       listeners.add(listener);
       return () => { listeners.delete(listener); };
@@ -319,6 +331,9 @@ export function createAgent(deps: AgentDeps): RunningAgent {
     async collectNow() {
       await collectSerial();
       return state;
+    },
+    publish(events) {
+      if (events.length > 0) emit({ kind: 'events', events });
     },
   };
   return agent;

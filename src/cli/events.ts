@@ -69,6 +69,7 @@ export function registerEvents(program: Command): void {
 
 interface StatusDoc {
   dockerHost?: { hostname: string; ips: string[] };
+  capture?: { state: string };
 }
 
 /** Follows the agent until interrupted (or `--count` lines). */
@@ -76,6 +77,7 @@ async function followEvents(flags: EventsFlags & { server: string }, filter: Ret
   const server = flags.server;
   const status = await fetchFromAgent<StatusDoc>(server, 'api/v1/status');
   const containers = new Map<string, ExportContainer>();
+  const capturing = status.capture?.state === 'running';
   let hostname = status.dockerHost?.hostname ?? '';
   const refresh = async () => {
     const doc = await fetchFromAgent<ContainersReport>(server, 'api/v1/containers');
@@ -170,6 +172,8 @@ async function followEvents(flags: EventsFlags & { server: string }, filter: Ret
       await print(event);
       return;
     }
+    // While the agent captures connections from the kernel, the ones two collections derive are the same, later.
+    if (capturing && 'connection' in event) return;
     if (event.type === 'container.started' && !containers.has(event.container.id)) await refresh().catch(() => undefined);
     let docs;
     try {

@@ -8,6 +8,7 @@ import { openHistory, type HistoryStore } from '../agent/history.js';
 import { createAgent } from '../agent/loop.js';
 import { createCollection, createNameResolver } from '../collectors/index.js';
 import { parseOutpostInterfaces } from '../core/report/outpost.js';
+import { knownAddresses, type KnownAddresses } from '../core/capture/known-addresses.js';
 import { runPipeline } from '../core/pipeline.js';
 import { externalAddresses, nameExternalNodes } from '../core/topology/build-topology.js';
 import { createExporter, createSinks, hostAddresses, type Exporter } from '../export/index.js';
@@ -23,7 +24,9 @@ export async function serve(flags: ServeFlags, address: ListenAddress, token: st
   const toStdout = flags.export?.some((e) => e.kind === 'stdout') === true;
   const logger = pino({ name: 'portolan', level: flags.logLevel }, toStdout ? pino.destination(2) : undefined);
   const sflow = flags.sflow === true ? DEFAULT_SFLOW : flags.sflow;
-  const collection = createCollection({ ...toCollectionConfig(flags), timeoutMs: flags.collectTimeout, repeat: {}, ...(sflow ? { sflow } : {}) });
+  const collection = createCollection({
+    ...toCollectionConfig(flags), timeoutMs: flags.collectTimeout, repeat: {}, ...(sflow ? { sflow } : {}), ...(flags.capture !== false ? { capture: {} } : {}),
+  });
   // Capabilities do not change while a process runs: without them the agent would serve an empty map for ever,
   // so it refuses to start, in one line. (A Docker engine that is down is not refused: the agent waits for it.)
   const privileges = await collection.privileges();
@@ -35,6 +38,24 @@ export async function serve(flags: ServeFlags, address: ListenAddress, token: st
   if (flags.conntrackAcct) {
     const change = enableAccounting(collection);
     logger.info({ sysctl: 'net.netfilter.nf_conntrack_acct', previous: Number(change.previous), value: 1, netns: change.netns }, accountingMessage(change));
+  }
+  if (flags.conntrackTimestamps) {
+    try {
+      const change = collection.enableConntrackTimestamps();
+      logger.info({ sysctl: 'net.netfilter.nf_conntrack_timestamp', previous: Number(change.previous), value: 1, netns: change.netns }, 'conntrack timestamps on (host-wide; only new flows get them)');
+    } catch (err) {
+      collection.close();
+      throw new CliError(`--conntrack-timestamps: ${(err as Error).message}`);
+    }
+  }
+  if (collection.capture) {
+    try {
+      await collection.capture.start();
+      logger.info({ capture: collection.capture.status() }, 'following conntrack events');
+    } catch (err) {
+      // One clear notice; everything else works (polling only).
+      logger.warn({ reason: (err as Error).message }, 'capture unavailable: connections that open and close between two collections are not seen (--no-capture silences this)');
+    }
   }
   let history: HistoryStore | undefined;
   if (flags.history) {
@@ -59,6 +80,7 @@ export async function serve(flags: ServeFlags, address: ListenAddress, token: st
     logger,
     ...(history ? { store: history } : {}),
     events: collection.createEventsFollower(logger),
+    ...(collection.capture ? { captureStatus: collection.capture.status } : {}),
     onFatal: (err) => {
       logger.fatal({ err }, 'cannot carry on; exiting');
       process.exit(70);
@@ -81,7 +103,7 @@ export async function serve(flags: ServeFlags, address: ListenAddress, token: st
         batchWaitMs: 1000, fileMaxBytes: flags.exportFileMaxSize, fileMaxFiles: flags.exportFileMaxFiles, logger,
       });
       exporter = createExporter({
-        agent, sinks, filter: exportFilterOf(flags, 'portolan serve'), beat: { hostname: os.hostname(), name: 'portolan', version: VERSION }, dockerHost, logger,
+        agent, sinks, filter: exportFilterOf(flags, 'portolan serve'), capturing: () => agent.status().capture?.state === 'running', beat: { hostname: os.hostname(), name: 'portolan', version: VERSION }, dockerHost, logger,
       });
       logger.info({ export: sinks.map((s) => s.name) }, 'exporting events');
     } catch (err) {
@@ -104,6 +126,26 @@ export async function serve(flags: ServeFlags, address: ListenAddress, token: st
     ...(exporter ? { export: exporter } : {}),
     dockerHost,
   });
+  // A flow from or to an address no collection has named yet (a container that just started) brings a collection
+  // at once (debounced), so it is in the API within a second; flows between known addresses wait for the tick.
+  if (collection.capture) {
+    let knownSeq = -1;
+    let known: KnownAddresses | undefined;
+    collection.capture.onNews((client, server) => {
+      const s = agent.current();
+      if (!s) return;
+      if (s.seq !== knownSeq || !known) {
+        knownSeq = s.seq;
+        known = knownAddresses(s.snapshot);
+      }
+      const news = [client, server].filter((a) => known?.isNews(a));
+      if (news.length > 0) {
+        // Asked once per address and collection: the next one names it.
+        for (const a of news) known.add(a);
+        agent.trigger('new connection');
+      }
+    });
+  }
   agent.start();
   try {
     await app.listen({ host: address.host, port: address.port });

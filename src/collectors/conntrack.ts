@@ -13,6 +13,9 @@ const FILE = 'net/nf_conntrack';
 const ACCT_SYSCTL = 'net/netfilter/nf_conntrack_acct';
 /** Its name as sysctl(8) spells it, for messages. */
 export const CONNTRACK_ACCT_NAME = 'net.netfilter.nf_conntrack_acct';
+const CONNTRACK_ACCT_NAME_ = 'net.netfilter.nf_conntrack_acct';
+/** The sysctl that gives conntrack entries their start and stop times (capture's durations), by its dotted name. */
+export const CONNTRACK_TIMESTAMP_NAME = 'net.netfilter.nf_conntrack_timestamp';
 
 /** Reads and writes files as a task in another network namespace sees them (sources/netns.ts); injectable for tests. */
 export interface NetnsFiles {
@@ -137,10 +140,12 @@ export interface AccountingChange {
  * explicit flag: accounting costs a little memory per flow and is a host-wide change an operator must choose.
  * Throws with a one-line message when it cannot.
  */
-export function enableConntrackAccounting(procfs: Procfs, hostPid: number | undefined, files: NetnsFiles = realNetnsFiles): AccountingChange {
+export function enableConntrackAccounting(procfs: Procfs, hostPid: number | undefined, files: NetnsFiles = realNetnsFiles, which: 'acct' | 'timestamp' = 'acct'): AccountingChange {
   const { host, hostPid: pid } = hostNetns(procfs, hostPid);
   const nsPath = procfs.pathOf(pid, 'ns/net');
-  const file = path.join(procfs.root, 'sys', ACCT_SYSCTL);
+  // The same switch for timestamps (`--conntrack-timestamps`): per namespace, host-wide in effect, explicit only.
+  const CONNTRACK_ACCT_NAME = which === 'acct' ? CONNTRACK_ACCT_NAME_ : CONNTRACK_TIMESTAMP_NAME;
+  const file = path.join(procfs.root, 'sys', which === 'acct' ? ACCT_SYSCTL : 'net/netfilter/nf_conntrack_timestamp');
   const fail = (what: string, err: unknown): never => {
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? `${file} does not exist (connection tracking not loaded in the host namespace)` : errorText(err);

@@ -7,6 +7,7 @@ import { parseNsLink } from '../core/parse/pid-cgroup.js';
 import { createProcfs } from '../sources/procfs.js';
 import { runCollectors, type AnyCollector, type CollectorRun } from './collector.js';
 import type { Logger } from 'pino';
+import { createCaptureReceiver, type CaptureConfig, type CaptureReceiver } from './capture.js';
 import { createConntrackCollector, enableConntrackAccounting, type AccountingChange } from './conntrack.js';
 import { createDockerEventsFollower, type DockerEventsFollower } from './docker-events.js';
 import { createDockerCollector } from './docker.js';
@@ -45,6 +46,8 @@ export interface CollectionConfig {
   readonly purpose?: 'sockets';
   /** With `purpose: 'sockets'`: container name or id globs. */
   readonly containers?: readonly string[];
+  /** Follow conntrack's events (`serve`): start with `capture.start()`. */
+  readonly capture?: CaptureConfig;
 }
 
 /** A ready-to-run set of collectors over real sources. */
@@ -71,11 +74,16 @@ export interface Collection {
   readonly collectors: readonly AnyCollector[];
   /** The sFlow receiver, when configured: listen() before collecting, close() at the end. */
   readonly sflow?: Pick<SflowReceiver, 'listen' | 'close'>;
+  /** Capture of conntrack events, when configured: start() before collecting, close() at the end. */
+  readonly capture?: Pick<CaptureReceiver, 'start' | 'status' | 'onNews' | 'close'>;
+  /** Turns conntrack timestamps on in the host namespace (`--conntrack-timestamps`, explicit only). */
+  enableConntrackTimestamps(): AccountingChange;
 }
 
 export { isFatal } from './collector.js';
 export type { PrivilegeReport } from './privileges.js';
-export { CONNTRACK_ACCT_NAME, type AccountingChange } from './conntrack.js';
+export { CONNTRACK_ACCT_NAME, CONNTRACK_TIMESTAMP_NAME, type AccountingChange } from './conntrack.js';
+export type { CaptureStatus } from '../core/model/connection.js';
 export { createNameResolver, type NameResolver } from './reverse-dns.js';
 export type { DockerEventsFollower } from './docker-events.js';
 
@@ -129,11 +137,14 @@ export function createCollection(config: CollectionConfig = {}): Collection {
   const privileges = () => checkPrivileges(procfs, { setns: (config.source ?? 'auto') !== 'proc' }, docker);
   const sflow = config.sflow ? createSflowReceiver(config.sflow, { procfs }) : undefined;
   if (sflow) collectors.push(sflow.collector);
+  const capture = config.capture ? createCaptureReceiver({ ...config.capture, ...(config.hostPid !== undefined ? { hostPid: config.hostPid } : {}) }, { procfs }) : undefined;
+  if (capture) collectors.push(capture.collector);
   return {
     collectors,
     createEventsFollower: (logger) => createDockerEventsFollower({ docker, logger }),
-    close: () => { docker.close(); },
+    close: () => { docker.close(); capture?.close(); },
     ...(sflow ? { sflow } : {}),
+    ...(capture ? { capture } : {}),
     privileges,
     preflight: async () => {
       const report = await privileges();
@@ -142,6 +153,7 @@ export function createCollection(config: CollectionConfig = {}): Collection {
     },
     dockerEvents: (news, containerId) => { dockerCollector.dockerEvents(news, containerId); },
     enableConntrackAccounting: () => enableConntrackAccounting(procfs, config.hostPid),
+    enableConntrackTimestamps: () => enableConntrackAccounting(procfs, config.hostPid, undefined, 'timestamp'),
     collect: () => runCollectors(collectors, { hostname: os.hostname(), timeoutMs: config.timeoutMs ?? 10_000 }),
   };
 }

@@ -2,6 +2,8 @@
 // The agent, the hub and every command call it; nobody assembles these steps by hand (lint cannot see that, the
 // review can: `attributeSockets`, `containersTraffic`, `buildTopology` and `edgesTraffic` are called here only).
 import { attributeSockets, type Attribution } from './attribute.js';
+import { applyCapture, type CaptureMemory } from './capture/apply-capture.js';
+import type { ConnectionEvent } from './model/connection.js';
 import type { Snapshot } from './model/snapshot.js';
 import type { Topology } from './model/topology.js';
 import type { ContainerTraffic } from './model/traffic.js';
@@ -24,6 +26,8 @@ export interface PipelineMemory {
   readonly sflow?: SflowEdgeState;
   /** The last run: its inputs and what was rendered from them, kept while they stay the same (see runPipeline). */
   readonly last?: LastRun;
+  /** Capture's address history and per-edge counts of captured connections (see core/capture/apply-capture.ts). */
+  readonly capture?: CaptureMemory;
 }
 
 /** What runPipeline keeps of its last run. */
@@ -58,6 +62,8 @@ export interface PipelineResult extends SocketsView {
   readonly topology: Topology;
   /** Per edge id: bytes carried since the memory began (only ever grows; for Prometheus counters). */
   readonly edgeBytes: ReadonlyMap<string, EdgeBytes>;
+  /** Connection events of the flows capture read since the previous run (empty without capture). */
+  readonly captured: readonly ConnectionEvent[];
 }
 
 /**
@@ -80,6 +86,13 @@ export function renderSockets(snapshot: Snapshot, memory?: PipelineMemory): Sock
  * counters: its samples must carry this read's time. An idle host thus costs almost nothing.
  */
 export function runPipeline(snapshot: Snapshot, memory?: PipelineMemory, options: PipelineOptions = {}): PipelineResult {
+  const base = renderBase(snapshot, memory, options);
+  // Capture last: past containers named, captured counts on edges, recently closed edges kept (a no-op without either).
+  const c = applyCapture(base.topology, snapshot, memory?.capture);
+  return { ...base, topology: c.topology, captured: c.events, memory: { ...base.memory, capture: c.memory } };
+}
+
+function renderBase(snapshot: Snapshot, memory: PipelineMemory | undefined, options: PipelineOptions): PipelineResult {
   const last = memory?.last;
   if (last && sameOptions(last.options, options) && sameInputs(last.snapshot, snapshot)) {
     const t = containersTraffic(snapshot, memory.samples);
@@ -106,7 +119,7 @@ export function runPipeline(snapshot: Snapshot, memory?: PipelineMemory, options
     const sflow = sflowing ? applySflow(withTraffic, snapshot, sockets.attribution, memory?.sflow) : undefined;
     const result: { -readonly [K in keyof PipelineResult]: PipelineResult[K] } = {
       snapshot, attribution: sockets.attribution, traffic: sockets.traffic, topology: sflow?.topology ?? withTraffic, edgeBytes,
-      memory: { samples: sockets.memory.samples },
+      memory: { samples: sockets.memory.samples }, captured: [],
     };
     result.memory = {
       samples: sockets.memory.samples, edges, ...(sflow ? { sflow: sflow.state } : {}),

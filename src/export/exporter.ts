@@ -17,6 +17,12 @@ export interface ExporterOptions {
   readonly beat: ConnbeatBeat;
   readonly dockerHost: ConnbeatDockerHost;
   readonly logger?: SinkLogger;
+  /**
+   * Whether connection events captured from the kernel (conntrack, eBPF) are being produced: then the connection
+   * events two collections derive from topology changes are left out (the same connections, seen later and
+   * without their short-lived siblings). Default: never (export both).
+   */
+  readonly capturing?: () => boolean;
   /** Most exited containers remembered for naming their late events (default 4,096). */
   readonly maxRemembered?: number;
 }
@@ -85,7 +91,9 @@ export function createExporter(options: ExporterOptions): Exporter {
         ...(state ? { process: processLookup([state, prev]) } : {}),
       };
       const docs: ConnbeatDocument[] = [];
+      const capturing = options.capturing?.() === true;
       for (const e of events) {
+        if (capturing && 'connection' in e) continue;
         for (const d of toConnbeatDocuments(e, ctx)) {
           if (matchesExportFilter(d, options.filter)) docs.push(d);
           else held++;
@@ -108,6 +116,11 @@ export function createExporter(options: ExporterOptions): Exporter {
     },
   };
   const unsubscribe = options.agent.subscribe((u) => {
+    // Captured between collections (the agent's publish): mapped with what the last collection knew.
+    if (u.kind === 'events') {
+      exporter.publish(u.events, prev);
+      return;
+    }
     if (u.kind !== 'state') return;
     remember(u.state);
     exporter.publish(u.events, u.state);

@@ -131,8 +131,10 @@ describe('HTTP API (inject)', () => {
     await agent.collectNow();
     const then = (await app.inject({ url: `/api/v1/topology?at=${new Date(t1).toISOString()}` })).json() as { nodes: { id: string }[] };
     expect(then.nodes.some((n) => n.id === IDS.udpc)).toBe(true);
-    const now = (await app.inject({ url: '/api/v1/topology' })).json() as { nodes: { id: string }[] };
-    expect(now.nodes.some((n) => n.id === IDS.udpc)).toBe(false);
+    // Gone as a running container; still drawn as one that exited, as udps's flow names its address (address history).
+    const now = (await app.inject({ url: '/api/v1/topology' })).json() as { nodes: { id: string; exitedAt?: string }[] };
+    expect(now.nodes.some((n) => n.id === IDS.udpc && n.exitedAt === undefined)).toBe(false);
+    expect(now.nodes.some((n) => n.id === IDS.udpc && n.exitedAt !== undefined)).toBe(true);
     const before = await app.inject({ url: '/api/v1/topology?at=2000-01-01T00:00:00Z' });
     expect(before.statusCode).toBe(404);
     expect(before.json()).toMatchObject({ code: 'no_history', message: expect.stringMatching(/not collecting then/) });
@@ -156,7 +158,9 @@ describe('HTTP API (inject)', () => {
     expect(body.changes).toHaveLength(3);
     expect([...body.changes].sort((a, b) => a - b)).toEqual(body.changes);
     const last = body.changes[2] ?? 0;
-    const at = async (ms: number) => ((await app.inject({ url: `/api/v1/topology?at=${ms / 1000}` })).json() as { nodes: { id: string }[] }).nodes.map((n) => n.id);
+    // Running containers only: udpc stays drawn as exited (its address named by the history) once it went away.
+    const at = async (ms: number) => ((await app.inject({ url: `/api/v1/topology?at=${ms / 1000}` })).json() as { nodes: { id: string; exitedAt?: string }[] }).nodes
+      .filter((n) => n.exitedAt === undefined).map((n) => n.id);
     expect(await at(last - 1)).toContain(IDS.udpc);
     expect(await at(last)).not.toContain(IDS.udpc);
     const cut = (await app.inject({ url: '/api/v1/history?limit=1' })).json() as { changes: number[]; truncated: boolean };
@@ -268,7 +272,8 @@ describe('live streams (real port)', () => {
     expect(events[0]?.event).toBe('topology');
     expect((events[0]?.data as { nodes: unknown[] }).nodes.length).toBeGreaterThan(0);
     expect(events[1]?.event).toBe('diff');
-    expect((events[1]?.data as { nodes: { removed: string[] } }).nodes.removed).toEqual([IDS.udpc]);
+    // udpc exited: updated with exitedAt (udps's flow still names its address), not removed.
+    expect((events[1]?.data as { nodes: { updated: { id: string; exitedAt?: string }[] } }).nodes.updated).toEqual([expect.objectContaining({ id: IDS.udpc, exitedAt: expect.any(String) })]);
   });
 
   it('events stream: container stopped and connections closed', async () => {

@@ -232,9 +232,9 @@ describe('history that never lies (attack 4: a full disk left ghosts and holes, 
     const { lastMs } = (await app.inject({ url: '/api/v1/history' })).json() as { lastMs: number };
     const after = await app.inject({ url: `/api/v1/topology?at=${lastMs / 1000}` });
     expect(after.statusCode).toBe(200);
-    const names = (after.json() as { nodes: { id: string; name: string }[] }).nodes;
+    const names = (after.json() as { nodes: { id: string; name: string; exitedAt?: string }[] }).nodes;
     expect(names.some((n) => n.name === 'late')).toBe(true);
-    expect(names.some((n) => n.id === IDS.udpc)).toBe(false);
+    expect(names.some((n) => n.id === IDS.udpc && n.exitedAt === undefined)).toBe(false);
     expect((await app.inject({ url: '/metrics' })).body).toMatch(/^portolan_history_ok 1$/m);
     const hist = (await app.inject({ url: '/api/v1/history' })).json() as { broken: { fromMs: number; toMs: number | null; reason: string }[] };
     expect(hist.broken).toHaveLength(1);

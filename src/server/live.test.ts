@@ -43,6 +43,23 @@ describe('/api/v1/events resumes with Last-Event-ID', () => {
     expect(viaQuery[1]?.id).toBe(resumed[1]?.id);
   });
 
+  it('captured connection events enter the same journal: streamed with ids, filtered by type, replayed', async () => {
+    const { agent, base } = await setup();
+    const url = base.replace(/\?.*/, '?type=connection.opened');
+    const flow = {
+      source: 'conntrack' as const, netns: 1, protocol: 'tcp' as const, family: 'ipv4' as const,
+      client: { address: '172.30.0.3', port: 40000, container: { id: 'a'.repeat(64), name: 'job-1', image: 'alpine' } },
+      server: { address: '172.30.0.2', port: 80 }, direction: 'internal' as const, unreplied: true, timing: 'observed' as const, host: 'h',
+    };
+    const got = await readEvents(url, 2, {}, () => {
+      agent.publish([{ type: 'connection.closed', at: '2026-12-07T11:00:01.000Z', flow }]);
+      agent.publish([{ type: 'connection.opened', at: '2026-12-07T11:00:00.000Z', flow }]);
+    });
+    expect(got[1]).toMatchObject({ event: 'connection.opened', data: { flow: { client: { container: { name: 'job-1' } } } } });
+    const replay = await readEvents(base.replace(/\?.*/, ''), 3, { 'last-event-id': `${String(got[1]?.id).split('-')[0]}-0` });
+    expect(replay.slice(1).map((e) => e.event)).toEqual(['connection.closed', 'connection.opened']);
+  });
+
   it('an id from before an agent restart gets a gap event', async () => {
     const { base } = await setup();
     const events = await readEvents(base, 2, { 'last-event-id': 'zzzz-3' });

@@ -218,7 +218,8 @@ export function registerLiveRoutes(app: FastifyInstance, agent: Agent, views: Vi
         }
       }
     }
-    if (u.kind === 'state' && u.events.length > 0) {
+    // Collections' change events and capture's connection events (between collections) share the one journal.
+    if ((u.kind === 'state' || u.kind === 'events') && u.events.length > 0) {
       journal.append(u.events);
       for (const e of eventClients) schedule(e);
     }

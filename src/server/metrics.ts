@@ -1,6 +1,7 @@
 // Prometheus exposition on its own Registry: per-container traffic and sockets and per-edge connections
 // and bytes (read from the agent's state at scrape time; edges capped, with a counter of what the cap left
 // out), and portolan's own health (collections, collectors, Docker events, history).
+import type { CaptureStatus } from '../core/model/connection.js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Agent, AgentState } from '../agent/loop.js';
 import type { EdgeBytes } from '../core/report/edge-bytes.js';
@@ -218,6 +219,24 @@ export function createMetrics(agent: Agent, options: MetricsOptions = {}): Metri
     name: 'portolan_docker_events_connected', help: '1 while the Docker events stream is connected.', registers: [registry],
     collect() { this.set(agent.status().dockerEvents === 'connected' ? 1 : 0); },
   });
+  // Capture (conntrack events): what it reads and what it may have missed.
+  const capture = () => agent.status().capture;
+  new Gauge({
+    name: 'portolan_capture_up', help: '1 while capture follows conntrack events, 0 when it could not start or stopped (absent without capture).', registers: [registry],
+    collect() { this.reset(); const c = capture(); if (c) this.set(c.state === 'running' ? 1 : 0); },
+  });
+  for (const [name, help, pick] of [
+    ['portolan_capture_events_total', 'Conntrack events read (NEW and DESTROY).', (c: CaptureStatus) => c.events],
+    ['portolan_capture_parse_errors_total', 'Conntrack event messages that could not be decoded (skipped).', (c: CaptureStatus) => c.parseErrors],
+    ['portolan_capture_resyncs_total', 'Times the kernel dropped events (ENOBUFS) and capture resynchronised from a dump.', (c: CaptureStatus) => c.resyncs],
+    ['portolan_capture_dropped_total', 'Flow records dropped because more arrived between two collections than capture holds.', (c: CaptureStatus) => c.dropped],
+    ['portolan_capture_missed_total', 'Flows that may have been missed: found open or gone by a resync, or dropped.', (c: CaptureStatus) => c.mayHaveMissed],
+  ] as const) {
+    new Counter({ name, help, registers: [registry], collect() { this.reset(); const c = capture(); if (c) this.inc(pick(c)); } });
+  }
+  new Gauge({ name: 'portolan_capture_events_per_second', help: 'Conntrack events read per second between the last two collections.', registers: [registry], collect() { this.reset(); const c = capture(); if (c) this.set(c.eventsPerSec); } });
+  new Gauge({ name: 'portolan_capture_flows_in_flight', help: 'Flows opened and not yet closed that capture remembers.', registers: [registry], collect() { this.reset(); const c = capture(); if (c) this.set(c.inFlight); } });
+  new Gauge({ name: 'portolan_capture_namespaces', help: 'Network namespaces whose conntrack events capture follows.', registers: [registry], collect() { this.reset(); const c = capture(); if (c) this.set(c.namespaces); } });
   new Gauge({
     name: 'portolan_state_stale', help: '1 while Docker is away and the state served is the last one collected before.', registers: [registry],
     collect() { this.set(agent.status().stale ? 1 : 0); },

@@ -183,6 +183,8 @@ export function renderEdgePanel(root: HTMLElement, d: EdgePanelData, actions: Pa
       ['Connections', Object.keys(e.states).length > 0 ? `${e.connections} · ${Object.entries(e.states).map(([s, n]) => `${s}=${n}`).join(' ')}` : String(e.connections)],
       ['Resolved by', e.via.join(', ')],
       ['Health', h('span', {}, h('span', { class: `dot ${health}`, 'aria-hidden': 'true' }), ` ${health}`, reasons.length > 0 ? h('span', { class: 'muted' }, ` — ${reasons.join('; ')}`) : '')],
+      ['Captured', e.captured ? `${e.captured.connections} connections seen (${e.captured.open} open), last ${formatAgo(Date.parse(e.captured.lastSeenAt), d.nowMs)}` +
+        (e.captured.bytesSent !== undefined ? ` · ${formatBytes(e.captured.bytesSent)} → / ${formatBytes(e.captured.bytesReceived ?? 0)} ← over closed ones` : '') : undefined],
       ['Closed', e.closedAt ? `${formatTime(Date.parse(e.closedAt))} (${formatAgo(Date.parse(e.closedAt), d.nowMs)}): no live connection` : undefined],
       ['Client → server', t ? `${formatRate(t.bytesSentPerSec)} · ${formatBytes(t.bytesSent)} in all` : undefined],
       ['Server → client', t ? `${formatRate(t.bytesReceivedPerSec)} · ${formatBytes(t.bytesReceived)} in all` : undefined],

@@ -65,3 +65,35 @@ export type ConntrackTable =
     /** One line for the user: what could not be read and why. */
     readonly reason: string;
   };
+
+/** What a ctnetlink message says happened to a flow: created, changed, destroyed, or listed by a dump. */
+export type ConntrackEventKind = 'new' | 'update' | 'destroy' | 'dump';
+
+/**
+ * One ctnetlink message about one flow (NETLINK_NETFILTER, subsystem CTNETLINK: an event of the NEW, UPDATE or
+ * DESTROY multicast group, or one entry of a dump). Counters are present only with accounting
+ * (`nf_conntrack_acct=1`) and in practice only on DESTROY and dumps; timestamps only with
+ * `nf_conntrack_timestamp=1` (stop only on DESTROY).
+ */
+export interface ConntrackEvent {
+  readonly kind: ConntrackEventKind;
+  readonly family: Family;
+  /** Layer-4 protocol name (`tcp`, `udp`, `icmp`, `unknown`…) and number. */
+  readonly protocol: string;
+  readonly protocolNumber: number;
+  /** Conntrack's id of the entry (CTA_ID). */
+  readonly id?: number;
+  readonly original: ConntrackTuple;
+  readonly reply: ConntrackTuple;
+  /** CTA_STATUS bits (IPS_*: 1<<1 SEEN_REPLY, 1<<2 ASSURED, 1<<3 CONFIRMED, 1<<9 DYING…). */
+  readonly status?: number;
+  /** TCP state from CTA_PROTOINFO_TCP_STATE, named as conntrack prints it (`ESTABLISHED`, `TIME_WAIT`…). */
+  readonly state?: string;
+  /** Seconds until the entry expires (CTA_TIMEOUT). */
+  readonly timeout?: number;
+  /** CTA_TIMESTAMP_START / _STOP: nanoseconds since the epoch. */
+  readonly startNs?: bigint;
+  readonly stopNs?: bigint;
+  readonly mark?: number;
+  readonly zone?: number;
+}

@@ -1,3 +1,4 @@
+import type { CapturePart } from './connection.js';
 import type { ConntrackTable } from './conntrack.js';
 import type { ContainerInfo } from './container.js';
 import type { ProcessInfo } from './process.js';
@@ -43,6 +44,8 @@ export interface SnapshotParts {
   conntrack: ConntrackTable;
   /** What sFlow agents sent since the previous collection (`serve --sflow`); absent when sFlow is not received. */
   sflow?: SflowPart;
+  /** Flows conntrack's events announced since the previous collection (`serve`, capture on); absent without capture. */
+  capture?: CapturePart;
 }
 
 /** Facts at time T: everything the collectors returned, plus what went wrong on the way. */

@@ -136,7 +136,22 @@ export interface TopologyEdge {
    */
   /** Set on an edge with no live connection that was seen recently (the capture work keeps it a while): when it closed. */
   readonly closedAt?: string;
+  /** What capture (conntrack events) saw on this edge since the agent started, however short the connections. */
+  readonly captured?: EdgeCaptured;
   readonly sflow?: EdgeSflow | EdgeSflowSource;
+}
+
+/** Connections of an edge counted from conntrack's events: each one once, opened and closed between collections included. */
+export interface EdgeCaptured {
+  /** Connections opened (NEW events) since the agent started. */
+  readonly connections: number;
+  /** Of those, still open at this collection (no DESTROY yet; TCP stays until TIME_WAIT ends). */
+  readonly open: number;
+  /** Bytes client → server and back over the closed ones (conntrack accounting: IP-level bytes; absent when off). */
+  readonly bytesSent?: number;
+  readonly bytesReceived?: number;
+  /** When the latest connection opened or closed. */
+  readonly lastSeenAt: string;
 }
 
 /** Where sFlow saw an edge: the agents whose samples it rests on and their sampling rates. */

@@ -34,7 +34,7 @@ describe('toChangeEvents', () => {
     expect(down.filter((e) => e.type === 'container.stopped').map((e) => e.type === 'container.stopped' && e.container.name)).toEqual(['db']);
     const closed = down.filter((e) => e.type === 'connection.closed');
     expect(closed.length).toBeGreaterThan(0);
-    expect(closed.every((e) => e.type === 'connection.closed' && e.connection.toName === 'db')).toBe(true);
+    expect(closed.every((e) => e.type === 'connection.closed' && 'connection' in e && e.connection.toName === 'db')).toBe(true);
     const up = toChangeEvents(less, full);
     expect(up.filter((e) => e.type === 'container.started')).toHaveLength(1);
     expect(up.filter((e) => e.type === 'connection.opened')).toHaveLength(closed.length);

@@ -1,5 +1,6 @@
 // Change events for the live event stream, derived from two successive topologies: the same facts the
 // topology shows, so the stream never disagrees with the API.
+import type { ConnectionEvent } from '../model/connection.js';
 import type { Endpoint, Protocol } from '../model/socket.js';
 import type { ContainerNode, FlowState, Resolution, Topology } from '../model/topology.js';
 
@@ -27,10 +28,20 @@ export interface ConnectionRef {
   readonly state: FlowState;
 }
 
-/** One event of `/api/v1/events`, discriminated by type. */
+/**
+ * One event of `/api/v1/events`, discriminated by type. A connection event is either seen by two collections
+ * (`connection`: the topology's edge and both ends as rendered) or captured from the kernel as it happened
+ * (`flow`: every connection however short, see model/connection.ts); tell them apart with isCapturedEvent.
+ */
 export type ChangeEvent =
   | { readonly type: 'container.started' | 'container.stopped'; readonly at: string; readonly container: ContainerRef }
-  | { readonly type: 'connection.opened' | 'connection.closed'; readonly at: string; readonly connection: ConnectionRef };
+  | { readonly type: 'connection.opened' | 'connection.closed'; readonly at: string; readonly connection: ConnectionRef }
+  | ConnectionEvent;
+
+/** True for a connection event captured from the kernel (it carries `flow`), false for one seen by collections. */
+export function isCapturedEvent(e: ChangeEvent): e is ConnectionEvent {
+  return 'flow' in e;
+}
 
 /** Event types, for validating filters. */
 export const CHANGE_EVENT_TYPES = ['container.started', 'container.stopped', 'connection.opened', 'connection.closed'] as const;
@@ -49,7 +60,8 @@ export function toChangeEvents(prev: Topology | undefined, next: Topology): Chan
   // The same nodes and edges (an idle collection keeps them): nothing happened.
   if (prev.nodes === next.nodes && prev.edges === next.edges) return [];
   const events: ChangeEvent[] = [];
-  const containers = (t: Topology) => new Map(t.nodes.filter((n): n is ContainerNode => n.kind === 'container').map((n) => [n.id, n]));
+  // A container that exited but is still drawn (its address named in recent flows: exitedAt) is stopped.
+  const containers = (t: Topology) => new Map(t.nodes.filter((n): n is ContainerNode => n.kind === 'container' && n.exitedAt === undefined).map((n) => [n.id, n]));
   const before = containers(prev);
   const after = containers(next);
   const ref = (n: ContainerNode): ContainerRef => ({ id: n.id, name: n.name, image: n.image });

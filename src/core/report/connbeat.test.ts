@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { ConnectionEvent } from '../model/connection.js';
 import type { ChangeEvent, ConnectionRef } from './changes.js';
 import { connectionDocuments, isContainerNodeId, toConnbeatDocuments, type ConnbeatContext, type ExportContainer } from './connbeat.js';
 
@@ -27,7 +28,7 @@ describe('toConnbeatDocuments', () => {
       '@timestamp': '2026-12-07T12:00:00.000Z', type: 'connbeat', event: 'connection.opened',
       beat: { hostname: 'h1', name: 'portolan', version: '0.1.0' },
       local_ip: '172.18.0.2', local_port: 40000, remote_ip: '172.18.0.3', remote_port: 80,
-      protocol: 'tcp', direction: 'outgoing', state: 'ESTABLISHED',
+      source: 'collection', protocol: 'tcp', direction: 'outgoing', state: 'ESTABLISHED',
       local_process: { binary: 'wget', pid: 7 },
       container: { id: A, name: 'client', image: 'busybox', labels: { team: 'x' }, ports: [] },
       docker_host: { hostname: 'h1', ips: ['192.0.2.10'] },
@@ -62,10 +63,35 @@ describe('toConnbeatDocuments', () => {
 
   it('carries duration and bytes from each end\'s point of view', () => {
     const docs = connectionDocuments('connection.closed', 't', {
-      protocol: 'udp', client: { address: '172.18.0.2', port: 5000 }, server: { address: '172.18.0.3', port: 53 },
+      source: 'conntrack', protocol: 'udp', client: { address: '172.18.0.2', port: 5000 }, server: { address: '172.18.0.3', port: 53 },
       clientContainerId: A, serverContainerId: B, clientLocal: true, serverLocal: true, state: 'REPLIED', durationMs: 12, bytesToServer: 100, bytesToClient: 300,
     }, ctx);
     expect(docs.map((d) => [d.direction, d.bytes, d.duration_ms])).toEqual([['outgoing', { sent: 100, received: 300 }, 12], ['incoming', { sent: 300, received: 100 }, 12]]);
+  });
+
+  it('maps a captured flow: ends as attributed then (an exited client named by its container), its process, duration and bytes', () => {
+    const flow: ConnectionEvent = {
+      type: 'connection.closed', at: '2026-12-07T12:00:01.000Z',
+      flow: {
+        source: 'conntrack', netns: 4026531833, protocol: 'tcp', family: 'ipv4',
+        client: { address: '172.18.0.9', port: 40001, container: { id: 'c'.repeat(64), name: 'job-1', image: 'alpine', exitedAt: '2026-12-07T12:00:02.000Z' } },
+        server: { address: '172.18.0.3', port: 80, container: { id: B, name: 'server', image: 'nginx:1' }, process: { pid: 9, binary: 'nginx', cmdline: 'nginx -g daemon off;' } },
+        direction: 'internal', state: 'TIME_WAIT', unreplied: false, timing: 'kernel', durationMs: 11,
+        bytes: { sent: 500, packetsSent: 6, received: 900, packetsReceived: 5 }, host: 'h1',
+      },
+    };
+    const [client, server] = toConnbeatDocuments(flow, { ...ctx, process: undefined });
+    expect(client).toMatchObject({
+      event: 'connection.closed', source: 'conntrack', direction: 'outgoing', local_ip: '172.18.0.9', local_port: 40001, remote_ip: '172.18.0.3', remote_port: 80,
+      duration_ms: 11, bytes: { sent: 500, received: 900 }, state: 'TIME_WAIT', local_process: null,
+      container: { id: 'c'.repeat(64), name: 'job-1', image: 'alpine', labels: {}, ports: [] },
+    });
+    expect(server).toMatchObject({
+      direction: 'incoming', bytes: { sent: 900, received: 500 }, local_process: { binary: 'nginx', cmdline: 'nginx -g daemon off;', pid: 9 },
+      container: { name: 'server', labels: {}, ports: [{ public_port: 8080 }] },
+    });
+    const udp = toConnbeatDocuments({ ...flow, flow: { ...flow.flow, protocol: 'udp', state: undefined, unreplied: true, server: { address: '203.0.113.7', port: 53 } } }, ctx);
+    expect(udp.map((d) => [d.direction, d.state])).toEqual([['outgoing', 'UNREPLIED']]);
   });
 
   it('tells container node ids from the others', () => {

@@ -2,9 +2,10 @@
 // object per event, with `@timestamp`, `beat`, the local and remote end, the local process, the container and the
 // Docker host, plus what connbeat did not have: the event, protocol, direction, state, duration and bytes. Pure:
 // everything it needs (containers' labels and ports, processes, the host's addresses) comes in a context.
+import type { ConnectionEnd, ConnectionEvent } from '../model/connection.js';
 import type { PortBinding } from '../model/container.js';
 import type { Endpoint, Protocol } from '../model/socket.js';
-import type { ChangeEvent, ConnectionRef, ContainerRef } from './changes.js';
+import { isCapturedEvent, type ChangeEvent, type ConnectionRef, type ContainerRef } from './changes.js';
 
 /** The agent that wrote a document (connbeat's `beat`). */
 export interface ConnbeatBeat {
@@ -58,6 +59,8 @@ export interface ConnbeatDocument {
   readonly remote_ip?: string;
   readonly remote_port?: number;
   readonly protocol?: Protocol;
+  /** What saw the connection: conntrack or eBPF events as it happened, or two collections (`collection`). */
+  readonly source?: 'conntrack' | 'ebpf' | 'collection';
   /** outgoing: the local end is the client; incoming: the server. */
   readonly direction?: ConnbeatDirection;
   /** Socket state (`ESTABLISHED`, `TIME_WAIT` …) or, for a UDP flow, `REPLIED` / `UNREPLIED`. */
@@ -93,6 +96,7 @@ export interface ConnbeatContext {
 
 /** A connection as the export sees it, whatever produced it (topology changes, conntrack or eBPF events). */
 export interface ConnectionFacts {
+  readonly source: 'conntrack' | 'ebpf' | 'collection';
   readonly protocol: Protocol;
   readonly client: Endpoint;
   readonly server: Endpoint;
@@ -109,6 +113,12 @@ export interface ConnectionFacts {
   /** Bytes client → server and server → client. */
   readonly bytesToServer?: number;
   readonly bytesToClient?: number;
+  /** Containers as the event named them (for one that exited and is no longer in the inventory). */
+  readonly clientContainer?: ContainerRef;
+  readonly serverContainer?: ContainerRef;
+  /** Processes as the event named them. */
+  readonly clientProcess?: ConnbeatProcess;
+  readonly serverProcess?: ConnbeatProcess;
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -122,10 +132,35 @@ export function isContainerNodeId(id: string): boolean {
 export function connectionFactsOf(c: ConnectionRef): ConnectionFacts {
   const local = (id: string) => !id.startsWith('external:');
   return {
-    protocol: c.protocol, client: c.client, server: c.server, ...(c.published ? { published: c.published } : {}),
+    source: 'collection', protocol: c.protocol, client: c.client, server: c.server, ...(c.published ? { published: c.published } : {}),
     ...(isContainerNodeId(c.from) ? { clientContainerId: c.from } : {}),
     ...(isContainerNodeId(c.to) ? { serverContainerId: c.to } : {}),
     clientLocal: local(c.from), serverLocal: local(c.to), state: c.state,
+  };
+}
+
+/** The connection facts of a captured event (conntrack or eBPF): ends attributed when the flow was seen. */
+export function capturedFactsOf(e: ConnectionEvent): ConnectionFacts {
+  const f = e.flow;
+  const local = (end: ConnectionEnd) => end.container !== undefined || end.host === true || end.process !== undefined;
+  const ref = (end: ConnectionEnd): ContainerRef | undefined => (end.container ? { id: end.container.id, name: end.container.name, image: end.container.image } : undefined);
+  const proc = (end: ConnectionEnd): ConnbeatProcess | undefined =>
+    (end.process ? { binary: end.process.binary, ...(end.process.cmdline !== undefined ? { cmdline: end.process.cmdline } : {}), pid: end.process.pid } : undefined);
+  const clientContainer = ref(f.client);
+  const serverContainer = ref(f.server);
+  const clientProcess = proc(f.client);
+  const serverProcess = proc(f.server);
+  return {
+    source: f.source, protocol: f.protocol,
+    client: { address: f.client.address, port: f.client.port }, server: { address: f.server.address, port: f.server.port },
+    ...(f.published ? { published: f.published } : {}),
+    ...(clientContainer ? { clientContainerId: clientContainer.id, clientContainer } : {}),
+    ...(serverContainer ? { serverContainerId: serverContainer.id, serverContainer } : {}),
+    ...(clientProcess ? { clientProcess } : {}), ...(serverProcess ? { serverProcess } : {}),
+    clientLocal: local(f.client), serverLocal: local(f.server),
+    state: f.state ?? (f.unreplied ? 'UNREPLIED' : 'REPLIED'),
+    ...(f.durationMs !== undefined ? { durationMs: f.durationMs } : {}),
+    ...(f.bytes ? { bytesToServer: f.bytes.sent, bytesToClient: f.bytes.received } : {}),
   };
 }
 
@@ -149,7 +184,7 @@ export function connectionDocuments(event: string, at: string, facts: Connection
   const docs: ConnbeatDocument[] = [];
   const base = { '@timestamp': at, type: 'connbeat' as const, event, beat: ctx.beat, docker_host: ctx.dockerHost };
   const extra = (sent: number | undefined, received: number | undefined) => ({
-    protocol: facts.protocol, state: facts.state,
+    source: facts.source, protocol: facts.protocol, state: facts.state,
     ...(facts.durationMs !== undefined ? { duration_ms: facts.durationMs } : {}),
     ...(sent !== undefined || received !== undefined ? { bytes: { ...(sent !== undefined ? { sent } : {}), ...(received !== undefined ? { received } : {}) } } : {}),
     ...(facts.published ? { published: { ip: facts.published.address, port: facts.published.port } } : {}),
@@ -159,16 +194,16 @@ export function connectionDocuments(event: string, at: string, facts: Connection
     docs.push({
       ...base, local_ip: facts.client.address, local_port: facts.client.port, remote_ip: remote.address, remote_port: remote.port,
       direction: 'outgoing', ...extra(facts.bytesToServer, facts.bytesToClient),
-      local_process: ctx.process?.('client', facts) ?? null,
-      container: facts.clientContainerId !== undefined ? containerDoc(facts.clientContainerId, ctx) : null,
+      local_process: facts.clientProcess ?? ctx.process?.('client', facts) ?? null,
+      container: facts.clientContainerId !== undefined ? containerDoc(facts.clientContainerId, ctx, facts.clientContainer) : null,
     });
   }
   if (facts.serverLocal) {
     docs.push({
       ...base, local_ip: facts.server.address, local_port: facts.server.port, remote_ip: facts.client.address, remote_port: facts.client.port,
       direction: 'incoming', ...extra(facts.bytesToClient, facts.bytesToServer),
-      local_process: ctx.process?.('server', facts) ?? null,
-      container: facts.serverContainerId !== undefined ? containerDoc(facts.serverContainerId, ctx) : null,
+      local_process: facts.serverProcess ?? ctx.process?.('server', facts) ?? null,
+      container: facts.serverContainerId !== undefined ? containerDoc(facts.serverContainerId, ctx, facts.serverContainer) : null,
     });
   }
   return docs;
@@ -176,6 +211,7 @@ export function connectionDocuments(event: string, at: string, facts: Connection
 
 /** The documents of one change event of the agent's journal (`/api/v1/events`). */
 export function toConnbeatDocuments(event: ChangeEvent, ctx: ConnbeatContext): ConnbeatDocument[] {
+  if (isCapturedEvent(event)) return connectionDocuments(event.type, event.at, capturedFactsOf(event), ctx);
   switch (event.type) {
     case 'container.started':
     case 'container.stopped':

@@ -1,0 +1,264 @@
+// Capture: conntrack's NEW and DESTROY events, read as they happen in the Docker host's network namespace and in
+// every container namespace where conntrack runs, decoded at once (core/parse/ctnetlink), kept in the flow table
+// (core/capture/flow-table) and handed to each collection as the `capture` part. On ENOBUFS (the kernel dropped
+// events) the namespace's table is dumped and compared with the flows in flight, and what may have been missed is
+// counted; the agent never waits for any of this.
+import type { CapturePart, CaptureStatus, FlowRecord } from '../core/model/connection.js';
+import type { ContainerNetns } from '../core/model/snapshot.js';
+import { createFlowTable, type FlowTable } from '../core/capture/flow-table.js';
+import { parseCtnetlinkDatagram } from '../core/parse/ctnetlink.js';
+import { dumpConntrack, subscribeConntrackEvents, type CtnetlinkSubscription } from '../sources/ctnetlink.js';
+import { readFileInNetns } from '../sources/netns.js';
+import type { Procfs } from '../sources/procfs.js';
+import type { Collector } from './collector.js';
+
+/** Settings of capture. */
+export interface CaptureConfig {
+  /** A pid in the Docker host's network namespace (default 1). */
+  readonly hostPid?: number;
+  /** Receive buffer asked for each event socket (default 8 MiB). */
+  readonly recvBufferSize?: number;
+  /** Flows in flight remembered (default 200,000). */
+  readonly inFlightLimit?: number;
+  /** Records held between two collections (default 500,000; more are dropped and counted). */
+  readonly maxPending?: number;
+  /** Follow container namespaces where conntrack runs (default true). */
+  readonly containerNamespaces?: boolean;
+}
+
+/** I/O capture needs, injectable for tests. */
+export interface CaptureDeps {
+  readonly procfs: Procfs;
+  readonly subscribe?: typeof subscribeConntrackEvents;
+  readonly dump?: typeof dumpConntrack;
+  readonly readInNetns?: (nsPath: string, file: string) => string;
+  readonly now?: () => number;
+}
+
+/** Told of each flow opened: its client and server addresses (the composition root may trigger a collection). */
+export type CaptureNewsListener = (client: string, server: string) => void;
+
+/** Capture: the subscriptions, the flow table, and the collector that drains what they read. */
+export interface CaptureReceiver {
+  readonly collector: Collector<'capture'>;
+  /** Subscribes in the host namespace; rejects with a one-line reason (then capture is `unavailable`). */
+  start(): Promise<void>;
+  /** Listens for new flows (one listener). */
+  onNews(listener: CaptureNewsListener): void;
+  status(): CaptureStatus;
+  close(): void;
+}
+
+interface Followed {
+  readonly netns: number;
+  readonly nsPath: string;
+  sub: CtnetlinkSubscription | undefined;
+  resyncing: boolean;
+  resyncAgain: boolean;
+}
+
+const CONTAINER_RECHECK_MS = 30_000;
+
+/** Creates capture (not started). */
+export function createCaptureReceiver(config: CaptureConfig, deps: CaptureDeps): CaptureReceiver {
+  const now = deps.now ?? Date.now;
+  const subscribe = deps.subscribe ?? subscribeConntrackEvents;
+  const dump = deps.dump ?? dumpConntrack;
+  const readInNetns = deps.readInNetns ?? readFileInNetns;
+  const maxPending = config.maxPending ?? 500_000;
+  const table: FlowTable = createFlowTable(config.inFlightLimit ?? 200_000);
+  const followed = new Map<number, Followed>();
+  // Container namespaces checked for conntrack, and when.
+  const checked = new Map<number, number>();
+  let pending: FlowRecord[] = [];
+  let state: CaptureStatus['state'] = 'off';
+  let reason: string | undefined;
+  let events = 0;
+  let parseErrors = 0;
+  let resyncs = 0;
+  let dropped = 0;
+  let lastRate = { atMs: now(), events: 0, perSec: 0 };
+  let news: CaptureNewsListener | undefined;
+  let hostNetns = 0;
+  let previous: CapturePart | undefined;
+  let lastError: string | undefined;
+
+  function push(r: FlowRecord): void {
+    if (pending.length >= maxPending) {
+      dropped++;
+      return;
+    }
+    pending.push(r);
+  }
+
+  function onDatagram(f: Followed, bytes: Buffer): void {
+    const atMs = now();
+    const batch = parseCtnetlinkDatagram(bytes);
+    parseErrors += batch.errors.length;
+    for (const m of batch.messages) {
+      if (m.kind !== 'event') continue;
+      events++;
+      const r = table.apply(m.event, f.netns, atMs);
+      if (!r) continue;
+      push(r);
+      if (r.kind === 'opened' && news) news(r.msg.original.src, r.msg.reply.src);
+    }
+  }
+
+  async function resync(f: Followed): Promise<void> {
+    if (f.resyncing) {
+      f.resyncAgain = true;
+      return;
+    }
+    f.resyncing = true;
+    try {
+      do {
+        f.resyncAgain = false;
+        resyncs++;
+        const datagrams = await dump(f.nsPath);
+        const entries = [];
+        for (const d of datagrams) {
+          const b = parseCtnetlinkDatagram(d);
+          parseErrors += b.errors.length;
+          for (const m of b.messages) if (m.kind === 'event') entries.push(m.event);
+        }
+        for (const r of table.resync(f.netns, entries, now())) push(r);
+      } while (f.resyncAgain);
+    } catch (err) {
+      lastError = `resync of namespace ${f.netns} failed: ${err instanceof Error ? err.message : String(err)}`;
+    } finally {
+      f.resyncing = false;
+    }
+  }
+
+  function follow(netns: number, nsPath: string): void {
+    if (followed.has(netns)) return;
+    const f: Followed = { netns, nsPath, sub: undefined, resyncing: false, resyncAgain: false };
+    f.sub = subscribe(nsPath, {
+      onDatagram: (bytes) => onDatagram(f, bytes),
+      onError: (err) => {
+        if (err.code === 'ENOBUFS' || err.code === 'ETRUNC') {
+          void resync(f);
+          return;
+        }
+        lastError = `events of namespace ${netns}: ${err.message}`;
+        followed.delete(netns);
+        table.dropNamespace(netns);
+        if (netns === hostNetns) {
+          state = 'unavailable';
+          reason = lastError;
+        }
+      },
+    }, config.recvBufferSize);
+    // Flows open before the subscription are not primed from a dump: their DESTROY, when it comes, is a close whose
+    // opening was not seen (counted once as a connection then).
+    followed.set(netns, f);
+  }
+
+  function sysctl(name: string): 'on' | 'off' | 'unknown' {
+    try {
+      const v = readInNetns(deps.procfs.pathOf(config.hostPid ?? 1, 'ns/net'), `/proc/sys/net/netfilter/${name}`).trim();
+      return v === '1' ? 'on' : v === '0' ? 'off' : 'unknown';
+    } catch {
+      return 'unknown';
+    }
+  }
+
+  /** Whether conntrack holds any entry in a container's namespace (`/proc/<pid>/net/stat/nf_conntrack`: entries, hex). */
+  function conntrackRuns(c: ContainerNetns): boolean {
+    try {
+      const line = deps.procfs.readText(c.pid, 'net/stat/nf_conntrack').split('\n')[1] ?? '';
+      return parseInt(line.trim().split(/\s+/)[0] ?? '0', 16) > 0;
+    } catch {
+      return false;
+    }
+  }
+
+  function status(): CaptureStatus {
+    const s = table.stats();
+    return {
+      state, ...(reason ? { reason } : {}), namespaces: followed.size, events, eventsPerSec: lastRate.perSec, dropped, parseErrors,
+      resyncs, mayHaveMissed: s.missedOpens + s.missedCloses + dropped, inFlight: s.inFlight, inFlightLimit: s.limit,
+      timestamps: sysctlCache.timestamps, accounting: sysctlCache.accounting,
+    };
+  }
+  let sysctlCache: { timestamps: CaptureStatus['timestamps']; accounting: CaptureStatus['accounting'] } = { timestamps: 'unknown', accounting: 'unknown' };
+
+  const collector: Collector<'capture'> = {
+    name: 'capture',
+    provides: ['capture'],
+    needs: ['netns'],
+    collect: async (ctx) => {
+      const t = now();
+      if (state === 'running' && config.containerNamespaces !== false) {
+        const containers = ctx.parts.netns?.containers ?? [];
+        const present = new Set(containers.map((c) => c.netns));
+        for (const c of containers) {
+          if (c.netns === hostNetns || followed.has(c.netns)) continue;
+          const at = checked.get(c.netns);
+          if (at !== undefined && t - at < CONTAINER_RECHECK_MS) continue;
+          checked.set(c.netns, t);
+          if (!conntrackRuns(c)) continue;
+          try {
+            follow(c.netns, deps.procfs.pathOf(c.pid, 'ns/net'));
+          } catch (err) {
+            lastError = `cannot follow conntrack in namespace ${c.netns}: ${err instanceof Error ? err.message : String(err)}`;
+          }
+        }
+        for (const [ns, f] of followed) {
+          if (ns === hostNetns || present.has(ns)) continue;
+          f.sub?.close();
+          followed.delete(ns);
+          table.dropNamespace(ns);
+        }
+        for (const ns of checked.keys()) if (!present.has(ns)) checked.delete(ns);
+      }
+      const dt = (t - lastRate.atMs) / 1000;
+      if (dt > 0) lastRate = { atMs: t, events, perSec: Math.round((events - lastRate.events) / dt) };
+      sysctlCache = { timestamps: sysctl('nf_conntrack_timestamp'), accounting: sysctl('nf_conntrack_acct') };
+      const records = pending;
+      pending = [];
+      const issues = lastError ? [{ source: 'capture', message: lastError, count: 1 }] : [];
+      lastError = undefined;
+      const st = status();
+      // Nothing new: the same part object, so the pipeline may keep what it computed from the last one.
+      if (records.length === 0 && previous && previous.records.length === 0 && sameStatus(previous.status, st)) return { capture: previous, issues };
+      previous = { status: st, records };
+      return { capture: previous, issues };
+    },
+  };
+
+  return {
+    collector,
+    async start() {
+      const pid = config.hostPid ?? 1;
+      try {
+        const link = deps.procfs.readLink(pid, 'ns/net');
+        const m = /\[(\d+)\]/.exec(link);
+        hostNetns = m?.[1] ? Number(m[1]) : 0;
+        follow(hostNetns, deps.procfs.pathOf(pid, 'ns/net'));
+        state = 'running';
+        reason = undefined;
+        sysctlCache = { timestamps: sysctl('nf_conntrack_timestamp'), accounting: sysctl('nf_conntrack_acct') };
+      } catch (err) {
+        state = 'unavailable';
+        reason = `cannot follow conntrack events in the host namespace: ${err instanceof Error ? err.message : String(err)}`;
+        throw new Error(reason, { cause: err });
+      }
+    },
+    onNews(listener) {
+      news = listener;
+    },
+    status,
+    close() {
+      for (const f of followed.values()) f.sub?.close();
+      followed.clear();
+      if (state === 'running') state = 'off';
+    },
+  };
+}
+
+function sameStatus(a: CaptureStatus, b: CaptureStatus): boolean {
+  return a.state === b.state && a.events === b.events && a.dropped === b.dropped && a.parseErrors === b.parseErrors && a.resyncs === b.resyncs &&
+    a.mayHaveMissed === b.mayHaveMissed && a.inFlight === b.inFlight && a.namespaces === b.namespaces && a.timestamps === b.timestamps && a.accounting === b.accounting;
+}

@@ -1,0 +1,83 @@
+// The capture step inside the one pipeline: short-lived connections count in their edge, a container that exited
+// still names its address (never external), recently closed edges stay with closedAt, and then go.
+import { describe, expect, it } from 'vitest';
+import { IDS, syntheticSnapshot } from '../../../test/fixtures/topology/synthetic.js';
+import type { CapturePart, CaptureStatus, FlowRecord } from '../model/connection.js';
+import type { ConntrackEvent } from '../model/conntrack.js';
+import type { ContainerInfo } from '../model/container.js';
+import type { Snapshot } from '../model/snapshot.js';
+import { runPipeline, type PipelineResult } from '../pipeline.js';
+
+const status: CaptureStatus = {
+  state: 'running', namespaces: 1, events: 0, eventsPerSec: 0, dropped: 0, parseErrors: 0, resyncs: 0, mayHaveMissed: 0,
+  inFlight: 0, inFlightLimit: 1000, timestamps: 'off', accounting: 'on',
+};
+const T = Date.parse('2026-12-07T11:00:00.000Z');
+const JOB = '9'.repeat(64);
+
+function msg(kind: 'new' | 'destroy', src: string, sport: number, dst: string, dport: number, bytes?: [number, number]): ConntrackEvent {
+  return {
+    kind, family: 'ipv4', protocol: 'tcp', protocolNumber: 6, status: kind === 'destroy' ? 0xe : 0x8,
+    original: { src, dst, sport, dport, ...(bytes ? { packets: 5, bytes: bytes[0] } : {}) },
+    reply: { src: dst, dst: src, sport: dport, dport: sport, ...(bytes ? { packets: 5, bytes: bytes[1] } : {}) },
+  };
+}
+
+function snap(atMs: number, records: FlowRecord[], extra: ContainerInfo[] = []): Snapshot {
+  const base = syntheticSnapshot();
+  const capture: CapturePart = { status, records };
+  return { ...base, containers: [...base.containers, ...extra], takenAt: new Date(atMs).toISOString(), capture };
+}
+
+const job: ContainerInfo = {
+  id: JOB, name: 'job-1', image: 'alpine', networkMode: { kind: 'bridge', name: 'shop_net' }, pid: 0,
+  networks: [{ name: 'shop_net', ipv4: '172.18.0.99', gateway: '172.18.0.1' }], ports: [], labels: {},
+};
+
+describe('the capture step of the pipeline', () => {
+  const web = syntheticSnapshot().containers.find((c) => c.id === IDS.web);
+  const webIp = web?.networks.find((n) => n.ipv4)?.ipv4 ?? '';
+
+  it('connections that opened and closed between two collections count in their edge, with bytes; the events carry them', () => {
+    let r: PipelineResult = runPipeline(snap(T, []));
+    const records: FlowRecord[] = [];
+    for (let i = 0; i < 100; i++) {
+      records.push({ kind: 'opened', msg: msg('new', '172.18.0.99', 40000 + i, webIp, 9999), netns: 1, receivedAtMs: T + 10 + i });
+      records.push({ kind: 'closed', msg: msg('destroy', '172.18.0.99', 40000 + i, webIp, 9999, [100, 1000]), netns: 1, receivedAtMs: T + 20 + i, openedAtMs: T + 10 + i });
+    }
+    // job-1 was listed by one collection, then exited before the next one.
+    r = runPipeline(snap(T + 500, [], [job]), r.memory);
+    r = runPipeline(snap(T + 2000, records), r.memory);
+    const edge = r.topology.edges.find((e) => e.from === JOB && e.port === 9999);
+    expect(edge).toMatchObject({ to: IDS.web, connections: 0, captured: { connections: 100, open: 0, bytesSent: 10_000, bytesReceived: 100_000 } });
+    expect(edge?.closedAt).toBeDefined();
+    expect(r.topology.nodes.find((n) => n.id === JOB)).toMatchObject({ kind: 'container', name: 'job-1', exitedAt: '2026-12-07T11:00:02.000Z' });
+    expect(r.topology.nodes.some((n) => n.id === 'external:172.18.0.99')).toBe(false);
+    expect(r.captured).toHaveLength(200);
+    expect(r.captured[0]).toMatchObject({ type: 'connection.opened', flow: { client: { container: { name: 'job-1' } }, server: { container: { id: IDS.web } } } });
+    expect(r.captured[1]).toMatchObject({ type: 'connection.closed', flow: { durationMs: 10, bytes: { sent: 100, received: 1000 } } });
+  });
+
+  it('counts accumulate over collections; an edge still open has no closedAt; a closed one fades out after the window', () => {
+    let r = runPipeline(snap(T, [], [job]));
+    r = runPipeline(snap(T + 1000, [{ kind: 'opened', msg: msg('new', '172.18.0.99', 1, webIp, 9999), netns: 1, receivedAtMs: T + 900 }], [job]), r.memory);
+    const open = r.topology.edges.find((e) => e.from === JOB && e.port === 9999);
+    expect(open?.captured).toMatchObject({ connections: 1, open: 1 });
+    expect(open?.closedAt).toBeUndefined();
+    r = runPipeline(snap(T + 2000, [{ kind: 'closed', msg: msg('destroy', '172.18.0.99', 1, webIp, 9999), netns: 1, receivedAtMs: T + 1900, openedAtMs: T + 900 }], [job]), r.memory);
+    expect(r.topology.edges.find((e) => e.from === JOB && e.port === 9999)).toMatchObject({ captured: { connections: 1, open: 0 }, closedAt: '2026-12-07T11:00:01.900Z' });
+    r = runPipeline(snap(T + 400_000, [], [job]), r.memory);
+    expect(r.topology.edges.find((e) => e.from === JOB && e.port === 9999)).toBeUndefined();
+  });
+
+  it('an external node whose address an exited container held is that container', () => {
+    let r = runPipeline(snap(T, [], [job]));
+    const withSocket = snap(T + 1000, []);
+    // web's socket still connected to job-1's address after job-1 is gone (TIME_WAIT).
+    const ns = withSocket.sockets[0]!;
+    const sock = { ...ns.sockets[0]!, protocol: 'tcp' as const, family: 'ipv4' as const, state: 'TIME_WAIT' as const, local: { address: webIp, port: 9999 }, remote: { address: '172.18.0.99', port: 5555 }, inode: 0 };
+    const s2 = { ...withSocket, sockets: withSocket.sockets.map((n, i) => (i === 0 ? { ...n, sockets: [...n.sockets, sock] } : n)) };
+    r = runPipeline(s2, r.memory);
+    expect(r.topology.nodes.some((n) => n.kind === 'external' && n.address === '172.18.0.99')).toBe(false);
+  });
+});

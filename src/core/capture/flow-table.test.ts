@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import type { ConntrackEvent } from '../model/conntrack.js';
+import { createFlowTable } from './flow-table.js';
+
+const msg = (kind: ConntrackEvent['kind'], sport: number, extra: Partial<ConntrackEvent> = {}): ConntrackEvent => ({
+  kind, family: 'ipv4', protocol: 'tcp', protocolNumber: 6, id: sport,
+  original: { src: '172.30.0.3', dst: '172.30.0.2', sport, dport: 80 },
+  reply: { src: '172.30.0.2', dst: '172.30.0.3', sport: 80, dport: sport }, ...extra,
+});
+
+describe('flow table', () => {
+  it('a DESTROY gets the time its NEW was read', () => {
+    const t = createFlowTable();
+    expect(t.apply(msg('new', 1), 10, 1000)).toMatchObject({ kind: 'opened', receivedAtMs: 1000 });
+    expect(t.stats().inFlight).toBe(1);
+    expect(t.apply(msg('destroy', 1), 10, 1500)).toMatchObject({ kind: 'closed', openedAtMs: 1000, receivedAtMs: 1500 });
+    expect(t.stats().inFlight).toBe(0);
+  });
+
+  it('a DESTROY whose NEW was not seen is still a close, without an opening time', () => {
+    const r = createFlowTable().apply(msg('destroy', 2), 10, 1500);
+    expect(r?.kind).toBe('closed');
+    expect(r && 'openedAtMs' in r).toBe(false);
+  });
+
+  it('the same flow seen from a second namespace counts once', () => {
+    const t = createFlowTable();
+    t.apply(msg('new', 1), 10, 1000);
+    expect(t.apply(msg('new', 1), 20, 1001)).toBeUndefined();
+    expect(t.apply(msg('destroy', 1), 20, 1100)).toBeUndefined();
+    expect(t.apply(msg('destroy', 1), 10, 1100)?.kind).toBe('closed');
+    expect(t.stats().duplicates).toBe(2);
+  });
+
+  it('updates and dump entries are not flows of their own', () => {
+    const t = createFlowTable();
+    expect(t.apply(msg('update', 1), 10, 1000)).toBeUndefined();
+    expect(t.apply(msg('dump', 1), 10, 1000)).toBeUndefined();
+  });
+
+  it('bounded: past the limit the oldest go, counted', () => {
+    const t = createFlowTable(1000);
+    for (let i = 0; i < 5000; i++) t.apply(msg('new', i), 10, i);
+    expect(t.stats().inFlight).toBeLessThanOrEqual(1000);
+    expect(t.stats().evicted).toBeGreaterThanOrEqual(4000);
+    expect(t.apply(msg('destroy', 4999), 10, 6000)).toMatchObject({ openedAtMs: 4999 });
+  });
+
+  it('resync: flows the dump has that the table lacks were opened unseen; flows it lacks were closed unseen', () => {
+    const t = createFlowTable();
+    t.apply(msg('new', 1), 10, 1000);
+    t.apply(msg('new', 2), 10, 1000);
+    t.apply(msg('new', 9), 20, 1000);
+    const out = t.resync(10, [msg('dump', 2), msg('dump', 3)], 2000);
+    expect(out.map((r) => [r.kind, r.msg.original.sport])).toEqual([['opened', 3], ['closed', 1]]);
+    expect(out[1]).toMatchObject({ openedAtMs: 1000, msg: { kind: 'destroy', protocol: 'tcp', reply: { src: '172.30.0.2', sport: 80, dport: 1 } } });
+    expect(t.stats()).toMatchObject({ inFlight: 3, missedOpens: 1, missedCloses: 1 });
+  });
+
+  it('dropNamespace forgets only that namespace', () => {
+    const t = createFlowTable();
+    t.apply(msg('new', 1), 10, 1000);
+    t.apply(msg('new', 2), 20, 1000);
+    t.dropNamespace(10);
+    expect(t.stats().inFlight).toBe(1);
+  });
+});

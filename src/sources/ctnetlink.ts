@@ -1,0 +1,157 @@
+// ctnetlink reader (I/O only): a NETLINK_NETFILTER socket inside one network namespace, subscribed to conntrack's
+// NEW and DESTROY multicast groups, handing each datagram over as bytes; and a dump of the namespace's conntrack
+// table, for resynchronising after the kernel dropped events (ENOBUFS). Decoding is core/parse/ctnetlink.ts.
+import { createRequire } from 'node:module';
+import { endianness } from 'node:os';
+import type * as Netlink from 'netlink/dist/raw.js';
+import { inNetns, NetnsEntryError } from './netns.js';
+import { NetlinkUnavailableError } from './sock-diag.js';
+
+/** Netlink protocol number of nfnetlink. */
+export const NETLINK_NETFILTER = 12;
+/** Multicast groups of conntrack events. */
+export const NFNLGRP_CONNTRACK_NEW = 1;
+export const NFNLGRP_CONNTRACK_DESTROY = 3;
+
+const NLMSG_HDRLEN = 16;
+const NLM_F_REQUEST = 0x1;
+const NLM_F_DUMP = 0x300;
+// (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_GET
+const CT_GET = (1 << 8) | 1;
+const NLMSG_DONE = 3;
+const NLMSG_ERROR = 2;
+const HOST_LE = endianness() === 'LE';
+// Events are one small message per datagram (~200-300 bytes); dump datagrams are at most 32 KiB.
+const RECV_BUFFER_SIZE = 65536;
+
+/** Callbacks of an event subscription. */
+export interface CtnetlinkEventHandlers {
+  /** One datagram as read (one or more netlink messages). */
+  onDatagram(bytes: Buffer): void;
+  /**
+   * The socket reported an error. `ENOBUFS`: the kernel dropped events because the receive buffer was full (the
+   * subscription goes on; resynchronise). Anything else: the subscription is closed.
+   */
+  onError(err: Error & { code?: string }): void;
+}
+
+/** A subscription to conntrack events in one namespace. */
+export interface CtnetlinkSubscription {
+  /** The kernel's receive buffer size for this socket (bytes). */
+  readonly recvBufferSize: number;
+  close(): void;
+}
+
+interface Natives { readonly RawNetlinkSocket: typeof Netlink.RawNetlinkSocket }
+let natives: Natives | undefined;
+
+function loadNatives(): Natives {
+  if (natives) return natives;
+  const require = createRequire(import.meta.url);
+  try {
+    natives = { RawNetlinkSocket: (require('netlink/dist/raw.js') as typeof Netlink).RawNetlinkSocket };
+  } catch (err) {
+    throw new NetlinkUnavailableError(`cannot load the netlink native module: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+  return natives;
+}
+
+function open(nsPath: string, recvBufferSize: number): Netlink.RawNetlinkSocket {
+  const { RawNetlinkSocket } = loadNatives();
+  try {
+    return inNetns(nsPath, () => new RawNetlinkSocket(NETLINK_NETFILTER, {
+      messagePeeking: false, msgBufferSize: RECV_BUFFER_SIZE, recvBufferSize, sendBufferSize: 0,
+    }));
+  } catch (err) {
+    if (err instanceof NetnsEntryError) throw new NetlinkUnavailableError(err.message, { cause: err });
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EPROTONOSUPPORT' || code === 'EAFNOSUPPORT' || code === 'EPERM' || code === 'EACCES') {
+      throw new NetlinkUnavailableError(`cannot create a NETLINK_NETFILTER socket in ${nsPath}: ${String(err)}`, { cause: err });
+    }
+    throw err;
+  }
+}
+
+/**
+ * Subscribes to conntrack NEW and DESTROY events in the namespace at `nsPath` (the socket is created inside it and
+ * stays bound to it). `recvBufferSize` asks for that receive buffer (the kernel caps it at `net.core.rmem_max`
+ * unless the process may override it). Throws NetlinkUnavailableError without the native module or privilege.
+ */
+export function subscribeConntrackEvents(nsPath: string, handlers: CtnetlinkEventHandlers, recvBufferSize = 8 << 20): CtnetlinkSubscription {
+  const raw = open(nsPath, recvBufferSize);
+  try {
+    raw.addMembership(NFNLGRP_CONNTRACK_NEW);
+    raw.addMembership(NFNLGRP_CONNTRACK_DESTROY);
+  } catch (err) {
+    raw.close();
+    throw new NetlinkUnavailableError(`cannot join conntrack event groups in ${nsPath}: ${String(err)}`, { cause: err });
+  }
+  let closed = false;
+  raw.on('message', (buf) => handlers.onDatagram(buf));
+  raw.on('truncatedMessage', () => handlers.onError(Object.assign(new Error(`conntrack event datagram truncated in ${nsPath}`), { code: 'ETRUNC' })));
+  raw.on('error', (err) => {
+    if (closed) return;
+    if (err.code !== 'ENOBUFS') {
+      closed = true;
+      raw.close();
+    }
+    handlers.onError(err);
+  });
+  // The subscription must not keep the process alive on its own (the agent's server does).
+  raw.unref();
+  return {
+    recvBufferSize: raw.getRecvBufferSize(),
+    close() {
+      if (closed) return;
+      closed = true;
+      raw.close();
+    },
+  };
+}
+
+/**
+ * Dumps the conntrack table of the namespace at `nsPath` (every family): resolves to the datagrams of the dump as
+ * read, in order, the last holding NLMSG_DONE. Rejects after `timeoutMs` or on a netlink error.
+ */
+export function dumpConntrack(nsPath: string, timeoutMs = 10_000): Promise<Buffer[]> {
+  const raw = open(nsPath, 4 << 20);
+  const datagrams: Buffer[] = [];
+  return new Promise<Buffer[]>((resolve, reject) => {
+    const finish = (err?: Error) => {
+      clearTimeout(timer);
+      raw.close();
+      if (err) reject(err);
+      else resolve(datagrams);
+    };
+    const timer = setTimeout(() => finish(new Error(`conntrack dump in ${nsPath} took over ${timeoutMs} ms`)), timeoutMs);
+    raw.on('message', (buf) => {
+      datagrams.push(buf);
+      // The dump ends with NLMSG_DONE (or an error) as the last message of a datagram.
+      for (let off = 0, len = 0; off + NLMSG_HDRLEN <= buf.length; off += (len + 3) & ~3) {
+        len = HOST_LE ? buf.readUInt32LE(off) : buf.readUInt32BE(off);
+        if (len < NLMSG_HDRLEN) break;
+        const type = HOST_LE ? buf.readUInt16LE(off + 4) : buf.readUInt16BE(off + 4);
+        if (type === NLMSG_DONE) return finish();
+        if (type === NLMSG_ERROR && off + 20 <= buf.length) {
+          const errno = -(HOST_LE ? buf.readInt32LE(off + 16) : buf.readInt32BE(off + 16));
+          if (errno > 0) return finish(new Error(`conntrack dump in ${nsPath} failed: errno ${errno}`));
+        }
+      }
+    });
+    raw.on('error', (err) => finish(err));
+    const req = Buffer.alloc(NLMSG_HDRLEN + 4);
+    const w32 = (v: number, o: number) => (HOST_LE ? req.writeUInt32LE(v, o) : req.writeUInt32BE(v, o));
+    const w16 = (v: number, o: number) => (HOST_LE ? req.writeUInt16LE(v, o) : req.writeUInt16BE(v, o));
+    w32(req.length, 0);
+    w16(CT_GET, 4);
+    w16(NLM_F_REQUEST | NLM_F_DUMP, 6);
+    w32(1, 8);
+    w32(0, 12);
+    // struct nfgenmsg: AF_UNSPEC (every family), NFNETLINK_V0, res_id 0.
+    req[16] = 0;
+    req[17] = 0;
+    raw.send(req, undefined, (err) => {
+      if (err) finish(err);
+    });
+  });
+}
