@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { openHistory, type HistoryStore } from '../agent/history.js';
 import { createAgent } from '../agent/loop.js';
-import { createCollection, createNameResolver } from '../collectors/index.js';
+import { createCollection, createEbpfFeed, createNameResolver, type EbpfFeed } from '../collectors/index.js';
+import { toEbpfConnectionEvent, type EbpfAttribution } from '../core/capture/ebpf-event.js';
 import { parseOutpostInterfaces } from '../core/report/outpost.js';
 import { knownAddresses, type KnownAddresses } from '../core/capture/known-addresses.js';
 import { runPipeline } from '../core/pipeline.js';
@@ -125,7 +126,40 @@ export async function serve(flags: ServeFlags, address: ListenAddress, token: st
     hosts: { allowedHosts, listenHost: address.host },
     ...(exporter ? { export: exporter } : {}),
     dockerHost,
+    ...(flags.ebpf ? { ebpf: () => ebpf?.status() ?? { state: 'starting', transitions: 0, connections: 0, lost: 0, parseErrors: 0, evicted: 0 } } : {}),
   });
+  // --ebpf: connections conntrack cannot see (loopback in a namespace, a socket to its own address), from bpftrace.
+  // It never mounts tracefs itself: when tracefs is missing it says the one command that mounts it.
+  let ebpf: EbpfFeed | undefined;
+  if (flags.ebpf) {
+    let attributedSeq = -1;
+    let who: EbpfAttribution | undefined;
+    const attribution = (): EbpfAttribution | undefined => {
+      const s = agent.current();
+      if (!s) return undefined;
+      if (s.seq !== attributedSeq || !who) {
+        attributedSeq = s.seq;
+        const byId = new Map(s.snapshot.containers.map((c) => [c.id, c]));
+        // A namespace's owner: the container whose network mode is not container:<other>.
+        const owner = new Map<number, { id: string; name: string; image: string }>();
+        for (const n of s.snapshot.netns.containers) {
+          const c = byId.get(n.containerId);
+          if (c && c.networkMode.kind !== 'container' && c.networkMode.kind !== 'host') owner.set(n.netns, { id: c.id, name: c.name, image: c.image });
+        }
+        who = { host: s.snapshot.hostname, hostNetns: s.snapshot.netns.host, containerOfNetns: (netns) => owner.get(netns) };
+      }
+      return who;
+    };
+    ebpf = createEbpfFeed({
+      onConnection: (end) => {
+        const w = attribution();
+        const event = w ? toEbpfConnectionEvent(end, w) : undefined;
+        if (event) agent.publish([event]);
+      },
+      onNotice: (message) => logger.warn({ ebpf: ebpf?.status() }, message),
+    });
+    void ebpf.start().then((st) => { if (st.state === 'running') logger.info({ ebpf: st }, 'eBPF source running: loopback and same-address TCP connections captured'); });
+  }
   // A flow from or to an address no collection has named yet (a container that just started) brings a collection
   // at once (debounced), so it is in the API within a second; flows between known addresses wait for the tick.
   if (collection.capture) {
@@ -150,6 +184,7 @@ export async function serve(flags: ServeFlags, address: ListenAddress, token: st
   try {
     await app.listen({ host: address.host, port: address.port });
   } catch (err) {
+    await ebpf?.stop();
     await agent.stop();
     await exporter?.close();
     await collection.sflow?.close();
@@ -174,6 +209,7 @@ export async function serve(flags: ServeFlags, address: ListenAddress, token: st
     process.on('SIGTERM', onTerm);
   });
   await app.close();
+  await ebpf?.stop();
   await agent.stop();
   // After the agent: its last events are exported; HTTP keeps what it could not deliver on disk for the next run.
   await exporter?.close();

@@ -43,6 +43,8 @@ export interface ServeFlags extends CollectionFlags {
   exportBatch: number;
   exportFileMaxSize: number;
   exportFileMaxFiles: number;
+  /** `--ebpf`: also capture what conntrack cannot see, through bpftrace (opt-in). */
+  ebpf?: boolean;
   /** `--no-capture` sets false: do not follow conntrack events. */
   capture: boolean;
   /** `--conntrack-timestamps`: set nf_conntrack_timestamp=1 at start (host-wide; explicit only). */
@@ -71,7 +73,8 @@ export function withExportOptions(cmd: Command): Command {
     .addOption(new Option('--export-buffer-max <size>', 'most disk an HTTP export\'s buffer takes; beyond it new events are dropped and counted').argParser(asArgument(parseByteSize)).default(64 * 1024 * 1024, '64MiB'))
     .option('--export-batch <n>', 'documents per HTTP POST', positiveInteger, 500)
     .addOption(new Option('--export-file-max-size <size>', 'size at which an export file is rotated').argParser(asArgument(parseByteSize)).default(10 * 1024 * 1024, '10MiB'))
-    .option('--export-file-max-files <n>', 'export files kept, the live one included', positiveInteger, 5);
+    .option('--export-file-max-files <n>', 'export files kept, the live one included', positiveInteger, 5)
+    .option('--ebpf', 'also capture TCP connections conntrack cannot see (loopback inside a container, a host process to the host\'s own address) with bpftrace on sock:inet_sock_set_state; needs bpftrace, root and tracefs mounted (portolan does not mount it: mount -t tracefs tracefs /sys/kernel/tracing)');
 }
 
 /** The export filter of the flags; a bad value is a usage error. */

@@ -4,45 +4,15 @@
 // gives an `opened` connection end, each that reaches CLOSE after it a `closed` one with its duration and bytes,
 // attributed by the socket's network namespace inode (never by pid: the pid is whoever caused the change).
 // When it cannot load, it says why once (with the command that fixes it) and stays off; nothing else depends on it.
+import type { EbpfSocketEvent, EbpfStatus } from '../core/capture/ebpf-event.js';
 import { BPFTRACE_SOCK_SCRIPT, parseBpftraceLine, type SockTransition } from '../core/parse/bpftrace-sock.js';
 import { isLoopbackIp } from '../core/parse/ip-text.js';
 import { checkBpftrace, runBpftrace, type BpftraceProcess } from '../sources/bpftrace.js';
 
-/** One end of a connection the probe saw open or close (the socket's own end is `local`). */
-export interface EbpfConnectionEnd {
-  readonly kind: 'opened' | 'closed';
-  /** Wall-clock ISO time the agent read it. */
-  readonly at: string;
-  readonly netns: number;
-  /** client: the socket connected out (SYN_SENT → ESTABLISHED); server: it was accepted (SYN_RECV → ESTABLISHED). */
-  readonly role: 'client' | 'server';
-  readonly local: { readonly address: string; readonly port: number };
-  readonly remote: { readonly address: string; readonly port: number };
-  readonly durationMs?: number;
-  /** Payload bytes this end sent (acknowledged) and received, at close. */
-  readonly bytesSent?: number;
-  readonly bytesReceived?: number;
-}
-
-/** What the eBPF source is doing. */
-export interface EbpfStatus {
-  readonly state: 'off' | 'starting' | 'running' | 'unavailable' | 'failed' | 'stopped';
-  /** Why it is not running, in one sentence; `fix` is the one command that would let it. */
-  readonly reason?: string;
-  readonly fix?: string;
-  readonly transitions: number;
-  readonly connections: number;
-  /** Events the kernel's perf buffer lost (bpftrace's lost_events). */
-  readonly lost: number;
-  readonly parseErrors: number;
-  /** Open sockets forgotten because the table of open sockets was full (their close gives no event). */
-  readonly evicted: number;
-}
-
 /** Options of createEbpfFeed. */
 export interface EbpfFeedOptions {
   /** Called for each connection end conntrack cannot see. */
-  onConnection(end: EbpfConnectionEnd): void;
+  onConnection(end: EbpfSocketEvent): void;
   /** Told once when the source cannot load or stops working (one line for the log). */
   onNotice(message: string): void;
   readonly env?: NodeJS.ProcessEnv;
@@ -53,6 +23,8 @@ export interface EbpfFeedOptions {
   readonly all?: boolean;
   readonly now?: () => number;
 }
+
+export type { EbpfSocketEvent, EbpfStatus };
 
 /** The running eBPF feed. */
 export interface EbpfFeed {
@@ -91,15 +63,20 @@ export function createEbpfFeed(options: EbpfFeedOptions): EbpfFeed {
         status.evicted++;
       }
       status.connections++;
-      options.onConnection({ kind: 'opened', at, netns: t.netns, role, local: t.local, remote: t.remote });
+      options.onConnection({ kind: 'opened', at, netns: t.netns, role, family: t.family, local: t.local, remote: t.remote });
       return;
     }
     const was = open.get(t.sock);
     if (!was) return;
     open.delete(t.sock);
+    // tcp_sock counts sequence numbers: the client's SYN is in bytes_acked, and after a graceful close (the socket
+    // leaves LAST_ACK, FIN_WAIT2, TIME_WAIT or CLOSING) each side's FIN is one more. Payload is what remains.
+    const fins = ['LAST_ACK', 'FIN_WAIT2', 'TIME_WAIT', 'CLOSING'].includes(t.oldState) ? 1n : 0n;
+    const syn = was.role === 'client' ? 1n : 0n;
+    const payload = (n: bigint) => Number(n > 0n ? n : 0n);
     options.onConnection({
-      kind: 'closed', at, netns: t.netns, role: was.role, local: t.local, remote: t.remote,
-      durationMs: Number((t.ns - was.ns) / 1_000_000n), bytesSent: Number(t.bytesAcked), bytesReceived: Number(t.bytesReceived),
+      kind: 'closed', at, netns: t.netns, role: was.role, family: t.family, local: t.local, remote: t.remote,
+      durationMs: Number((t.ns - was.ns) / 1_000_000n), bytesSent: payload(t.bytesAcked - syn - fins), bytesReceived: payload(t.bytesReceived - fins),
     });
   };
 

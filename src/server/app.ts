@@ -1,6 +1,7 @@
 // Builds the HTTP app over an agent, without listening: the CLI listens, tests call inject().
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Agent } from '../agent/loop.js';
+import type { EbpfStatus } from '../core/capture/ebpf-event.js';
 import type { ExportStatusSource } from './metrics-export.js';
 import { DEFAULT_OUTPOST_INTERFACES } from '../core/report/outpost.js';
 import { installAuth } from './auth.js';
@@ -39,6 +40,8 @@ export interface AppOptions {
   readonly export?: ExportStatusSource;
   /** This Docker host's name and own addresses (connbeat's `docker_host`), in /api/v1/status for `portolan events`. */
   readonly dockerHost?: { readonly hostname: string; readonly ips: readonly string[] };
+  /** The eBPF source (`serve --ebpf`): its state, or why it is off, in /api/v1/status. */
+  readonly ebpf?: () => EbpfStatus;
 }
 
 /** Builds the fastify app (routes, auth, errors, metrics, live streams); call listen() or inject() on it. */
@@ -69,7 +72,7 @@ export async function buildApp(agent: Agent, options: AppOptions = {}): Promise<
   const html = options.html ?? options.ui?.index ?? DEFAULT_HTML;
   registerOutpostRoute(app, agent, views, () => html);
   if (options.ui) registerUiRoutes(app, options.ui);
-  registerApiRoutes(app, agent, views, { live: live.stats, ...(options.export ? { export: options.export } : {}), ...(options.dockerHost ? { dockerHost: options.dockerHost } : {}) });
+  registerApiRoutes(app, agent, views, { live: live.stats, ...(options.export ? { export: options.export } : {}), ...(options.dockerHost ? { dockerHost: options.dockerHost } : {}), ...(options.ebpf ? { ebpf: options.ebpf } : {}) });
   registerSflowRoutes(app, agent);
   app.get('/metrics', {
     schema: { summary: 'Prometheus exposition: per-container traffic and sockets, per-edge connections and bytes, portolan\'s own health', produces: ['text/plain'], response: { 200: { type: 'string' } } },

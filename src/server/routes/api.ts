@@ -1,6 +1,7 @@
 // The JSON API under /api/v1: containers, sockets (the `ps` filters), topology (live or from history),
 // traffic history, what history covers and the agent's status. Read-only: every route is a GET.
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { EbpfStatus } from '../../core/capture/ebpf-event.js';
 import type { ExportStatusSource } from '../metrics-export.js';
 import type { Agent } from '../../agent/loop.js';
 import { parseInstant } from '../../core/duration.js';
@@ -88,7 +89,7 @@ interface SocketsQuery { container?: string[]; state?: string[]; protocol?: 'tcp
 
 /** Registers the /api/v1 JSON routes. */
 export function registerApiRoutes(app: FastifyInstance, agent: Agent, views: Views, extra: {
-  live?: () => LiveStats; export?: ExportStatusSource; dockerHost?: { readonly hostname: string; readonly ips: readonly string[] };
+  live?: () => LiveStats; export?: ExportStatusSource; dockerHost?: { readonly hostname: string; readonly ips: readonly string[] }; ebpf?: () => EbpfStatus;
 } = {}): void {
   const state = () => {
     const s = agent.current();
@@ -262,6 +263,7 @@ export function registerApiRoutes(app: FastifyInstance, agent: Agent, views: Vie
       ...(extra.live ? { live: extra.live() } : {}),
       ...(extra.export ? { export: { sinks: extra.export.status(), filtered: extra.export.filtered() } } : {}),
       ...(extra.dockerHost ? { dockerHost: extra.dockerHost } : {}),
+      ...(extra.ebpf ? { ebpf: extra.ebpf() } : {}),
     };
   });
 }
