@@ -11,6 +11,7 @@ import { dumpConntrack, subscribeConntrackEvents, type CtnetlinkSubscription } f
 import { readFileInNetns } from '../sources/netns.js';
 import type { Procfs } from '../sources/procfs.js';
 import type { Collector } from './collector.js';
+import { hostNetns as hostNetnsOf } from './netns.js';
 
 /** Settings of capture. */
 export interface CaptureConfig {
@@ -82,6 +83,7 @@ export function createCaptureReceiver(config: CaptureConfig, deps: CaptureDeps):
   let hostNetns = 0;
   let previous: CapturePart | undefined;
   let lastError: string | undefined;
+  let hostPath = deps.procfs.pathOf(config.hostPid ?? 1, 'ns/net');
 
   function push(r: FlowRecord): void {
     if (pending.length >= maxPending) {
@@ -157,7 +159,7 @@ export function createCaptureReceiver(config: CaptureConfig, deps: CaptureDeps):
 
   function sysctl(name: string): 'on' | 'off' | 'unknown' {
     try {
-      const v = readInNetns(deps.procfs.pathOf(config.hostPid ?? 1, 'ns/net'), `/proc/sys/net/netfilter/${name}`).trim();
+      const v = readInNetns(hostPath, `/proc/sys/net/netfilter/${name}`).trim();
       return v === '1' ? 'on' : v === '0' ? 'off' : 'unknown';
     } catch {
       return 'unknown';
@@ -231,12 +233,11 @@ export function createCaptureReceiver(config: CaptureConfig, deps: CaptureDeps):
   return {
     collector,
     async start() {
-      const pid = config.hostPid ?? 1;
       try {
-        const link = deps.procfs.readLink(pid, 'ns/net');
-        const m = /\[(\d+)\]/.exec(link);
-        hostNetns = m?.[1] ? Number(m[1]) : 0;
-        follow(hostNetns, deps.procfs.pathOf(pid, 'ns/net'));
+        const host = hostNetnsOf(deps.procfs, config.hostPid);
+        hostNetns = host.host;
+        hostPath = deps.procfs.pathOf(host.hostPid, 'ns/net');
+        follow(hostNetns, hostPath);
         state = 'running';
         reason = undefined;
         sysctlCache = { timestamps: sysctl('nf_conntrack_timestamp'), accounting: sysctl('nf_conntrack_acct') };
