@@ -169,9 +169,19 @@ export function toConnbeatPorts(ports: readonly PortBinding[]): ConnbeatPort[] {
   return ports.map((p) => ({ ip: p.hostIp, private_port: p.containerPort, public_port: p.hostPort, type: p.protocol }));
 }
 
+// One document object per known container, shared by its documents (they are never changed).
+const containerDocs = new WeakMap<ExportContainer, ConnbeatContainer>();
+
 function containerDoc(id: string, ctx: ConnbeatContext, ref?: ContainerRef): ConnbeatContainer {
   const c = ctx.containers.get(id);
-  if (c) return { id: c.id, name: c.name, image: c.image, labels: c.labels, ports: toConnbeatPorts(c.ports) };
+  if (c) {
+    let d = containerDocs.get(c);
+    if (!d) {
+      d = { id: c.id, name: c.name, image: c.image, labels: c.labels, ports: toConnbeatPorts(c.ports) };
+      containerDocs.set(c, d);
+    }
+    return d;
+  }
   return { id, name: ref?.name ?? id.slice(0, 12), image: ref?.image ?? '', labels: {}, ports: [] };
 }
 
@@ -182,29 +192,36 @@ function containerDoc(id: string, ctx: ConnbeatContext, ref?: ContainerRef): Con
  */
 export function connectionDocuments(event: string, at: string, facts: ConnectionFacts, ctx: ConnbeatContext): ConnbeatDocument[] {
   const docs: ConnbeatDocument[] = [];
-  const base = { '@timestamp': at, type: 'connbeat' as const, event, beat: ctx.beat, docker_host: ctx.dockerHost };
-  const extra = (sent: number | undefined, received: number | undefined) => ({
-    source: facts.source, protocol: facts.protocol, state: facts.state,
-    ...(facts.durationMs !== undefined ? { duration_ms: facts.durationMs } : {}),
-    ...(sent !== undefined || received !== undefined ? { bytes: { ...(sent !== undefined ? { sent } : {}), ...(received !== undefined ? { received } : {}) } } : {}),
-    ...(facts.published ? { published: { ip: facts.published.address, port: facts.published.port } } : {}),
-  });
+  // Built property by property, not by spreads: this runs for every captured connection (thousands a second).
+  const one = (local: Endpoint, remote: Endpoint, direction: ConnbeatDirection, sent: number | undefined, received: number | undefined,
+    process: ConnbeatProcess | null, container: ConnbeatContainer | null): ConnbeatDocument => {
+    const d: Record<string, unknown> = {
+      '@timestamp': at, type: 'connbeat', event, beat: ctx.beat,
+      local_ip: local.address, local_port: local.port, remote_ip: remote.address, remote_port: remote.port,
+      source: facts.source, protocol: facts.protocol, direction, state: facts.state,
+    };
+    if (facts.durationMs !== undefined) d.duration_ms = facts.durationMs;
+    if (sent !== undefined || received !== undefined) {
+      const bytes: { sent?: number; received?: number } = {};
+      if (sent !== undefined) bytes.sent = sent;
+      if (received !== undefined) bytes.received = received;
+      d.bytes = bytes;
+    }
+    if (facts.published) d.published = { ip: facts.published.address, port: facts.published.port };
+    d.local_process = process;
+    d.container = container;
+    d.docker_host = ctx.dockerHost;
+    return d as unknown as ConnbeatDocument;
+  };
   if (facts.clientLocal) {
-    const remote = facts.published ?? facts.server;
-    docs.push({
-      ...base, local_ip: facts.client.address, local_port: facts.client.port, remote_ip: remote.address, remote_port: remote.port,
-      direction: 'outgoing', ...extra(facts.bytesToServer, facts.bytesToClient),
-      local_process: facts.clientProcess ?? ctx.process?.('client', facts) ?? null,
-      container: facts.clientContainerId !== undefined ? containerDoc(facts.clientContainerId, ctx, facts.clientContainer) : null,
-    });
+    docs.push(one(facts.client, facts.published ?? facts.server, 'outgoing', facts.bytesToServer, facts.bytesToClient,
+      facts.clientProcess ?? ctx.process?.('client', facts) ?? null,
+      facts.clientContainerId !== undefined ? containerDoc(facts.clientContainerId, ctx, facts.clientContainer) : null));
   }
   if (facts.serverLocal) {
-    docs.push({
-      ...base, local_ip: facts.server.address, local_port: facts.server.port, remote_ip: facts.client.address, remote_port: facts.client.port,
-      direction: 'incoming', ...extra(facts.bytesToClient, facts.bytesToServer),
-      local_process: facts.serverProcess ?? ctx.process?.('server', facts) ?? null,
-      container: facts.serverContainerId !== undefined ? containerDoc(facts.serverContainerId, ctx, facts.serverContainer) : null,
-    });
+    docs.push(one(facts.server, facts.client, 'incoming', facts.bytesToClient, facts.bytesToServer,
+      facts.serverProcess ?? ctx.process?.('server', facts) ?? null,
+      facts.serverContainerId !== undefined ? containerDoc(facts.serverContainerId, ctx, facts.serverContainer) : null));
   }
   return docs;
 }
