@@ -2,12 +2,14 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ConnbeatDocument } from '../core/report/connbeat.js';
 import { createHttpSink } from './http-sink.js';
 
-// A real receiver on loopback (this branch's port range): answers `mode()` and records each document's seq.
-const PORT = 19710;
+// A real receiver on loopback (this branch's port range, one port per test so that one failing test's receiver
+// cannot hold the next one's): answers `mode()` and records each document's seq.
+let PORT = 19710;
+beforeEach(() => { PORT++; });
 function receiver(mode: () => number) {
   const seen: number[] = [];
   let requests = 0;
@@ -106,13 +108,15 @@ describe('HTTP sink', () => {
     first.push(Array.from({ length: 120 }, (_, i) => doc(i)));
     await until(() => first.status().state === 'retrying', 'a failure');
     await first.close();
-    expect(fs.readdirSync(dir).length).toBeGreaterThan(0);
+    expect({ files: fs.readdirSync(dir).length, status: first.status() }).toMatchObject({ files: 2, status: { sent: 0, dropped: 0, buffered: 120 } });
     const r = receiver(() => 200);
     await r.listen();
     const second = createHttpSink({ url: `http://127.0.0.1:${PORT}/`, bufferDir: dir, ...fast });
     await until(() => r.seen.length === 120, 'the left-over batches');
     expect(new Set(r.seen).size).toBe(120);
-    expect(fs.readdirSync(dir)).toEqual([]);
+    // A batch's file goes once its 2xx is in.
+    await until(() => second.status().buffered === 0 && fs.readdirSync(dir).length === 0, 'the buffer emptied');
+    expect(second.status()).toMatchObject({ sent: 120, bufferedBytes: 0 });
     await second.close();
     await r.close();
   });
