@@ -25,7 +25,7 @@ export interface AgentCollection {
    * Told what the Docker events stream says: an event (something changed), connected (watching from now on) or
    * lost (not watching). A collection that knows may skip asking Docker while nothing changed.
    */
-  dockerEvents?(news: 'event' | 'connected' | 'lost', containerId?: string): void;
+  dockerEvents?(news: 'event' | 'connected' | 'lost', containerId?: string, action?: string): void;
 }
 
 /** Renders a snapshot: core's pipeline, possibly wrapped (the agent adds reverse-DNS names of external nodes). */
@@ -296,7 +296,7 @@ export function createAgent(deps: AgentDeps): RunningAgent {
       deps.events?.start({
         onEvent: (e) => {
           deps.logger.debug({ event: e }, 'docker event');
-          deps.collection.dockerEvents?.('event', e.container ?? (e.type === 'container' ? e.id : undefined));
+          deps.collection.dockerEvents?.('event', e.container ?? (e.type === 'container' ? e.id : undefined), `${e.type} ${e.action}`);
           agent.trigger(`${e.type} ${e.action}`);
         },
         onConnected: () => {

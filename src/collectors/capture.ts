@@ -5,7 +5,9 @@
 // counted; the agent never waits for any of this.
 import type { CapturePart, CaptureStatus, FlowRecord } from '../core/model/connection.js';
 import type { ContainerNetns } from '../core/model/snapshot.js';
+import type { ContainerInfo } from '../core/model/container.js';
 import { createFlowTable, type FlowTable } from '../core/capture/flow-table.js';
+import { knownAddresses } from '../core/capture/known-addresses.js';
 import { parseCtnetlinkDatagram } from '../core/parse/ctnetlink.js';
 import { dumpConntrack, subscribeConntrackEvents, type CtnetlinkSubscription } from '../sources/ctnetlink.js';
 import { readFileInNetns } from '../sources/netns.js';
@@ -44,8 +46,13 @@ export interface CaptureReceiver {
   readonly collector: Collector<'capture'>;
   /** Subscribes in the host namespace; rejects with a one-line reason (then capture is `unavailable`). */
   start(): Promise<void>;
-  /** Listens for new flows (one listener). */
-  onNews(listener: CaptureNewsListener): void;
+  /**
+   * A container just started (Docker event): `inspect` reads it now, and the next collection hands it over with the
+   * flows, so a container gone by then (`docker run --rm`) still names its address.
+   */
+  learn(inspect: () => Promise<ContainerInfo>): void;
+  /** Listens for new flows (one listener); `want` is called when capture holds records for a collection to take. */
+  onNews(listener: CaptureNewsListener, want?: () => void): void;
   status(): CaptureStatus;
   close(): void;
 }
@@ -59,6 +66,8 @@ interface Followed {
 }
 
 const CONTAINER_RECHECK_MS = 30_000;
+/** Longest a flow from an unnamed address in a Docker network waits for its container's start event (ms). */
+const HOLD_MS = 1_000;
 
 /** Creates capture (not started). */
 export function createCaptureReceiver(config: CaptureConfig, deps: CaptureDeps): CaptureReceiver {
@@ -72,6 +81,15 @@ export function createCaptureReceiver(config: CaptureConfig, deps: CaptureDeps):
   // Container namespaces checked for conntrack, and when.
   const checked = new Map<number, number>();
   let pending: FlowRecord[] = [];
+  // Containers inspected on their start event since the last collection (bounded like the records).
+  let started: { container: ContainerInfo; atMs: number }[] = [];
+  // Inspects under way, and since when: records read after that wait for them (or they would be named without it).
+  let inspecting = 0;
+  let inspectingSinceMs = 0;
+  let heldBack = false;
+  let holdTimer: ReturnType<typeof setTimeout> | undefined;
+  // Containers handed over with their start event lately (a flow held back is named against them too).
+  let seenStarted: ContainerInfo[] = [];
   let state: CaptureStatus['state'] = 'off';
   let reason: string | undefined;
   let events = 0;
@@ -80,6 +98,7 @@ export function createCaptureReceiver(config: CaptureConfig, deps: CaptureDeps):
   let dropped = 0;
   let lastRate = { atMs: now(), events: 0, perSec: 0 };
   let news: CaptureNewsListener | undefined;
+  let wanted: (() => void) | undefined;
   let hostNetns = 0;
   let previous: CapturePart | undefined;
   let lastError: string | undefined;
@@ -139,6 +158,11 @@ export function createCaptureReceiver(config: CaptureConfig, deps: CaptureDeps):
     f.sub = subscribe(nsPath, {
       onDatagram: (bytes) => onDatagram(f, bytes),
       onError: (err) => {
+        if (err.code === 'EHANDLER') {
+          parseErrors++;
+          lastError = err.message;
+          return;
+        }
         if (err.code === 'ENOBUFS' || err.code === 'ETRUNC') {
           void resync(f);
           return;
@@ -189,7 +213,7 @@ export function createCaptureReceiver(config: CaptureConfig, deps: CaptureDeps):
   const collector: Collector<'capture'> = {
     name: 'capture',
     provides: ['capture'],
-    needs: ['netns'],
+    needs: ['netns', 'containers'],
     collect: async (ctx) => {
       const t = now();
       if (state === 'running' && config.containerNamespaces !== false) {
@@ -218,14 +242,40 @@ export function createCaptureReceiver(config: CaptureConfig, deps: CaptureDeps):
       const dt = (t - lastRate.atMs) / 1000;
       if (dt > 0) lastRate = { atMs: t, events, perSec: Math.round((events - lastRate.events) / dt) };
       sysctlCache = { timestamps: sysctl('nf_conntrack_timestamp'), accounting: sysctl('nf_conntrack_acct') };
-      const records = pending;
+      let records = pending;
       pending = [];
+      if (inspecting > 0) {
+        // A container that just started is being inspected: its flows wait for the next collection, which the
+        // inspect's end asks for.
+        const cut = records.findIndex((r) => r.receivedAtMs >= inspectingSinceMs);
+        if (cut >= 0) {
+          pending = records.slice(cut);
+          records = records.slice(0, cut);
+          heldBack = true;
+        }
+      }
+      // A flow from an address inside a Docker network that neither this collection nor a start event named (its
+      // start event not read yet) waits up to HOLD_MS for the event's inspect; from the first such one on, later
+      // records wait too, so the order read is kept.
+      const known = knownAddresses({ containers: [...(ctx.parts.containers ?? []), ...started.map((x) => x.container), ...seenStarted] });
+      const cut = records.findIndex((r) => t - r.receivedAtMs < HOLD_MS && (known.isNews(r.msg.original.src) || known.isNews(r.msg.reply.src)));
+      if (cut >= 0) {
+        pending = [...records.slice(cut), ...pending];
+        records = records.slice(0, cut);
+        if (!holdTimer) {
+          holdTimer = setTimeout(() => { holdTimer = undefined; wanted?.(); }, HOLD_MS);
+          holdTimer.unref?.();
+        }
+      }
+      const seen = started;
+      started = [];
+      seenStarted = [...seenStarted, ...seen.map((x) => x.container)].slice(-1000);
       const issues = lastError ? [{ source: 'capture', message: lastError, count: 1 }] : [];
       lastError = undefined;
       const st = status();
       // Nothing new: the same part object, so the pipeline may keep what it computed from the last one.
-      if (records.length === 0 && previous && previous.records.length === 0 && sameStatus(previous.status, st)) return { capture: previous, issues };
-      previous = { status: st, records };
+      if (records.length === 0 && seen.length === 0 && previous && previous.records.length === 0 && !previous.started && sameStatus(previous.status, st)) return { capture: previous, issues };
+      previous = { status: st, records, ...(seen.length > 0 ? { started: seen } : {}) };
       return { capture: previous, issues };
     },
   };
@@ -247,11 +297,32 @@ export function createCaptureReceiver(config: CaptureConfig, deps: CaptureDeps):
         throw new Error(reason, { cause: err });
       }
     },
-    onNews(listener) {
+    learn(inspect) {
+      if (state !== 'running') return;
+      if (inspecting++ === 0) inspectingSinceMs = now();
+      const done = () => {
+        if (--inspecting === 0 && heldBack) {
+          heldBack = false;
+          // Records were held for this inspect: ask for the collection that hands them over.
+          wanted?.();
+        }
+      };
+      inspect().then((container) => {
+        if (started.length < 10_000) started.push({ container, atMs: now() });
+        done();
+      }, (err: unknown) => {
+        // Gone before it could be read (removed already): its flows stay unnamed; said once in the issues.
+        lastError = `cannot inspect a container that just started: ${err instanceof Error ? err.message : String(err)}`;
+        done();
+      });
+    },
+    onNews(listener, want) {
       news = listener;
+      wanted = want;
     },
     status,
     close() {
+      if (holdTimer) clearTimeout(holdTimer);
       for (const f of followed.values()) f.sub?.close();
       followed.clear();
       if (state === 'running') state = 'off';

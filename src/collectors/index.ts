@@ -4,6 +4,7 @@ import { createDockerClient, DockerUnavailableError, parseDockerHost } from '../
 import { scanProcesses, scanProcessesInWorker } from '../sources/proc-scan.js';
 import { compileGlob } from '../core/glob.js';
 import { parseNsLink } from '../core/parse/pid-cgroup.js';
+import { toContainerInfo } from '../core/docker/containers.js';
 import { createProcfs } from '../sources/procfs.js';
 import { runCollectors, type AnyCollector, type CollectorRun } from './collector.js';
 import type { Logger } from 'pino';
@@ -61,7 +62,7 @@ export interface Collection {
   privileges(): Promise<PrivilegeReport>;
   collect(): Promise<{ snapshot: Snapshot; runs: CollectorRun[] }>;
   /** What the Docker events stream says (see AgentCollection.dockerEvents); with `repeat`, lets the list be skipped while nothing changed. */
-  dockerEvents(news: 'event' | 'connected' | 'lost', containerId?: string): void;
+  dockerEvents(news: 'event' | 'connected' | 'lost', containerId?: string, action?: string): void;
   /**
    * Turns conntrack byte accounting on in the Docker host's network namespace (for an explicit flag only:
    * portolan never does it on its own). Throws with a one-line message when it cannot.
@@ -152,7 +153,12 @@ export function createCollection(config: CollectionConfig = {}): Collection {
       if (report.message !== undefined) throw new PrivilegeError(report.missing, report.message);
       if (report.dockerError) throw report.dockerError;
     },
-    dockerEvents: (news, containerId) => { dockerCollector.dockerEvents(news, containerId); },
+    dockerEvents: (news, containerId, action) => {
+      dockerCollector.dockerEvents(news, containerId);
+      // A container that starts may be gone before the next collection lists it (`docker run --rm` clients): capture
+      // inspects it at once, so its address is in the history the flows it opens are named with.
+      if (capture && containerId && action === 'container start') capture.learn(() => docker.inspectContainer(containerId).then(toContainerInfo));
+    },
     enableConntrackAccounting: () => enableConntrackAccounting(procfs, config.hostPid),
     enableConntrackTimestamps: () => enableConntrackAccounting(procfs, config.hostPid, undefined, 'timestamp'),
     collect: () => runCollectors(collectors, { hostname: os.hostname(), timeoutMs: config.timeoutMs ?? 10_000 }),

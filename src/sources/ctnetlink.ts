@@ -87,16 +87,38 @@ export function subscribeConntrackEvents(nsPath: string, handlers: CtnetlinkEven
     throw new NetlinkUnavailableError(`cannot join conntrack event groups in ${nsPath}: ${String(err)}`, { cause: err });
   }
   let closed = false;
-  raw.on('message', (buf) => handlers.onDatagram(buf));
-  raw.on('truncatedMessage', () => handlers.onError(Object.assign(new Error(`conntrack event datagram truncated in ${nsPath}`), { code: 'ETRUNC' })));
-  raw.on('error', (err) => {
+  // A throw out of a handler would cross the native callback and abort the process (Napi::Error): never let one.
+  const guard = (fn: () => void): void => {
+    try {
+      fn();
+    } catch (err) {
+      try {
+        handlers.onError(Object.assign(new Error(`conntrack event handler failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`), { code: 'EHANDLER' }));
+      } catch (again) {
+        // onError itself threw: nothing left to tell; the datagram is lost, the process lives.
+        void again;
+      }
+    }
+  };
+  raw.on('message', (buf) => guard(() => handlers.onDatagram(buf)));
+  raw.on('truncatedMessage', () => setImmediate(() => guard(() => handlers.onError(Object.assign(new Error(`conntrack event datagram truncated in ${nsPath}`), { code: 'ETRUNC' })))));
+  // Errors are handled after the native callback that reported them has returned: a resync opens, sends on and
+  // closes another netlink socket, which must not happen inside this one's poll handler.
+  raw.on('error', (err) => setImmediate(() => guard(() => {
     if (closed) return;
     if (err.code !== 'ENOBUFS') {
       closed = true;
-      raw.close();
+      // Not from inside the native callback (see dumpConntrack).
+      setImmediate(() => {
+        try {
+          raw.close();
+        } catch (closeErr) {
+          void closeErr;
+        }
+      });
     }
     handlers.onError(err);
-  });
+  })));
   // The subscription must not keep the process alive on its own (the agent's server does).
   raw.unref();
   return {
@@ -117,14 +139,33 @@ export function dumpConntrack(nsPath: string, timeoutMs = 10_000): Promise<Buffe
   const raw = open(nsPath, 4 << 20);
   const datagrams: Buffer[] = [];
   return new Promise<Buffer[]>((resolve, reject) => {
+    let finished = false;
     const finish = (err?: Error) => {
+      if (finished) return;
+      finished = true;
       clearTimeout(timer);
-      raw.close();
+      // Closed outside the native callback that told us: closing the socket from inside it (and again on the
+      // error that follows) throws through the callback and aborts the process.
+      setImmediate(() => {
+        try {
+          raw.close();
+        } catch (closeErr) {
+          void closeErr;
+        }
+      });
       if (err) reject(err);
       else resolve(datagrams);
     };
     const timer = setTimeout(() => finish(new Error(`conntrack dump in ${nsPath} took over ${timeoutMs} ms`)), timeoutMs);
     raw.on('message', (buf) => {
+      if (finished) return;
+      try {
+        onDumpDatagram(buf);
+      } catch (err) {
+        finish(err instanceof Error ? err : new Error(String(err)));
+      }
+    });
+    const onDumpDatagram = (buf: Buffer): void => {
       datagrams.push(buf);
       // The dump ends with NLMSG_DONE (or an error) as the last message of a datagram.
       for (let off = 0, len = 0; off + NLMSG_HDRLEN <= buf.length; off += (len + 3) & ~3) {
@@ -137,8 +178,9 @@ export function dumpConntrack(nsPath: string, timeoutMs = 10_000): Promise<Buffe
           if (errno > 0) return finish(new Error(`conntrack dump in ${nsPath} failed: errno ${errno}`));
         }
       }
-    });
+    };
     raw.on('error', (err) => finish(err));
+    raw.on('truncatedMessage', () => finish(new Error(`conntrack dump datagram truncated in ${nsPath}`)));
     const req = Buffer.alloc(NLMSG_HDRLEN + 4);
     const w32 = (v: number, o: number) => (HOST_LE ? req.writeUInt32LE(v, o) : req.writeUInt32BE(v, o));
     const w16 = (v: number, o: number) => (HOST_LE ? req.writeUInt16LE(v, o) : req.writeUInt16BE(v, o));

@@ -35,11 +35,31 @@ describe('address history', () => {
     expect(h.at('172.30.0.3', T + 10_001)?.exitedAt).toBeUndefined();
   });
 
+  it('a reused address: the holder at that very time wins over one first seen just after (slack)', () => {
+    const h = createAddressHistory();
+    h.learn(c('a', 'job-11', '172.30.0.3', { startedAt: new Date(T).toISOString() }), T);
+    h.learn(c('b', 'job-12', '172.30.0.3', { startedAt: new Date(T + 500).toISOString() }), T + 500);
+    h.learn(c('d', 'job-13', '172.30.0.3', { startedAt: new Date(T + 1000).toISOString() }), T + 1000);
+    h.observe([], T + 2_000);
+    expect(h.at('172.30.0.3', T + 100)?.name).toBe('job-11');
+    expect(h.at('172.30.0.3', T + 600)?.name).toBe('job-12');
+    expect(h.at('172.30.0.3', T + 1500)?.name).toBe('job-13');
+  });
+
   it('a flow read just before the first collection that lists its container is still named (start time, slack)', () => {
     const h = createAddressHistory();
     h.observe([c('a', 'job-1', '172.30.0.3', { startedAt: new Date(T - 300).toISOString() })], T);
     expect(h.at('172.30.0.3', T - 200)?.name).toBe('job-1');
     expect(h.at('172.30.0.3', T - 10_000)).toBeUndefined();
+  });
+
+  it('a container learnt from its start event and gone by the next collection names its address in between', () => {
+    const h = createAddressHistory();
+    h.learn(c('a', 'job-1', '172.30.0.3', { startedAt: new Date(T).toISOString() }), T + 30);
+    h.observe([], T + 2_000);
+    expect(h.at('172.30.0.3', T + 50)?.name).toBe('job-1');
+    expect(h.at('172.30.0.3', T + 50)?.exitedAt).toBe('2026-12-07T11:00:02.000Z');
+    expect(h.at('172.30.0.3', T + 3_000)).toBeUndefined();
   });
 
   it('IPv6 addresses too; every network of a container', () => {

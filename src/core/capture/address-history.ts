@@ -33,6 +33,11 @@ export interface AddressHistory {
    * containers no longer listed end at `atMs` (or at their exit time, when an event said so first).
    */
   observe(containers: readonly ContainerInfo[], atMs: number): void;
+  /**
+   * A container seen at `atMs` outside a collection (inspected on its start event): its addresses begin holding,
+   * nothing else ends. The next observe ends them if it is not listed any more.
+   */
+  learn(container: ContainerInfo, atMs: number): void;
   /** A container was seen gone (Docker `die`, `destroy`, network `disconnect`) at `atMs`. */
   ended(containerId: string, atMs: number): void;
   /** The container that held `address` at `atMs`: the holding covering that time, else undefined. */
@@ -95,6 +100,28 @@ export function createAddressHistory(options: AddressHistoryOptions = {}): Addre
     }
   }
 
+  /** Begins (or goes on with) the holdings of these containers; returns the live keys they hold. */
+  function hold(containers: readonly ContainerInfo[], atMs: number): Set<string> {
+    const seen = new Set<string>();
+    for (const c of containers) {
+      for (const n of c.networks) {
+        for (const address of [n.ipv4, n.ipv6]) {
+          if (!address) continue;
+          const k = liveKey(c.id, n.name, address);
+          seen.add(k);
+          if (live.has(k)) continue;
+          // First seen now; it may have started a little before (its start time, when Docker says).
+          const started = c.startedAt ? Date.parse(c.startedAt) : NaN;
+          const fromMs = Number.isFinite(started) && started <= atMs && atMs - started < 60_000 ? started : atMs;
+          const h: Holding = { address, containerId: c.id, name: c.name, image: c.image, network: n.name, fromMs };
+          add(h);
+          live.set(k, h);
+        }
+      }
+    }
+    return seen;
+  }
+
   const toAt = (h: Holding): ContainerAt => ({
     id: h.containerId, name: h.name, image: h.image, network: h.network,
     ...(h.untilMs !== undefined ? { exitedAt: new Date(h.untilMs).toISOString() } : {}),
@@ -102,25 +129,12 @@ export function createAddressHistory(options: AddressHistoryOptions = {}): Addre
 
   return {
     observe(containers, atMs) {
-      const seen = new Set<string>();
-      for (const c of containers) {
-        for (const n of c.networks) {
-          for (const address of [n.ipv4, n.ipv6]) {
-            if (!address) continue;
-            const k = liveKey(c.id, n.name, address);
-            seen.add(k);
-            if (live.has(k)) continue;
-            // First seen now; it may have started a little before (its start time, when Docker says).
-            const started = c.startedAt ? Date.parse(c.startedAt) : NaN;
-            const fromMs = Number.isFinite(started) && started <= atMs && atMs - started < 60_000 ? started : atMs;
-            const h: Holding = { address, containerId: c.id, name: c.name, image: c.image, network: n.name, fromMs };
-            add(h);
-            live.set(k, h);
-          }
-        }
-      }
+      const seen = hold(containers, atMs);
       for (const [k, h] of live) if (!seen.has(k)) end(h, atMs);
       prune(atMs);
+    },
+    learn(container, atMs) {
+      hold([container], atMs);
     },
     ended(containerId, atMs) {
       for (const h of live.values()) if (h.containerId === containerId) end(h, atMs);
@@ -128,11 +142,15 @@ export function createAddressHistory(options: AddressHistoryOptions = {}): Addre
     at(address, atMs) {
       const list = byAddress.get(address);
       if (!list) return undefined;
+      // Whoever held it at that very time; addresses are reused within seconds (`docker run --rm` one after another).
       for (let i = list.length - 1; i >= 0; i--) {
         const h = list[i]!;
-        // A flow read a moment before the collection that first listed its container still belongs to it: the
-        // container held the address from its start, which a collection only sees afterwards (2 s of slack).
-        if (atMs >= h.fromMs - 2_000 && (h.untilMs === undefined || atMs <= h.untilMs)) return toAt(h);
+        if (atMs >= h.fromMs && (h.untilMs === undefined || atMs <= h.untilMs)) return toAt(h);
+      }
+      // Else a holder first seen just after: a flow read a moment before the listing (or the start time Docker
+      // reports) that first named its container (2 s of slack), the earliest such one.
+      for (const h of list) {
+        if (atMs >= h.fromMs - 2_000 && atMs < h.fromMs) return toAt(h);
       }
       return undefined;
     },

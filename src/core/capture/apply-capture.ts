@@ -71,6 +71,8 @@ export function applyCapture(topology: Topology, snapshot: Snapshot, previous: C
   const maxEdges = options.maxEdges ?? 10_000;
   const memory = previous ?? createCaptureMemory();
   const nowMs = Date.parse(snapshot.takenAt);
+  // Containers inspected on their start event first: a `docker run --rm` client may be gone from the listing.
+  for (const s of snapshot.capture?.started ?? []) memory.addresses.learn(s.container, s.atMs);
   memory.addresses.observe(snapshot.containers, nowMs);
   const hosts = hostAddresses(snapshot);
   const who: CaptureAttribution = {

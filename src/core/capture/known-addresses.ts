@@ -18,7 +18,7 @@ function prefixOf(address: string): string {
 }
 
 /** The addresses a snapshot can attribute, and the prefixes of its Docker networks (pure). */
-export function knownAddresses(snapshot: Snapshot): KnownAddresses {
+export function knownAddresses(snapshot: Pick<Snapshot, 'containers'> & Partial<Pick<Snapshot, 'sockets'>>): KnownAddresses {
   const known = new Set<string>(['127.0.0.1', '::1']);
   const prefixes = new Set<string>();
   for (const c of snapshot.containers) {
@@ -27,7 +27,7 @@ export function knownAddresses(snapshot: Snapshot): KnownAddresses {
       for (const g of [n.gateway, n.ipv6Gateway]) if (g) prefixes.add(prefixOf(g));
     }
   }
-  for (const ns of snapshot.sockets) for (const s of ns.sockets) known.add(s.local.address);
+  for (const ns of snapshot.sockets ?? []) for (const s of ns.sockets) known.add(s.local.address);
   return {
     isNews: (a) => !known.has(a) && prefixes.has(prefixOf(a)),
     add: (a) => { known.add(a); },

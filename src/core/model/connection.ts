@@ -2,6 +2,7 @@
 // conntrack's ctnetlink events (and, later, eBPF), attributed to the containers that held the addresses at that
 // time (address history, so a `docker run --rm` client that is gone is still named), consumed by the event journal
 // (`/api/v1/events`), the topology's short-lived edge counts and the export sinks.
+import type { ContainerInfo } from './container.js';
 import type { ConntrackEvent } from './conntrack.js';
 import type { Endpoint, Family, Protocol } from './socket.js';
 
@@ -136,4 +137,6 @@ export interface CapturePart {
   readonly status: CaptureStatus;
   /** Flows opened and closed since the previous collection, in the order read (bounded: see status.dropped). */
   readonly records: readonly FlowRecord[];
+  /** Containers inspected on their start event since the previous collection (they may be gone by now), and when. */
+  readonly started?: readonly { readonly container: ContainerInfo; readonly atMs: number }[];
 }

@@ -1,0 +1,122 @@
+#!/usr/bin/env node
+// How many new connections per second `portolan serve` follows with capture on, at what CPU and memory.
+// Needs `npm run build` and root. All traffic stays on loopback in the host namespace (conntrack tracks it there
+// as it tracks bridged container traffic: one NEW and one DESTROY event per connection).
+//
+//   node bench/capture.mjs [rate ...]        (default: 0 1000 2500 5000 connections per second, 10 s each; 0 = idle baseline)
+//
+// What is measured, per rate:
+//   - the load: a generator (this process) opens `rate` TCP connections a second to servers on 127.0.0.2-5 and
+//     resets each as soon as it is connected (RST: conntrack keeps the entry 10 s in CLOSE, not 120 s in
+//     TIME_WAIT, so DESTROY events come within the run and ports are not exhausted);
+//   - followed: connections the agent counted on the edges to those servers (captured.connections in
+//     /api/v1/topology, after the phase and one more collection) against the connections made;
+//   - events/s: conntrack events the agent read (NEW and DESTROY; DESTROYs of a phase come 10 s later);
+//   - agent CPU: utime+stime of the agent process from /proc/<pid>/stat over the phase, as % of one core
+//     (includes its collections at a 2 s interval, the HTTP server idle);
+//   - agent memory: VmRSS at the end of the phase, and VmHWM (peak) of the whole run.
+// The agent runs with --no-history --no-dns --interval 2 on 127.0.0.1:19420.
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const CLI = path.join(ROOT, 'dist/cli/main.js');
+const rates = process.argv.slice(2).map(Number).filter((n) => n >= 0);
+const RATES = rates.length > 0 ? rates : [0, 1000, 2500, 5000];
+const PHASE_MS = 10_000;
+const PORT = 19420;
+const SERVERS = [2, 3, 4, 5].map((i) => ({ host: `127.0.0.${i}`, port: 19421 + i }));
+const TICK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+
+function cpuTicks(pid) {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(f[11]) + Number(f[12]);
+}
+function memKb(pid, key) {
+  const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) : NaN;
+}
+/** Connections the agent counted on the edges to the bench's servers (captured.connections, summed). */
+async function counted() {
+  let t = await (await fetch(`http://127.0.0.1:${PORT}/api/v1/topology`)).json();
+  // Before the first collection the topology is 503: wait for it.
+  for (let i = 0; i < 300 && !Array.isArray(t.edges); i++) {
+    await new Promise((r) => setTimeout(r, 200));
+    t = await (await fetch(`http://127.0.0.1:${PORT}/api/v1/topology`)).json();
+  }
+  const ports = new Set(SERVERS.map((s) => s.port));
+  return t.edges.filter((e) => ports.has(e.port)).reduce((n, e) => n + (e.captured?.connections ?? 0), 0);
+}
+async function status() {
+  const r = await fetch(`http://127.0.0.1:${PORT}/api/v1/status`);
+  return (await r.json()).capture ?? { state: 'off', events: 0, parseErrors: 0, resyncs: 0, mayHaveMissed: 0 };
+}
+
+async function main() {
+  const servers = await Promise.all(SERVERS.map((s) => new Promise((resolve) => {
+    const srv = net.createServer((c) => { c.on('error', () => {}); c.destroy(); });
+    srv.listen(s.port, s.host, () => resolve(srv));
+  })));
+  const agent = spawn(process.execPath, [CLI, 'serve', '--listen', `127.0.0.1:${PORT}`, '--no-history', '--no-dns', '--interval', '2', '--log-level', 'warn', '--capture', ...(process.env.BENCH_AGENT_ARGS ?? '').split(' ').filter(Boolean)], { stdio: ['ignore', process.env.BENCH_AGENT_STDOUT ? 'inherit' : 'ignore', 'pipe'] });
+  let err = '';
+  agent.stderr.on('data', (d) => { err += d; });
+  agent.on('exit', (code, sig) => { console.error(`agent exited: ${code ?? sig}\n${err.slice(-3000)}`); process.exit(1); });
+  let first;
+  for (let i = 0; i < 300 && first === undefined; i++) {
+    try { first = await status(); } catch { await new Promise((r) => setTimeout(r, 200)); }
+  }
+  const noCapture = (process.env.BENCH_AGENT_ARGS ?? '').includes('--no-capture');
+  if (noCapture) first = { state: 'running', events: 0, parseErrors: 0, resyncs: 0, mayHaveMissed: 0 };
+  if (first?.state !== 'running') {
+    console.error(`capture is not running: ${JSON.stringify(first)}\n${err}`);
+    agent.removeAllListeners('exit');
+    agent.kill();
+    process.exit(1);
+  }
+  console.log(`host: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}; agent pid ${agent.pid}`);
+  console.log('rate/s  made/s  followed  events/s  agent CPU % of one core  RSS MB  parse errors  resyncs  missed');
+  for (const rate of RATES) {
+    const before = await status();
+    const counted0 = await counted();
+    const t0 = performance.now();
+    const c0 = cpuTicks(agent.pid);
+    let made = 0;
+    let i = 0;
+    // Every 10 ms, the connections due by then.
+    await new Promise((resolve) => {
+      const iv = setInterval(() => {
+        const due = Math.floor(((performance.now() - t0) / 1000) * rate);
+        while (made < due) {
+          const s = SERVERS[i++ % SERVERS.length];
+          const c = net.connect(s.port, s.host, () => c.resetAndDestroy());
+          c.on('error', () => {});
+          made++;
+        }
+        if (performance.now() - t0 >= PHASE_MS) { clearInterval(iv); resolve(); }
+      }, 10);
+    });
+    // Let the last events arrive and a collection run.
+    await new Promise((r) => setTimeout(r, 2500));
+    const followed = (await counted()) - counted0;
+    const secs = (performance.now() - t0) / 1000;
+    const cpu = ((cpuTicks(agent.pid) - c0) / TICK / secs) * 100;
+    const after = await status();
+    const events = after.events - before.events;
+    console.log([
+      String(rate).padStart(6), (made / (PHASE_MS / 1000)).toFixed(0).padStart(7), (made > 0 ? `${(100 * followed / made).toFixed(1)}%` : "-").padStart(9), (events / secs).toFixed(0).padStart(9),
+      cpu.toFixed(1).padStart(25), (memKb(agent.pid, 'VmRSS') / 1024).toFixed(0).padStart(7),
+      String(after.parseErrors).padStart(13), String(after.resyncs).padStart(8), String(after.mayHaveMissed).padStart(7),
+    ].join(' '));
+  }
+  console.log(`agent peak RSS (VmHWM): ${(memKb(agent.pid, 'VmHWM') / 1024).toFixed(0)} MB`);
+  agent.removeAllListeners('exit');
+  agent.kill('SIGTERM');
+  for (const s of servers) s.close();
+}
+
+await main();

@@ -1,0 +1,215 @@
+// Capture on the real engine: `portolan serve` follows conntrack's events, so connections that open and close
+// between two collections are counted in their edge and streamed as events, `docker run --rm` clients are named by
+// their (exited) containers and never as external addresses, and a client that connects right after its container
+// starts is in the API within a second. Everything is compared with the kernel's own table (`conntrack -L`).
+// Containers and networks carry org.portolan.run=capture-<run> and are removed at the end.
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testImage } from './harness.js';
+import { eventually, followSse, getJson, startServe, type ServeProcess } from './serve-agent.js';
+
+const RUN = `capture-${randomBytes(3).toString('hex')}`;
+const LABELS = ['--label', 'org.portolan.test=1', '--label', `org.portolan.run=${RUN}`];
+const nameOf = (n: string) => `pt-${RUN}-${n}`;
+
+function docker(...args: string[]): string {
+  const r = spawnSync('docker', args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`docker ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout.trim();
+}
+function dockerAsync(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn('docker', args);
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    p.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    p.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+const ipOf = (n: string, net: string): string => docker('inspect', '-f', `{{(index .NetworkSettings.Networks "${net}").IPAddress}}`, nameOf(n));
+const idOf = (n: string): string => docker('inspect', '-f', '{{.Id}}', nameOf(n));
+
+/** Entries of the host's conntrack table for TCP from `src` to `dst:port` (the kernel's answer). */
+function conntrackFlows(src: string, dst: string, port: number): { sport: number; bytes?: number }[] {
+  const r = spawnSync('conntrack', ['-L', '-p', 'tcp', '-s', src, '-d', dst, '--dport', String(port)], { encoding: 'utf8' });
+  return r.stdout.split('\n').filter((l) => l.includes(`dport=${port}`)).map((l) => ({
+    sport: Number(/sport=(\d+)/.exec(l)?.[1]),
+    ...(/bytes=(\d+)/.test(l) ? { bytes: Number(/bytes=(\d+)/.exec(l)?.[1]) } : {}),
+  }));
+}
+
+interface Flow { client: { address: string; port: number; container?: { id: string; name: string; exitedAt?: string } }; server: { address: string; port: number; container?: { id: string } }; bytes?: { sent: number; received: number } }
+interface Topo {
+  nodes: { id: string; kind: string; name: string; address?: string; exitedAt?: string }[];
+  edges: { id: string; from: string; to: string; port: number; captured?: { connections: number; open: number; bytesSent?: number; bytesReceived?: number }; closedAt?: string }[];
+}
+
+const dataDirs: string[] = [];
+const agents: ServeProcess[] = [];
+let image = '';
+const NET = nameOf('net');
+
+beforeAll(() => {
+  image = testImage();
+  docker('network', 'create', ...LABELS, NET);
+  docker('run', '-d', '--name', nameOf('srv'), ...LABELS, '--network', NET, image, 'node', '/opt/peer.mjs', 'tcp-server', '8080');
+}, 180_000);
+
+afterAll(async () => {
+  for (const a of agents) await a.stop();
+  const ids = docker('ps', '-aq', '--filter', `label=org.portolan.run=${RUN}`).split('\n').filter(Boolean);
+  if (ids.length > 0) spawnSync('docker', ['rm', '-f', ...ids]);
+  spawnSync('docker', ['network', 'rm', NET]);
+  for (const d of dataDirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
+async function serve(args: string[]): Promise<ServeProcess> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'portolan-capture-'));
+  dataDirs.push(dir);
+  const a = await startServe(['--data', dir, '--no-dns', '--capture', ...args]);
+  agents.push(a);
+  await eventually(async () => (await getJson(`${a.base}/readyz`)).status === 200, 30_000, 'readyz');
+  const status = (await getJson<{ capture?: { state: string } }>(`${a.base}/api/v1/status`)).body;
+  expect(status.capture?.state, a.output()).toBe('running');
+  return a;
+}
+
+// A client script for the test image's node: `count` connections, one every `everyMs`, each sending 64 bytes and
+// closing once the echo is back (about 10 ms each); prints `done <ok>` at the end.
+const burst = (host: string, count: number, everyMs: number) => `
+const net = require('net'); let ok = 0, ended = 0;
+const one = () => { const s = net.connect(8080, '${host}', () => s.write(Buffer.alloc(64, 120)));
+  s.on('data', () => { setTimeout(() => s.end(), 8); }); s.on('error', () => {});
+  s.on('close', () => { ok++; if (++ended === ${count}) console.log('done', ok); }); };
+for (let i = 0; i < ${count}; i++) setTimeout(one, i * ${everyMs});
+setInterval(() => {}, 1 << 30);`;
+
+describe('capture: 1,000 connections of ~10 ms between two containers over 10 s', () => {
+  let agent: ServeProcess;
+  beforeAll(async () => {
+    // A long interval: only capture can see connections that live 10 ms.
+    agent = await serve(['--interval', '5']);
+  }, 60_000);
+
+  it('all are events and in the edge\'s count, live and in history, as many as the kernel tracked', async () => {
+    const srvIp = ipOf('srv', NET);
+    const events = followSse(`${agent.base}/api/v1/events?type=connection.opened`);
+    await events.opened;
+    docker('run', '-d', '--name', nameOf('burst'), ...LABELS, '--network', NET, image, 'node', '-e', burst(srvIp, 1000, 10));
+    const cliIp = ipOf('burst', NET);
+    const cliId = idOf('burst');
+    const srvId = idOf('srv');
+    await eventually(() => docker('logs', nameOf('burst')).includes('done'), 60_000, 'the client to finish its 1,000 connections');
+    // The kernel's answer: every flow is still in the table (TIME_WAIT lasts 120 s).
+    const kernel = conntrackFlows(cliIp, srvIp, 8080);
+    expect(kernel.length).toBeGreaterThanOrEqual(1000);
+    const mine = () => events.events.filter((e) => {
+      const f = (e.data as { flow?: Flow }).flow;
+      return f !== undefined && f.client.address === cliIp && f.server.port === 8080;
+    });
+    await eventually(() => mine().length >= kernel.length, 15_000, 'an opened event for each flow the kernel tracked');
+    const flows = mine().map((e) => (e.data as { flow: Flow }).flow);
+    expect(new Set(flows.map((f) => f.client.port))).toEqual(new Set(kernel.map((k) => k.sport)));
+    expect(flows.every((f) => f.client.container?.id === cliId && f.server.container?.id === srvId)).toBe(true);
+    // The edge counts them at the next collection (interval 5 s).
+    const edgeId = `${cliId}->${srvId}/tcp/8080`;
+    const edge = await eventually(async () => {
+      const t = (await getJson<Topo>(`${agent.base}/api/v1/topology`)).body;
+      const e = t.edges.find((x) => x.id === edgeId);
+      return e?.captured && e.captured.connections >= kernel.length ? e : undefined;
+    }, 15_000, 'the edge to count every connection');
+    expect(edge.captured?.connections).toBe(kernel.length);
+    // And history has it, as of its latest record.
+    const { lastMs } = (await getJson<{ lastMs: number }>(`${agent.base}/api/v1/history`)).body;
+    const at = await getJson<Topo>(`${agent.base}/api/v1/topology?at=${lastMs / 1000}`);
+    expect(at.status).toBe(200);
+    expect(at.body.edges.find((x) => x.id === edgeId)?.captured?.connections).toBe(kernel.length);
+    events.close();
+  });
+});
+
+describe('capture: 200 `docker run --rm` clients of a server', () => {
+  let agent: ServeProcess;
+  beforeAll(async () => {
+    agent = await serve(['--interval', '2']);
+  }, 60_000);
+
+  it('every one is named by its container, none is an external node', async () => {
+    const srvIp = ipOf('srv', NET);
+    const events = followSse(`${agent.base}/api/v1/events?type=connection.opened`);
+    await events.opened;
+    const N = 200;
+    // Each client prints its address and local port, then exits and is removed.
+    const script = `const net = require('net'); const s = net.connect(8080, '${srvIp}', () => { console.log(s.localAddress, s.localPort); s.end('x'); });
+s.on('data', () => {}); s.on('error', (e) => { console.log('error', e.message); process.exit(1); });`;
+    const seen: { name: string; address: string; port: number }[] = [];
+    let next = 0;
+    const worker = async () => {
+      while (next < N) {
+        const i = next++;
+        const n = nameOf(`job-${i}`);
+        const r = await dockerAsync(['run', '--rm', '--name', n, ...LABELS, '--network', NET, image, 'node', '-e', script]);
+        const [address, port] = r.stdout.trim().split(' ');
+        if (r.status === 0 && address && port) seen.push({ name: n, address: address.replace(/^::ffff:/, ''), port: Number(port) });
+      }
+    };
+    await Promise.all(Array.from({ length: 6 }, worker));
+    expect(seen).toHaveLength(N);
+    const byPort = () => new Map(events.events.flatMap((e) => {
+      const f = (e.data as { flow?: Flow }).flow;
+      return f && f.server.port === 8080 ? [[`${f.client.address}:${f.client.port}`, f] as const] : [];
+    }));
+    await eventually(() => seen.every((s) => byPort().has(`${s.address}:${s.port}`)), 10_000, 'an opened event for each client');
+    const flows = byPort();
+    const unnamed = seen.filter((s) => flows.get(`${s.address}:${s.port}`)?.client.container?.name !== s.name);
+    expect(unnamed).toEqual([]);
+    // The map: no external node for any of their addresses, live and in history.
+    const addresses = new Set(seen.map((s) => s.address));
+    const check = async (url: string) => {
+      const t = (await getJson<Topo>(url)).body;
+      return t.nodes.filter((n) => n.kind === 'external' && n.address !== undefined && addresses.has(n.address)).map((n) => n.id);
+    };
+    // After the next collection (2 s interval).
+    const lastEvent = Date.now();
+    await eventually(async () => (await getJson<{ lastCollectionAtMs: number }>(`${agent.base}/api/v1/status`)).body.lastCollectionAtMs > lastEvent, 10_000, 'a collection after the clients');
+    expect(await check(`${agent.base}/api/v1/topology`)).toEqual([]);
+    const { lastMs } = (await getJson<{ lastMs: number }>(`${agent.base}/api/v1/history`)).body;
+    expect(await check(`${agent.base}/api/v1/topology?at=${lastMs / 1000}`)).toEqual([]);
+    events.close();
+  }, 400_000);
+});
+
+describe('capture: a client that connects within 100 ms of its container\'s start', () => {
+  let agent: ServeProcess;
+  beforeAll(async () => {
+    // 60 s: the tick explains nothing; only the Docker start event and capture's news can.
+    agent = await serve(['--interval', '60']);
+  }, 60_000);
+
+  it('is in the API within one second', async () => {
+    const srvIp = ipOf('srv', NET);
+    const srvId = idOf('srv');
+    // busybox nc connects within milliseconds of the start; the connection stays open (sleep keeps stdin open).
+    const id = docker('run', '-d', '--name', nameOf('quick'), ...LABELS, '--network', NET, image, 'sh', '-c', `sleep 30 | nc ${srvIp} 8080`);
+    const started = Date.parse(docker('inspect', '-f', '{{.State.StartedAt}}', id));
+    const inApi = async () => {
+      const t = (await getJson<Topo>(`${agent.base}/api/v1/topology`)).body;
+      return t.edges.some((e) => e.from === id && e.to === srvId && e.port === 8080) ? Date.now() : undefined;
+    };
+    // The promise: within 1 s of the start (polled every 25 ms).
+    const end = started + 1000;
+    let seenAt: number | undefined;
+    while (Date.now() <= end && seenAt === undefined) {
+      seenAt = await inApi();
+      if (seenAt === undefined) await new Promise((r) => setTimeout(r, 25));
+    }
+    const kernel = conntrackFlows(ipOf('quick', NET), srvIp, 8080);
+    expect(kernel.length).toBeGreaterThanOrEqual(1);
+    expect(seenAt, `not in the API 1 s after the container started (${new Date(started).toISOString()})`).toBeDefined();
+  });
+});
