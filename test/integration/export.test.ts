@@ -105,8 +105,9 @@ describe('serve --export http: at least once through a receiver outage', () => {
     await rx.start();
 
     const expected = () => stream.events.filter((e) => e.event.startsWith('container.')).map((e) => `${e.event} ${(e.data as { container: { name: string } }).container.name}`).filter((t) => t.includes(cname(''))).sort();
-    // The retry backoff tops at 30 s; the receiver has everything the agent's own stream said, and the sink is empty.
-    await eventually(() => expected().length === 15 && JSON.stringify(containerEvents(rx.docs)) === JSON.stringify(expected()), 45_000, 'the receiver to have every event of the stream');
+    // The retry backoff tops at 30 s (the sink's promise), plus the deliveries: the receiver has everything the agent's
+    // own stream said, and the sink is empty.
+    await eventually(() => expected().length === 15 && JSON.stringify(containerEvents(rx.docs)) === JSON.stringify(expected()), 60_000, 'the receiver to have every event of the stream');
     const status = await eventually(async () => {
       const s = (await getJson<Status>(`${agent.base}/api/v1/status`)).body.export.sinks[0];
       return s !== undefined && s.state === 'ok' && s.buffered === 0 ? s : undefined;
