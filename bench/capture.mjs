@@ -62,7 +62,7 @@ async function main() {
     const srv = net.createServer((c) => { c.on('error', () => {}); c.destroy(); });
     srv.listen(s.port, s.host, () => resolve(srv));
   })));
-  const agent = spawn(process.execPath, [CLI, 'serve', '--listen', `127.0.0.1:${PORT}`, '--no-history', '--no-dns', '--interval', '2', '--log-level', 'warn', '--capture', ...(process.env.BENCH_AGENT_ARGS ?? '').split(' ').filter(Boolean)], { stdio: ['ignore', process.env.BENCH_AGENT_STDOUT ? 'inherit' : 'ignore', 'pipe'] });
+  const agent = spawn(process.execPath, [CLI, 'serve', '--listen', `127.0.0.1:${PORT}`, '--no-history', '--no-dns', '--interval', '2', '--log-level', 'warn', ...(process.env.BENCH_AGENT_ARGS ?? '').split(' ').filter(Boolean)], { stdio: ['ignore', process.env.BENCH_AGENT_STDOUT ? 'inherit' : 'ignore', 'pipe'] });
   let err = '';
   agent.stderr.on('data', (d) => { err += d; });
   agent.on('exit', (code, sig) => { console.error(`agent exited: ${code ?? sig}\n${err.slice(-3000)}`); process.exit(1); });

@@ -26,7 +26,7 @@ export async function serve(flags: ServeFlags, address: ListenAddress, token: st
   const logger = pino({ name: 'portolan', level: flags.logLevel }, toStdout ? pino.destination(2) : undefined);
   const sflow = flags.sflow === true ? DEFAULT_SFLOW : flags.sflow;
   const collection = createCollection({
-    ...toCollectionConfig(flags), timeoutMs: flags.collectTimeout, repeat: {}, ...(sflow ? { sflow } : {}), ...(flags.capture === true ? { capture: {} } : {}),
+    ...toCollectionConfig(flags), timeoutMs: flags.collectTimeout, repeat: {}, ...(sflow ? { sflow } : {}), ...(flags.capture !== false ? { capture: {} } : {}),
   });
   // Capabilities do not change while a process runs: without them the agent would serve an empty map for ever,
   // so it refuses to start, in one line. (A Docker engine that is down is not refused: the agent waits for it.)
@@ -55,7 +55,7 @@ export async function serve(flags: ServeFlags, address: ListenAddress, token: st
       logger.info({ capture: collection.capture.status() }, 'following conntrack events');
     } catch (err) {
       // One clear notice; everything else works (polling only).
-      logger.warn({ reason: (err as Error).message }, 'capture unavailable: connections that open and close between two collections are not seen (drop --capture to silence this)');
+      logger.warn({ reason: (err as Error).message }, 'capture unavailable: connections that open and close between two collections are not seen (--no-capture silences this)');
     }
   }
   let history: HistoryStore | undefined;

@@ -45,8 +45,8 @@ export interface ServeFlags extends CollectionFlags {
   exportFileMaxFiles: number;
   /** `--ebpf`: also capture what conntrack cannot see, through bpftrace (opt-in). */
   ebpf?: boolean;
-  /** `--capture`: follow conntrack events (off by default for now; `--no-capture` keeps it off). */
-  capture?: boolean;
+  /** `--no-capture` sets false: do not follow conntrack events. */
+  capture: boolean;
   /** `--conntrack-timestamps`: set nf_conntrack_timestamp=1 at start (host-wide; explicit only). */
   conntrackTimestamps?: boolean;
 }
@@ -180,8 +180,7 @@ export function registerServe(program: Command): void {
     .option('--metrics-max-edges <n>', 'most edges exported on /metrics (busiest first)', positiveInteger, 1000)
     .option('--no-dns', 'do not look up reverse-DNS names of external addresses')
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
-    .option('--capture', 'follow conntrack events: every TCP and UDP flow that crosses netfilter, however short, counted in its edge and streamed as events, and containers that exited named (off by default for now: the netlink module aborts under a few thousand events a second, see README)')
-    .option('--no-capture', 'do not follow conntrack events (the default for now)')
+    .option('--no-capture', 'do not follow conntrack events (capture is on by default where it can run: every TCP and UDP flow that crosses netfilter, however short, is counted in its edge and streamed as events, and containers that exited keep naming their addresses)')
     .option('--conntrack-timestamps', 'set net.netfilter.nf_conntrack_timestamp=1 in the host network namespace at start, so captured connections get the kernel\'s start and stop times (a host-wide setting; portolan never changes it without this flag)')
     .option('--sflow [address]', 'receive sFlow v5 from switches and host agents on UDP [HOST:]PORT (default 0.0.0.0:6343) and show its estimates as their own source', parseSflowAddress)
     .option('--allowed-host <name>', 'another Host name (optionally name:port) to answer to besides localhost, 127.0.0.1, [::1] and the address reached (repeatable; env PORTOLAN_ALLOWED_HOSTS, comma-separated); every other Host is refused (DNS rebinding)',

@@ -25,10 +25,11 @@ const ctx = { signal: new AbortController().signal, parts: { netns: { host: 4026
 function setup(options: { maxPending?: number; dump?: Buffer[] } = {}) {
   let handlers: CtnetlinkEventHandlers | undefined;
   let dumps = 0;
+  let drops = 0;
   let t = 1_000;
   const receiver = createCaptureReceiver({ ...(options.maxPending ? { maxPending: options.maxPending } : {}) }, {
     procfs,
-    subscribe: (_ns, h) => { handlers = h; return { recvBufferSize: 1 << 20, close: () => undefined }; },
+    subscribe: (_ns, h) => { handlers = h; return { recvBufferSize: 1 << 20, drops: () => drops, close: () => undefined }; },
     dump: async () => { dumps++; return options.dump ?? []; },
     readInNetns: () => '0\n',
     now: () => t,
@@ -36,6 +37,7 @@ function setup(options: { maxPending?: number; dump?: Buffer[] } = {}) {
   return {
     receiver, get handlers() { if (!handlers) throw new Error('not subscribed'); return handlers; }, dumps: () => dumps,
     tick: (ms: number) => { t += ms; },
+    drop: (n: number) => { drops += n; },
   };
 }
 
@@ -76,6 +78,18 @@ describe('capture receiver', () => {
     const part = (await s.receiver.collector.collect(ctx)).capture;
     expect(part?.records).toHaveLength(1);
     expect(part?.records[0]).toMatchObject({ kind: 'opened', msg: { protocol: 'udp', original: { dport: 19402 } } });
+  });
+
+  it('events the kernel dropped (the socket\'s drop counter grew) bring a resync at the next collection', async () => {
+    const s = setup();
+    await s.receiver.start();
+    await s.receiver.collector.collect(ctx);
+    expect(s.dumps()).toBe(0);
+    s.drop(5);
+    await s.receiver.collector.collect(ctx);
+    await new Promise((r) => setImmediate(r));
+    expect(s.dumps()).toBe(1);
+    expect(s.receiver.status().resyncs).toBe(1);
   });
 
   it('another socket error ends capture in that namespace, said in the status', async () => {

@@ -61,6 +61,8 @@ interface Followed {
   readonly netns: number;
   readonly nsPath: string;
   sub: CtnetlinkSubscription | undefined;
+  /** The socket's drop counter at the last check. */
+  drops: number | undefined;
   resyncing: boolean;
   resyncAgain: boolean;
 }
@@ -154,7 +156,7 @@ export function createCaptureReceiver(config: CaptureConfig, deps: CaptureDeps):
 
   function follow(netns: number, nsPath: string): void {
     if (followed.has(netns)) return;
-    const f: Followed = { netns, nsPath, sub: undefined, resyncing: false, resyncAgain: false };
+    const f: Followed = { netns, nsPath, sub: undefined, drops: undefined, resyncing: false, resyncAgain: false };
     f.sub = subscribe(nsPath, {
       onDatagram: (bytes) => onDatagram(f, bytes),
       onError: (err) => {
@@ -176,6 +178,7 @@ export function createCaptureReceiver(config: CaptureConfig, deps: CaptureDeps):
         }
       },
     }, config.recvBufferSize);
+    f.drops = f.sub.drops();
     // Flows open before the subscription are not primed from a dump: their DESTROY, when it comes, is a close whose
     // opening was not seen (counted once as a connection then).
     followed.set(netns, f);
@@ -238,6 +241,12 @@ export function createCaptureReceiver(config: CaptureConfig, deps: CaptureDeps):
           table.dropNamespace(ns);
         }
         for (const ns of checked.keys()) if (!present.has(ns)) checked.delete(ns);
+      }
+      // The kernel dropped events since the last check (the socket is NETLINK_NO_ENOBUFS: its drop counter says so).
+      for (const f of followed.values()) {
+        const d = f.sub?.drops();
+        if (d !== undefined && f.drops !== undefined && d > f.drops) void resync(f);
+        if (d !== undefined) f.drops = d;
       }
       const dt = (t - lastRate.atMs) / 1000;
       if (dt > 0) lastRate = { atMs: t, events, perSec: Math.round((events - lastRate.events) / dt) };

@@ -1,7 +1,9 @@
 // ctnetlink reader (I/O only): a NETLINK_NETFILTER socket inside one network namespace, subscribed to conntrack's
 // NEW and DESTROY multicast groups, handing each datagram over as bytes; and a dump of the namespace's conntrack
 // table, for resynchronising after the kernel dropped events (ENOBUFS). Decoding is core/parse/ctnetlink.ts.
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import type * as Koffi from 'koffi';
 import { endianness } from 'node:os';
 import type * as Netlink from 'netlink/dist/raw.js';
 import { inNetns, NetnsEntryError } from './netns.js';
@@ -39,7 +41,50 @@ export interface CtnetlinkEventHandlers {
 export interface CtnetlinkSubscription {
   /** The kernel's receive buffer size for this socket (bytes). */
   readonly recvBufferSize: number;
+  /**
+   * Events the kernel dropped for this socket so far (the Drops column of the namespace's /proc/net/netlink), read
+   * now; undefined when it cannot be read. The socket is set NETLINK_NO_ENOBUFS (the netlink module aborts the
+   * process on ENOBUFS), so this counter, not an error, tells that events were lost.
+   */
+  drops(): number | undefined;
   close(): void;
+}
+
+const SOL_NETLINK = 270;
+const NETLINK_NO_ENOBUFS = 5;
+let setsockopt: ((fd: number, level: number, name: number, value: number[], len: number) => number) | undefined;
+
+/** Sets NETLINK_NO_ENOBUFS on the socket whose inode is `inode` (found among this process's fds). */
+function noEnobufs(inode: number): void {
+  const require = createRequire(import.meta.url);
+  if (!setsockopt) {
+    const koffi = require('koffi') as typeof Koffi;
+    setsockopt = koffi.load('libc.so.6').func('int setsockopt(int fd, int level, int name, const int *value, uint32_t len)') as unknown as typeof setsockopt;
+  }
+  const target = `socket:[${inode}]`;
+  for (const fd of readdirSync('/proc/self/fd')) {
+    let link = '';
+    try {
+      link = readlinkSync(`/proc/self/fd/${fd}`);
+    } catch (err) {
+      // An fd closed while listing: not ours.
+      void err;
+      continue;
+    }
+    if (link !== target) continue;
+    if (setsockopt?.(Number(fd), SOL_NETLINK, NETLINK_NO_ENOBUFS, [1], 4) !== 0) throw new Error('setsockopt(NETLINK_NO_ENOBUFS) failed');
+    return;
+  }
+  throw new Error(`netlink socket inode ${inode} not found among this process's fds`);
+}
+
+/** The line of /proc/net/netlink (text as read in the socket's namespace) for netlink port id `port`: its inode and drops. */
+function netlinkLine(text: string, port: number): { inode: number; drops: number } | undefined {
+  for (const line of text.split('\n')) {
+    const f = line.trim().split(/\s+/);
+    if (f[1] === String(NETLINK_NETFILTER) && f[2] === String(port)) return { inode: Number(f[9]), drops: Number(f[8]) };
+  }
+  return undefined;
 }
 
 interface Natives { readonly RawNetlinkSocket: typeof Netlink.RawNetlinkSocket }
@@ -79,12 +124,18 @@ function open(nsPath: string, recvBufferSize: number): Netlink.RawNetlinkSocket 
  */
 export function subscribeConntrackEvents(nsPath: string, handlers: CtnetlinkEventHandlers, recvBufferSize = 8 << 20): CtnetlinkSubscription {
   const raw = open(nsPath, recvBufferSize);
+  const port = raw.address().port;
+  // /proc/<pid>/net/netlink of a task in the namespace lists the socket (its drops); nsPath is /proc/<pid>/ns/net.
+  const netlinkFile = nsPath.replace(/ns\/net$/, 'net/netlink');
   try {
+    const line = netlinkLine(readFileSync(netlinkFile, 'utf8'), port);
+    if (!line) throw new Error(`port ${port} not in ${netlinkFile}`);
+    noEnobufs(line.inode);
     raw.addMembership(NFNLGRP_CONNTRACK_NEW);
     raw.addMembership(NFNLGRP_CONNTRACK_DESTROY);
   } catch (err) {
     raw.close();
-    throw new NetlinkUnavailableError(`cannot join conntrack event groups in ${nsPath}: ${String(err)}`, { cause: err });
+    throw new NetlinkUnavailableError(`cannot follow conntrack events in ${nsPath}: ${String(err)}`, { cause: err });
   }
   let closed = false;
   // A throw out of a handler would cross the native callback and abort the process (Napi::Error): never let one.
@@ -123,6 +174,14 @@ export function subscribeConntrackEvents(nsPath: string, handlers: CtnetlinkEven
   raw.unref();
   return {
     recvBufferSize: raw.getRecvBufferSize(),
+    drops() {
+      try {
+        return netlinkLine(readFileSync(netlinkFile, 'utf8'), port)?.drops;
+      } catch (err) {
+        void err;
+        return undefined;
+      }
+    },
     close() {
       if (closed) return;
       closed = true;

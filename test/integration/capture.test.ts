@@ -71,7 +71,7 @@ afterAll(async () => {
 async function serve(args: string[]): Promise<ServeProcess> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'portolan-capture-'));
   dataDirs.push(dir);
-  const a = await startServe(['--data', dir, '--no-dns', '--capture', ...args]);
+  const a = await startServe(['--data', dir, '--no-dns', ...args]);
   agents.push(a);
   await eventually(async () => (await getJson(`${a.base}/readyz`)).status === 200, 30_000, 'readyz');
   const status = (await getJson<{ capture?: { state: string } }>(`${a.base}/api/v1/status`)).body;

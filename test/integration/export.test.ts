@@ -156,7 +156,7 @@ describe('the connbeat fields of a real connection', () => {
   it('equal what Docker and the kernel say, on both ends', async () => {
     const out = tmp();
     const file = path.join(out, 'events.ndjson');
-    const agent = await startServe(['--listen', `127.0.0.1:${AGENT_PORT + 2}`, '--interval', '1', '--no-history', '--capture', '--export', `file:${file}`, '--export-container', `${cname('')}*`]);
+    const agent = await startServe(['--listen', `127.0.0.1:${AGENT_PORT + 2}`, '--interval', '1', '--no-history', '--export', `file:${file}`, '--export-container', `${cname('')}*`]);
     agents.push(agent);
     await eventually(async () => (await getJson(`${agent.base}/readyz`)).status === 200, 30_000, 'readyz');
     start('srv', ['--label', 'role=server', '-p', '127.0.0.1::8080'], ['node', '/opt/peer.mjs', 'tcp-server', '8080']);
@@ -180,7 +180,7 @@ describe('the connbeat fields of a real connection', () => {
     expect(ssSockets(srv.State.Pid).filter((s) => s.state === 'ESTABLISHED').map((s) => `${canon(s.local)} ${canon(s.remote)}`))
       .toContain(`${in1.local_ip}:${in1.local_port} ${in1.remote_ip}:${in1.remote_port}`);
     expect([out1.protocol, in1.protocol]).toEqual(['tcp', 'tcp']);
-    // Captured by conntrack as it opened (--capture); the collection-derived duplicates are left out.
+    // Captured by conntrack as it opened (capture is on by default); the collection-derived duplicates are left out.
     expect((await getJson<{ capture?: { state: string } }>(`${agent.base}/api/v1/status`)).body.capture?.state).toBe('running');
     expect([out1.source, in1.source]).toEqual(['conntrack', 'conntrack']);
     expect(docs().filter((d) => d.event.startsWith('connection.') && d.source !== 'conntrack')).toEqual([]);
