@@ -3,7 +3,7 @@
 //   sources     thin I/O adapters: never import core, collectors, agent, server, fleet, cli or ui
 //   collectors  the only glue between sources and core
 //   agent       schedules, stores, emits: sees core and collectors' types, never sources
-//   server, fleet, cli   see the agent and core, never sources; the CLI reaches collectors only through the
+//   server, fleet, export, cli   see the agent and core, never sources; the CLI reaches collectors only through the
 //               registry (collectors/index.ts), its composition root's one door
 //   ui          browser code: pure core modules (they do no I/O), never anything above core, never Node
 // test/lint/architecture.test.ts lints a forbidden import in each folder and expects these rules to refuse it.
@@ -48,7 +48,7 @@ export default tseslint.config(
         paths: ioPackages.map((name) => ({ name, message: 'core/ is pure: no I/O packages.' })),
         patterns: [
           { group: nodeBuiltins, message: 'core/ is pure: no Node built-ins (fs, dns, net, worker_threads, os …).' },
-          { group: ['**/sources/**', '**/collectors/**', '**/agent/**', '**/server/**', '**/cli/**', '**/fleet/**', '**/ui/**'], message: 'core/ imports only core/.' },
+          { group: ['**/sources/**', '**/collectors/**', '**/agent/**', '**/server/**', '**/cli/**', '**/fleet/**', '**/export/**', '**/ui/**'], message: 'core/ imports only core/.' },
         ],
       }],
       'no-restricted-globals': ['error',
@@ -95,8 +95,8 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/server/**/*.ts', 'src/fleet/**/*.ts'],
-    ignores: ['src/server/**/*.test.ts', 'src/fleet/**/*.test.ts'],
+    files: ['src/server/**/*.ts', 'src/fleet/**/*.ts', 'src/export/**/*.ts'],
+    ignores: ['src/server/**/*.test.ts', 'src/fleet/**/*.test.ts', 'src/export/**/*.test.ts'],
     rules: {
       'no-restricted-imports': ['error', {
         patterns: [notSources, { group: ['**/cli/**', '**/ui/**'], message: 'outputs see the agent and core.' }, { group: layer('collectors'), message: 'outputs see the agent and core, not collectors.' }],

@@ -33,6 +33,9 @@ command -v docker-compose >/dev/null 2>&1 || need_pkgs+=(docker-compose)
 command -v zsh >/dev/null 2>&1 || need_pkgs+=(zsh)
 command -v fish >/dev/null 2>&1 || need_pkgs+=(fish)
 command -v systemd-analyze >/dev/null 2>&1 || need_pkgs+=(systemd)
+# nats-server receives the NATS export (export tests); bpftrace runs the optional eBPF source (ebpf tests).
+command -v nats-server >/dev/null 2>&1 || need_pkgs+=(nats-server)
+command -v bpftrace >/dev/null 2>&1 || need_pkgs+=(bpftrace)
 # Debian's Chromium (and a font for its text) drives the web map's browser tests.
 [ -x /usr/bin/chromium ] || need_pkgs+=(chromium fonts-dejavu-core)
 if [ "${#need_pkgs[@]}" -gt 0 ]; then

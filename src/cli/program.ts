@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { UsageError } from './common.js';
 import { registerCompletion } from './completion.js';
+import { registerEvents } from './events.js';
 import { registerGraph } from './graph.js';
 import { registerPs } from './ps.js';
 import { registerServe, VERSION } from './serve.js';
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerTop(program);
   registerGraph(program);
   registerServe(program);
+  registerEvents(program);
   registerCompletion(program);
   const override = (cmd: Command, path: string) => {
     cmd.exitOverride((err) => {

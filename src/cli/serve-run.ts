@@ -6,20 +6,24 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { openHistory, type HistoryStore } from '../agent/history.js';
 import { createAgent } from '../agent/loop.js';
-import { createCollection, createNameResolver } from '../collectors/index.js';
+import { createCollection, createEbpfFeed, createNameResolver, type EbpfFeed } from '../collectors/index.js';
+import { toEbpfConnectionEvent, type EbpfAttribution } from '../core/capture/ebpf-event.js';
 import { parseOutpostInterfaces } from '../core/report/outpost.js';
 import { knownAddresses, type KnownAddresses } from '../core/capture/known-addresses.js';
 import { runPipeline } from '../core/pipeline.js';
 import { externalAddresses, nameExternalNodes } from '../core/topology/build-topology.js';
+import { createExporter, createSinks, hostAddresses, type Exporter } from '../export/index.js';
 import { buildApp } from '../server/app.js';
 import { formatListen, type ListenAddress } from '../server/listen.js';
 import { defaultUiDir, loadUiAssets } from '../server/ui-assets.js';
 import { accountingMessage, CliError, enableAccounting, toCollectionConfig } from './common.js';
-import { DEFAULT_SFLOW, VERSION, type ServeFlags } from './serve.js';
+import { DEFAULT_SFLOW, exportFilterOf, VERSION, type ServeFlags } from './serve.js';
 
 /** Runs the agent until SIGINT/SIGTERM. */
 export async function serve(flags: ServeFlags, address: ListenAddress, token: string | undefined, allowedHosts: readonly string[] = []): Promise<void> {
-  const logger = pino({ name: 'portolan', level: flags.logLevel });
+  // With `--export stdout` the documents own stdout: the log goes to stderr.
+  const toStdout = flags.export?.some((e) => e.kind === 'stdout') === true;
+  const logger = pino({ name: 'portolan', level: flags.logLevel }, toStdout ? pino.destination(2) : undefined);
   const sflow = flags.sflow === true ? DEFAULT_SFLOW : flags.sflow;
   const collection = createCollection({
     ...toCollectionConfig(flags), timeoutMs: flags.collectTimeout, repeat: {}, ...(sflow ? { sflow } : {}), ...(flags.capture !== false ? { capture: {} } : {}),
@@ -91,6 +95,23 @@ export async function serve(flags: ServeFlags, address: ListenAddress, token: st
       return { ...result, topology: nameExternalNodes(result.topology, resolver.names(addresses)) };
     },
   });
+  const dockerHost = { hostname: os.hostname(), ips: hostAddresses() };
+  let exporter: Exporter | undefined;
+  if (flags.export && flags.export.length > 0) {
+    try {
+      const sinks = createSinks(flags.export, {
+        bufferDir: flags.exportBufferDir ?? path.join(flags.data, 'export-buffer'), maxBufferBytes: flags.exportBufferMax, batchSize: flags.exportBatch,
+        batchWaitMs: 1000, fileMaxBytes: flags.exportFileMaxSize, fileMaxFiles: flags.exportFileMaxFiles, logger,
+      });
+      exporter = createExporter({
+        agent, sinks, filter: exportFilterOf(flags, 'portolan serve'), capturing: () => agent.status().capture?.state === 'running', beat: { hostname: os.hostname(), name: 'portolan', version: VERSION }, dockerHost, logger,
+      });
+      logger.info({ export: sinks.map((s) => s.name) }, 'exporting events');
+    } catch (err) {
+      history?.close();
+      throw new CliError(`--export: ${(err as Error).message}`);
+    }
+  }
   // dist/ui beside dist/cli; absent in a checkout that was not built, then GET / serves the fallback page.
   const ui = loadUiAssets(defaultUiDir(path.dirname(fileURLToPath(import.meta.url))));
   if (!ui) logger.warn('web map not built (no dist/ui/index.html): browsers get a page listing the API; run npm run build');
@@ -103,7 +124,42 @@ export async function serve(flags: ServeFlags, address: ListenAddress, token: st
     collectTimeoutMs: flags.collectTimeout,
     version: VERSION,
     hosts: { allowedHosts, listenHost: address.host },
+    ...(exporter ? { export: exporter } : {}),
+    dockerHost,
+    ...(flags.ebpf ? { ebpf: () => ebpf?.status() ?? { state: 'starting', transitions: 0, connections: 0, lost: 0, parseErrors: 0, evicted: 0 } } : {}),
   });
+  // --ebpf: connections conntrack cannot see (loopback in a namespace, a socket to its own address), from bpftrace.
+  // It never mounts tracefs itself: when tracefs is missing it says the one command that mounts it.
+  let ebpf: EbpfFeed | undefined;
+  if (flags.ebpf) {
+    let attributedSeq = -1;
+    let who: EbpfAttribution | undefined;
+    const attribution = (): EbpfAttribution | undefined => {
+      const s = agent.current();
+      if (!s) return undefined;
+      if (s.seq !== attributedSeq || !who) {
+        attributedSeq = s.seq;
+        const byId = new Map(s.snapshot.containers.map((c) => [c.id, c]));
+        // A namespace's owner: the container whose network mode is not container:<other>.
+        const owner = new Map<number, { id: string; name: string; image: string }>();
+        for (const n of s.snapshot.netns.containers) {
+          const c = byId.get(n.containerId);
+          if (c && c.networkMode.kind !== 'container' && c.networkMode.kind !== 'host') owner.set(n.netns, { id: c.id, name: c.name, image: c.image });
+        }
+        who = { host: s.snapshot.hostname, hostNetns: s.snapshot.netns.host, containerOfNetns: (netns) => owner.get(netns) };
+      }
+      return who;
+    };
+    ebpf = createEbpfFeed({
+      onConnection: (end) => {
+        const w = attribution();
+        const event = w ? toEbpfConnectionEvent(end, w) : undefined;
+        if (event) agent.publish([event]);
+      },
+      onNotice: (message) => logger.warn({ ebpf: ebpf?.status() }, message),
+    });
+    void ebpf.start().then((st) => { if (st.state === 'running') logger.info({ ebpf: st }, 'eBPF source running: loopback and same-address TCP connections captured'); });
+  }
   // A flow from or to an address no collection has named yet (a container that just started) brings a collection
   // at once (debounced), so it is in the API within a second; flows between known addresses wait for the tick.
   if (collection.capture) {
@@ -128,7 +184,9 @@ export async function serve(flags: ServeFlags, address: ListenAddress, token: st
   try {
     await app.listen({ host: address.host, port: address.port });
   } catch (err) {
+    await ebpf?.stop();
     await agent.stop();
+    await exporter?.close();
     await collection.sflow?.close();
     collection.close();
     history?.close();
@@ -152,7 +210,10 @@ export async function serve(flags: ServeFlags, address: ListenAddress, token: st
     process.on('SIGTERM', onTerm);
   });
   await app.close();
+  await ebpf?.stop();
   await agent.stop();
+  // After the agent: its last events are exported; HTTP keeps what it could not deliver on disk for the next run.
+  await exporter?.close();
   await collection.sflow?.close();
   collection.close();
   resolver?.close();

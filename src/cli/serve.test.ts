@@ -22,3 +22,26 @@ describe('parseSflowAddress (--sflow)', () => {
     expect(() => parseSflowAddress(text)).toThrow(message);
   });
 });
+
+describe('export flags', () => {
+  it('refuse a bad filter or target as a usage error naming the command', async () => {
+    const { buildProgram } = await import('./program.js');
+    const { exportFilterOf } = await import('./serve.js');
+    expect(() => exportFilterOf({ exportPort: ['http'] }, 'portolan serve')).toThrow(/bad port "http"/);
+    expect(() => exportFilterOf({ exportDirection: ['up'] }, 'portolan serve')).toThrow(/bad direction/);
+    const parse = (args: string[]) => buildProgram().parseAsync(['node', 'portolan', ...args]);
+    await expect(parse(['serve', '--export', 'kafka://x'])).rejects.toThrow(/--export <target>.*bad export target "kafka:\/\/x"/);
+    await expect(parse(['serve', '--export-buffer-max', 'lots'])).rejects.toThrow(/bad size "lots"/);
+    await expect(parse(['events', '--count', '0'])).rejects.toThrow(/positive whole number/);
+  });
+});
+
+describe('portolan events', () => {
+  it('follows this host\'s agent where PORTOLAN_LISTEN says it listens', async () => {
+    const { defaultServer } = await import('./events.js');
+    expect(defaultServer({})).toBe('http://127.0.0.1:9057');
+    expect(defaultServer({ PORTOLAN_LISTEN: '0.0.0.0:9100' })).toBe('http://127.0.0.1:9100');
+    expect(defaultServer({ PORTOLAN_LISTEN: '[::]:9100' })).toBe('http://[::1]:9100');
+    expect(defaultServer({ PORTOLAN_LISTEN: '10.0.0.5:9057' })).toBe('http://10.0.0.5:9057');
+  });
+});

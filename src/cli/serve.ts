@@ -5,6 +5,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { isIP } from 'node:net';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { parseByteSize } from '../core/byte-size.js';
+import { compileExportFilter, type ExportFilter } from '../core/report/export-filter.js';
+import { parseExportSpec, type ExportSpec } from '../export/spec.js';
 import { DEFAULT_RETENTION_MS } from '../agent/retention.js';
 import { parseAllowedHosts } from '../server/host-check.js';
 import { checkListenPolicy, DEFAULT_LISTEN, parseListen, type ListenAddress } from '../server/listen.js';
@@ -28,10 +31,62 @@ export interface ServeFlags extends CollectionFlags {
   allowedHost?: string[];
   /** `--sflow [HOST:]PORT`: receive sFlow there (true: the default address). */
   sflow?: SflowAddress | true;
+  /** `--export` targets (repeatable). */
+  export?: ExportSpec[];
+  exportContainer?: string[];
+  exportPort?: string[];
+  exportDirection?: string[];
+  exportType?: string[];
+  exportNoLoopback?: boolean;
+  exportBufferDir?: string;
+  exportBufferMax: number;
+  exportBatch: number;
+  exportFileMaxSize: number;
+  exportFileMaxFiles: number;
+  /** `--ebpf`: also capture what conntrack cannot see, through bpftrace (opt-in). */
+  ebpf?: boolean;
   /** `--no-capture` sets false: do not follow conntrack events. */
   capture: boolean;
   /** `--conntrack-timestamps`: set nf_conntrack_timestamp=1 at start (host-wide; explicit only). */
   conntrackTimestamps?: boolean;
+}
+
+const repeat = <T>(parse: (v: string) => T) => (v: string, prev: T[] = []) => [...prev, parse(v)];
+const asArgument = <T>(parse: (v: string) => T) => (v: string): T => {
+  try {
+    return parse(v);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+};
+
+/** Adds the export flags (`serve --export …` and its filters) to a command. */
+export function withExportOptions(cmd: Command): Command {
+  return cmd
+    .option('--export <target>', 'also export container and connection events as NDJSON (connbeat shape) to stdout, file:PATH, http(s)://HOST/PATH (batched POST, retried, disk-buffered) or nats://HOST:PORT/SUBJECT (repeatable)', repeat(asArgument(parseExportSpec)))
+    .option('--export-container <glob>', 'export only events of containers whose name or id matches (repeatable)', repeat(String))
+    .option('--export-port <port>', 'export only connections with this local or remote port or range, e.g. 443 or 8000-8999 (repeatable, comma-separated)', repeat(String))
+    .option('--export-direction <direction>', 'export only incoming or outgoing connections (as seen from the local end)', repeat(String))
+    .option('--export-type <kind>', 'export only connection or container events', repeat(String))
+    .option('--export-no-loopback', 'do not export connections between loopback addresses')
+    .option('--export-buffer-dir <dir>', 'where HTTP exports keep undelivered batches (default: <data>/export-buffer)')
+    .addOption(new Option('--export-buffer-max <size>', 'most disk an HTTP export\'s buffer takes; beyond it new events are dropped and counted').argParser(asArgument(parseByteSize)).default(64 * 1024 * 1024, '64MiB'))
+    .option('--export-batch <n>', 'documents per HTTP POST', positiveInteger, 500)
+    .addOption(new Option('--export-file-max-size <size>', 'size at which an export file is rotated').argParser(asArgument(parseByteSize)).default(10 * 1024 * 1024, '10MiB'))
+    .option('--export-file-max-files <n>', 'export files kept, the live one included', positiveInteger, 5)
+    .option('--ebpf', 'also capture TCP connections conntrack cannot see (loopback inside a container, a host process to the host\'s own address) with bpftrace on sock:inet_sock_set_state; needs bpftrace, root and tracefs mounted (portolan does not mount it: mount -t tracefs tracefs /sys/kernel/tracing)');
+}
+
+/** The export filter of the flags; a bad value is a usage error. */
+export function exportFilterOf(flags: Pick<ServeFlags, 'exportContainer' | 'exportPort' | 'exportDirection' | 'exportType' | 'exportNoLoopback'>, command: string): ExportFilter {
+  try {
+    return compileExportFilter({
+      containers: flags.exportContainer ?? [], ports: flags.exportPort ?? [], directions: flags.exportDirection ?? [], kinds: flags.exportType ?? [],
+      loopback: flags.exportNoLoopback !== true,
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message, command);
+  }
 }
 
 /** Where `--sflow` receives sFlow datagrams. */
@@ -112,7 +167,7 @@ function readToken(flags: ServeFlags): string | undefined {
 
 /** Adds `portolan serve` to the program. */
 export function registerServe(program: Command): void {
-  withConntrackAcctOption(withCollectionOptions(program.command('serve')))
+  withExportOptions(withConntrackAcctOption(withCollectionOptions(program.command('serve'))))
     .description('run the agent: collect continuously, keep history, serve the HTTP API, /metrics and live streams')
     .addOption(new Option('--interval <seconds>', 'collection interval in seconds or as a duration, at least 0.5s (Docker events also trigger one at once)').argParser(intervalSeconds()).default(2, '2s'))
     .option('--listen <host:port>', 'where to listen (env PORTOLAN_LISTEN); beyond loopback a token is required', process.env.PORTOLAN_LISTEN ?? DEFAULT_LISTEN)
@@ -144,6 +199,7 @@ export function registerServe(program: Command): void {
       } catch (err) {
         throw new UsageError((err as Error).message, 'portolan serve');
       }
+      exportFilterOf(flags, 'portolan serve');
       const refusal = checkListenPolicy(address, token, flags.insecureNoAuth === true);
       if (refusal) throw new CliError(refusal);
       const { serve } = await import('./serve-run.js');

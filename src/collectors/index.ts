@@ -89,6 +89,7 @@ export type { PrivilegeReport } from './privileges.js';
 export { CONNTRACK_ACCT_NAME, CONNTRACK_TIMESTAMP_NAME, type AccountingChange } from './conntrack.js';
 export type { CaptureStatus } from '../core/model/connection.js';
 export { createNameResolver, type NameResolver } from './reverse-dns.js';
+export { createEbpfFeed, type EbpfFeed } from './ebpf.js';
 export type { DockerEventsFollower } from './docker-events.js';
 
 // Beyond this many fds (about 50 ms of readlink), a repeating collection walks them in a worker thread.

@@ -1,6 +1,8 @@
 // Builds the HTTP app over an agent, without listening: the CLI listens, tests call inject().
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Agent } from '../agent/loop.js';
+import type { EbpfStatus } from '../core/capture/ebpf-event.js';
+import type { ExportStatusSource } from './metrics-export.js';
 import { DEFAULT_OUTPOST_INTERFACES } from '../core/report/outpost.js';
 import { installAuth } from './auth.js';
 import { clientErrorHandler, frameworkErrorHandler, installErrorHandlers } from './errors.js';
@@ -34,6 +36,12 @@ export interface AppOptions {
   readonly ui?: UiAssets;
   /** Names the agent answers to besides loopback and the address it is reached on (DNS rebinding guard). */
   readonly hosts?: HostCheckOptions;
+  /** The export (`serve --export`): each sink's state and counters, in /api/v1/status and /metrics. */
+  readonly export?: ExportStatusSource;
+  /** This Docker host's name and own addresses (connbeat's `docker_host`), in /api/v1/status for `portolan events`. */
+  readonly dockerHost?: { readonly hostname: string; readonly ips: readonly string[] };
+  /** The eBPF source (`serve --ebpf`): its state, or why it is off, in /api/v1/status. */
+  readonly ebpf?: () => EbpfStatus;
 }
 
 /** Builds the fastify app (routes, auth, errors, metrics, live streams); call listen() or inject() on it. */
@@ -57,14 +65,14 @@ export async function buildApp(agent: Agent, options: AppOptions = {}): Promise<
 
   const views = createViews(options.outpostInterfaces ?? DEFAULT_OUTPOST_INTERFACES);
   const live = registerLiveRoutes(app, agent, views, options.live);
-  const metrics = createMetrics(agent, { version, ...options.metrics, live: live.stats });
+  const metrics = createMetrics(agent, { version, ...options.metrics, live: live.stats, ...(options.export ? { export: options.export } : {}) });
   app.addHook('onClose', async () => { metrics.close(); });
 
   registerHealthRoutes(app, agent, { collectTimeoutMs: options.collectTimeoutMs ?? 10_000 });
   const html = options.html ?? options.ui?.index ?? DEFAULT_HTML;
   registerOutpostRoute(app, agent, views, () => html);
   if (options.ui) registerUiRoutes(app, options.ui);
-  registerApiRoutes(app, agent, views, { live: live.stats });
+  registerApiRoutes(app, agent, views, { live: live.stats, ...(options.export ? { export: options.export } : {}), ...(options.dockerHost ? { dockerHost: options.dockerHost } : {}), ...(options.ebpf ? { ebpf: options.ebpf } : {}) });
   registerSflowRoutes(app, agent);
   app.get('/metrics', {
     schema: { summary: 'Prometheus exposition: per-container traffic and sockets, per-edge connections and bytes, portolan\'s own health', produces: ['text/plain'], response: { 200: { type: 'string' } } },

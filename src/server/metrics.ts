@@ -9,6 +9,7 @@ import type { TopologyNode } from '../core/model/topology.js';
 import type { ContainerTraffic } from '../core/model/traffic.js';
 import { isDockerDnsSocket } from '../core/report/docker-dns.js';
 import { EDGE_LABELS, edgeLabels as labelsOf, hostNames, networkModeLabel, shortId } from './metric-labels.js';
+import { registerExportMetrics, type ExportStatusSource } from './metrics-export.js';
 import { registerSflowMetrics } from './metrics-sflow.js';
 import type { LiveStats } from './live.js';
 
@@ -21,6 +22,8 @@ export interface MetricsOptions {
   readonly defaultMetrics?: boolean;
   /** The live streams' statistics (clients, buffered bytes, drops). */
   readonly live?: () => LiveStats;
+  /** The export's sinks (`serve --export`). */
+  readonly export?: ExportStatusSource;
 }
 
 /** The metrics of one agent. */
@@ -219,6 +222,7 @@ export function createMetrics(agent: Agent, options: MetricsOptions = {}): Metri
   });
 
   registerSflowMetrics(registry, current, { maxEdges, dropped });
+  if (options.export) registerExportMetrics(registry, options.export);
 
   // portolan's own health.
   const collectorDuration = new Histogram({ name: 'portolan_collector_duration_seconds', help: 'Duration of each collector run.', labelNames: ['collector'], buckets: DURATION_BUCKETS, registers: [registry] });

@@ -1,5 +1,5 @@
 // One host's part of a fleet topology (pure), for `?host=` on the API.
-import type { ChangeEvent } from '../report/changes.js';
+import { isCapturedEvent, type ChangeEvent } from '../report/changes.js';
 import type { FleetHost, Topology } from '../model/topology.js';
 
 /**
@@ -33,8 +33,12 @@ export function containerIdsOfHost(t: Topology, hostId: string): Set<string> {
   return new Set(t.nodes.filter((n) => n.kind === 'container' && n.host === hostId).map((n) => n.id));
 }
 
-/** True when a change event concerns the host: its container is there, or one end of its connection is. */
+/**
+ * True when a change event concerns the host: its container is there, or one end of its connection is; a captured
+ * connection (every connection however short) names the Docker host it was captured on.
+ */
 export function eventOnHost(e: ChangeEvent, hostId: string): boolean {
+  if (isCapturedEvent(e)) return e.flow.host === hostId;
   if ('container' in e) return e.container.host === hostId;
   return e.connection.fromHost === hostId || e.connection.toHost === hostId;
 }

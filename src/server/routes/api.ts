@@ -1,6 +1,8 @@
 // The JSON API under /api/v1: containers, sockets (the `ps` filters), topology (live or from history),
 // traffic history, what history covers and the agent's status. Read-only: every route is a GET.
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { EbpfStatus } from '../../core/capture/ebpf-event.js';
+import type { ExportStatusSource } from '../metrics-export.js';
 import type { Agent } from '../../agent/loop.js';
 import { parseInstant } from '../../core/duration.js';
 import { findHost, topologyOfHost } from '../../core/fleet/host-filter.js';
@@ -102,7 +104,9 @@ export function hostFilter(t: Topology, key: string | undefined): string | undef
 }
 
 /** Registers the /api/v1 JSON routes. */
-export function registerApiRoutes(app: FastifyInstance, agent: Agent, views: Views, extra: { live?: () => LiveStats } = {}): void {
+export function registerApiRoutes(app: FastifyInstance, agent: Agent, views: Views, extra: {
+  live?: () => LiveStats; export?: ExportStatusSource; dockerHost?: { readonly hostname: string; readonly ips: readonly string[] }; ebpf?: () => EbpfStatus;
+} = {}): void {
   const state = () => {
     const s = agent.current();
     if (!s) throw notReady();
@@ -279,6 +283,9 @@ export function registerApiRoutes(app: FastifyInstance, agent: Agent, views: Vie
         ...agent.history.health(),
       } : null,
       ...(extra.live ? { live: extra.live() } : {}),
+      ...(extra.export ? { export: { sinks: extra.export.status(), filtered: extra.export.filtered() } } : {}),
+      ...(extra.dockerHost ? { dockerHost: extra.dockerHost } : {}),
+      ...(extra.ebpf ? { ebpf: extra.ebpf() } : {}),
     };
   });
 }
