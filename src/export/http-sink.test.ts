@@ -1,15 +1,21 @@
 import fs from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ConnbeatDocument } from '../core/report/connbeat.js';
 import { createHttpSink } from './http-sink.js';
 
-// A real receiver on loopback (this branch's port range, one port per test so that one failing test's receiver
-// cannot hold the next one's): answers `mode()` and records each document's seq.
-let PORT = 19710;
-beforeEach(() => { PORT++; });
+// A real receiver on loopback, on a port the kernel found free for each test (a receiver that is stopped and
+// started again comes back on the same port): answers `mode()` and records each document's seq.
+let PORT = 0;
+beforeEach(async () => {
+  const probe = net.createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  PORT = (probe.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+});
 function receiver(mode: () => number) {
   const seen: number[] = [];
   let requests = 0;

@@ -41,8 +41,8 @@ async function setup(fleet = true, listen = false) {
   await agent.collectNow();
   const app = await buildApp(agent, { metrics: { defaultMetrics: false } });
   apps.push(app);
-  if (listen) await app.listen({ host: '127.0.0.1', port: 19117 });
-  return { agent, app };
+  const port = listen ? Number(new URL(await app.listen({ host: '127.0.0.1', port: 0 })).port) : 0;
+  return { agent, app, port };
 }
 
 describe('a fleet served with ?host=', () => {
@@ -84,8 +84,8 @@ describe('a fleet served with ?host=', () => {
   });
 
   it('/api/v1/events?host= passes only the host\'s events', async () => {
-    const { agent } = await setup(true, true);
-    const base = 'http://127.0.0.1:19117/api/v1/events?type=container.stopped';
+    const { agent, port } = await setup(true, true);
+    const base = `http://127.0.0.1:${port}/api/v1/events?type=container.stopped`;
     // beta's stream is open (its `ready` came) before alpha's, whose `ready` triggers the collection.
     let alphaRead: Promise<Awaited<ReturnType<typeof readEvents>>> | undefined;
     const beta = await readEvents(`${base}&host=beta`, 2, {}, () => {
