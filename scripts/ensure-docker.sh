@@ -35,6 +35,8 @@ command -v fish >/dev/null 2>&1 || need_pkgs+=(fish)
 command -v systemd-analyze >/dev/null 2>&1 || need_pkgs+=(systemd)
 # Debian's Chromium (and a font for its text) drives the web map's browser tests.
 [ -x /usr/bin/chromium ] || need_pkgs+=(chromium fonts-dejavu-core)
+# Debian's nats-server (JetStream) runs the fleet lab's 3-node cluster (fleet tests, bench/fleet.mjs).
+command -v nats-server >/dev/null 2>&1 || need_pkgs+=(nats-server)
 if [ "${#need_pkgs[@]}" -gt 0 ]; then
   log "installing ${need_pkgs[*]}"
   apt-get update -qq >&2
