@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { createConntrackCollector, enableConntrackAccounting, type AccountingChange } from './conntrack.js';
 import { createDockerEventsFollower, type DockerEventsFollower } from './docker-events.js';
 import { createDockerCollector } from './docker.js';
+import { createIdentityCollector } from './identity.js';
 import { createNetdevCollector } from './netdev.js';
 import { createNetnsCollector } from './netns.js';
 import { checkPrivileges, PrivilegeError, type PrivilegeReport } from './privileges.js';
@@ -43,6 +44,8 @@ export interface CollectionConfig {
    * sharing their namespaces), their owners found by a targeted walk (processes collector, `targeted`).
    */
   readonly purpose?: 'sockets';
+  /** Also read who the host is (engine id, name, addresses: Snapshot `identity`), for a fleet (`serve --nats`). */
+  readonly identity?: boolean;
   /** With `purpose: 'sockets'`: container name or id globs. */
   readonly containers?: readonly string[];
 }
@@ -126,6 +129,9 @@ export function createCollection(config: CollectionConfig = {}): Collection {
     createNetdevCollector(procfs, { repeat: config.repeat !== undefined }),
     ...(forSockets ? [] : [createConntrackCollector(procfs, config.repeat ? { repeat: { reuseForMs: fullEveryMs } } : {})]),
   ];
+  if (config.identity) {
+    collectors.push(createIdentityCollector(docker, procfs, { hostname: os.hostname(), ...(config.repeat ? { repeat: { reuseForMs: fullEveryMs } } : {}) }));
+  }
   const privileges = () => checkPrivileges(procfs, { setns: (config.source ?? 'auto') !== 'proc' }, docker);
   const sflow = config.sflow ? createSflowReceiver(config.sflow, { procfs }) : undefined;
   if (sflow) collectors.push(sflow.collector);

@@ -101,6 +101,8 @@ export interface DockerClient {
   ping(options?: DockerCallOptions): Promise<DockerPing>;
   /** GET /containers/json: running containers only. */
   listContainers(options?: DockerCallOptions): Promise<DockerContainerSummary[]>;
+  /** GET /info: the engine's description (its `ID`, `Name`…), raw. */
+  info(options?: DockerCallOptions): Promise<Record<string, unknown>>;
   /** GET /containers/{id}/json; a container that vanished rejects with a DockerApiError of status 404. */
   inspectContainer(id: string, options?: DockerCallOptions): Promise<DockerContainerInspect>;
   /**
@@ -465,6 +467,7 @@ export function createDockerClient(options: DockerClientOptions = {}): DockerCli
     ping: (opts = {}) => doPing(opts.signal),
     listContainers: async (opts = {}) =>
       (await getJson('/containers/json', opts.signal, 'array')) as DockerContainerSummary[],
+    info: async (opts = {}) => (await getJson('/info', opts.signal, 'object')) as Record<string, unknown>,
     inspectContainer: async (id, opts = {}) =>
       (await getJson(`/containers/${encodeURIComponent(id)}/json`, opts.signal, 'object')) as DockerContainerInspect,
     events: (opts = {}) => streamEvents(opts),

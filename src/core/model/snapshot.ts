@@ -1,5 +1,6 @@
 import type { ConntrackTable } from './conntrack.js';
 import type { ContainerInfo } from './container.js';
+import type { HostIdentity } from './host-identity.js';
 import type { ProcessInfo } from './process.js';
 import type { SflowPart } from './sflow.js';
 import type { NetnsSockets } from './socket.js';
@@ -41,6 +42,8 @@ export interface SnapshotParts {
   netdev: readonly NetnsCounters[];
   /** The Docker host's conntrack table (NATed and UDP flows), or why it could not be read. */
   conntrack: ConntrackTable;
+  /** Who this Docker host is (engine id, name, addresses), for a fleet; absent unless asked for (`identity`). */
+  identity?: HostIdentity;
   /** What sFlow agents sent since the previous collection (`serve --sflow`); absent when sFlow is not received. */
   sflow?: SflowPart;
 }

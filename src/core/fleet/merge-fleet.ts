@@ -1,0 +1,472 @@
+// The fleet as one topology (pure): every host's last document merged. Containers keep their ids (random 256-bit,
+// unique across hosts) and say their host; every other node id (the host, processes, external addresses) is scoped
+// by the host's engine id. A connection between two hosts appears in both hosts' topologies as an edge to or from
+// an "external" address; both halves are recognised by the tuple they had on the wire between the hosts — the
+// client host's conntrack reply tuple (after MASQUERADE) is the server host's original tuple (before DNAT), and
+// on an overlay network there is no NAT — and joined into one edge client → server. What only one side saw is
+// still named: an address of another host of the fleet is that host (or its container behind the published port),
+// an address of a container on a network another host shares (an overlay) is that container.
+import type { ConnectionDetail, EdgeTraffic, FleetHost, FlowState, HostNode, Resolution, Topology, TopologyEdge, TopologyNode } from '../model/topology.js';
+import { edgeId, HOST_NODE_ID } from '../model/topology.js';
+import type { Endpoint, Protocol } from '../model/socket.js';
+import { canonicalIp } from '../parse/ip-text.js';
+import { flowKey, type FlowTuple, type HostDocument, type HostFlow } from './host-document.js';
+
+/** What the hub knows of one host: its last document and when it last heard from it (ms since the epoch). */
+export interface HostState {
+  readonly document: HostDocument;
+  readonly lastSeenMs: number;
+}
+
+/** How the fleet ages its hosts. */
+export interface FleetOptions {
+  /** A host not heard from for this long is stale (default: 3 of its intervals, at least 3 s). */
+  readonly staleAfterMs?: number;
+  /** A host not heard from for this long is left out (default 1 h). */
+  readonly retentionMs?: number;
+}
+
+/** Default retention of a silent host. */
+export const DEFAULT_FLEET_RETENTION_MS = 3_600_000;
+
+/** What mergeFleet did besides the topology: hosts dropped for silence, and what it refused, counted. */
+export interface FleetMergeReport {
+  readonly topology: Topology;
+  /** Engine ids of hosts past retention (the hub may forget them). */
+  readonly expired: readonly string[];
+  /** Documents ignored because another document of the same engine id is newer. */
+  readonly duplicateHosts: number;
+  /** Containers left out because another host claims the same id. */
+  readonly conflictingContainers: number;
+  /** Connections joined across hosts (both ends seen). */
+  readonly joinedConnections: number;
+}
+
+/** The stale threshold of a host: the option, else 3 of its intervals (at least 3 s). */
+export function staleAfterOf(doc: HostDocument, options: FleetOptions): number {
+  return options.staleAfterMs ?? Math.max(3_000, 3 * doc.intervalMs);
+}
+
+/** One topology of all hosts (pure, deterministic for the same input). */
+export function mergeFleet(hosts: readonly HostState[], now: number, options: FleetOptions = {}): Topology {
+  return mergeFleetReport(hosts, now, options).topology;
+}
+
+/** A connection's end as one host saw it, waiting to be joined with the other end. */
+interface Half {
+  readonly role: 'client' | 'server';
+  readonly host: string;
+  /** Scoped id of the local node. */
+  readonly node: string;
+  /** The remote address as this host saw it (an external node's). */
+  readonly remote: string;
+  readonly protocol: Protocol;
+  /** The server's port as this host saw it (the dialled port on the client side). */
+  readonly port: number;
+  readonly wire: string | undefined;
+  readonly detail: ConnectionDetail | undefined;
+  /** The original edge (scoped id) and how many connections it had. */
+  readonly origin: string;
+  readonly traffic: EdgeTraffic | undefined;
+  /** Without details: the edge's own counts. */
+  readonly connections: number;
+  readonly states: Readonly<Partial<Record<FlowState, number>>>;
+  readonly via: readonly Resolution[];
+  readonly publishedPorts: readonly number[] | undefined;
+  /** The local container's network ids (for overlay matching). */
+  readonly networkIds: readonly string[];
+}
+
+/** One merged cross-host edge being assembled. */
+interface Draft {
+  from: string;
+  to: string;
+  protocol: Protocol;
+  port: number;
+  connections: number;
+  states: Partial<Record<FlowState, number>>;
+  via: Set<Resolution>;
+  published: Set<number>;
+  details: ConnectionDetail[];
+  withDetails: boolean;
+  /** Original edges feeding this one: scoped id → traffic, client side and server side apart. */
+  clientOrigins: Map<string, EdgeTraffic | undefined>;
+  serverOrigins: Map<string, EdgeTraffic | undefined>;
+}
+
+/** mergeFleet, with what it expired, refused and joined. */
+export function mergeFleetReport(states: readonly HostState[], now: number, options: FleetOptions = {}): FleetMergeReport {
+  const retention = options.retentionMs ?? DEFAULT_FLEET_RETENTION_MS;
+  const warnings: string[] = [];
+  // One document per engine id: the newest heard.
+  const byEngine = new Map<string, HostState>();
+  let duplicateHosts = 0;
+  for (const s of states) {
+    const prev = byEngine.get(s.document.engineId);
+    if (prev) {
+      duplicateHosts++;
+      if (s.lastSeenMs <= prev.lastSeenMs) continue;
+    }
+    byEngine.set(s.document.engineId, s);
+  }
+  if (duplicateHosts > 0) warnings.push(`fleet: ${duplicateHosts} document(s) claimed an engine id another document has; the newest of each kept`);
+  const expired: string[] = [];
+  const live: { state: HostState; stale: boolean }[] = [];
+  for (const s of [...byEngine.values()].sort((a, b) => cmp(a.document.engineId, b.document.engineId))) {
+    const silent = now - s.lastSeenMs;
+    if (silent > retention) { expired.push(s.document.engineId); continue; }
+    live.push({ state: s, stale: silent > staleAfterOf(s.document, options) });
+  }
+
+  // Containers claimed by two hosts (never by chance: ids are 256 random bits): a fresh host wins over a stale
+  // one, then the first by engine id; the other's claim is left out with its edges.
+  const containerOwner = new Map<string, string>();
+  let conflictingContainers = 0;
+  const ordered = [...live].sort((a, b) => Number(a.stale) - Number(b.stale) || cmp(a.state.document.engineId, b.state.document.engineId));
+  const refused = new Map<string, Set<string>>();
+  for (const { state } of ordered) {
+    const h = state.document.engineId;
+    for (const n of state.document.topology.nodes) {
+      if (n.kind !== 'container') continue;
+      const owner = containerOwner.get(n.id);
+      if (owner === undefined) containerOwner.set(n.id, h);
+      else if (owner !== h) {
+        conflictingContainers++;
+        let set = refused.get(h);
+        if (!set) refused.set(h, (set = new Set()));
+        set.add(n.id);
+      }
+    }
+  }
+  if (conflictingContainers > 0) warnings.push(`fleet: ${conflictingContainers} container id(s) claimed by two hosts; each shown on one host only`);
+
+  // Addresses of the hosts themselves; one claimed by two hosts names neither.
+  const addressOwner = new Map<string, string | null>();
+  for (const { state } of live) {
+    for (const a of state.document.addresses) {
+      const c = canonicalIp(a);
+      const o = addressOwner.get(c);
+      addressOwner.set(c, o === undefined || o === state.document.engineId ? state.document.engineId : null);
+    }
+  }
+  // Containers by (network id, address), for overlays; and by address within each host.
+  const byNetworkAddress = new Map<string, { host: string; id: string } | null>();
+  const containerByAddress = new Map<string, Map<string, string>>();
+  const docs = new Map<string, HostDocument>();
+  const networkIdsOf = new Map<string, Map<string, string>>();
+  for (const { state } of live) {
+    const doc = state.document;
+    const h = doc.engineId;
+    docs.set(h, doc);
+    const netIds = new Map(doc.networks.map((n) => [n.name, n.id]));
+    networkIdsOf.set(h, netIds);
+    const local = new Map<string, string>();
+    containerByAddress.set(h, local);
+    for (const n of doc.topology.nodes) {
+      if (n.kind !== 'container' || refused.get(h)?.has(n.id)) continue;
+      for (const net of n.networks) {
+        for (const a of [net.ipv4, net.ipv6]) {
+          if (!a) continue;
+          const c = canonicalIp(a);
+          local.set(c, n.id);
+          const id = netIds.get(net.name);
+          if (id === undefined) continue;
+          const k = `${id}|${c}`;
+          const prev = byNetworkAddress.get(k);
+          byNetworkAddress.set(k, prev === undefined || (prev && prev.id === n.id) ? { host: h, id: n.id } : null);
+        }
+      }
+    }
+  }
+
+  const nodes = new Map<string, TopologyNode>();
+  const edges = new Map<string, TopologyEdge>();
+  const edgeSide = new Map<string, 'client' | 'server' | 'local'>();
+  const halves: Half[] = [];
+  const hostNodeOf = (h: string): string => {
+    const id = scope(h, HOST_NODE_ID);
+    if (!nodes.has(id)) {
+      const node: HostNode = { kind: 'host', id, name: docs.get(h)?.hostname ?? h, host: h };
+      nodes.set(id, node);
+    }
+    return id;
+  };
+
+  for (const { state } of live) {
+    const doc = state.document;
+    const h = doc.engineId;
+    const skip = refused.get(h);
+    const flowsByOriginal = new Map<string, HostFlow>();
+    const flowsByReply = new Map<string, HostFlow>();
+    for (const f of doc.flows) {
+      flowsByOriginal.set(flowKey(f.protocol, f.original), f);
+      flowsByReply.set(flowKey(f.protocol, f.reply), f);
+    }
+    const original = new Map<string, TopologyNode>();
+    for (const n of doc.topology.nodes) {
+      if (n.kind === 'container' && skip?.has(n.id)) continue;
+      original.set(n.id, n);
+      const id = scope(h, n.id, n.kind);
+      nodes.set(id, { ...n, id, host: h });
+    }
+    const netIds = networkIdsOf.get(h) ?? new Map<string, string>();
+    const networkIdsOfNode = (n: TopologyNode | undefined): string[] =>
+      n?.kind === 'container' ? n.networks.flatMap((x) => { const id = netIds.get(x.name); return id ? [id] : []; }) : [];
+    for (const e of doc.topology.edges) {
+      const from = original.get(e.from);
+      const to = original.get(e.to);
+      if (!from || !to) continue;
+      const sFrom = scope(h, e.from, from.kind);
+      const sTo = scope(h, e.to, to.kind);
+      const origin = `${h}|${e.id}`;
+      const base = {
+        host: h, protocol: e.protocol, origin, traffic: e.traffic, connections: e.connections, states: e.states, via: e.via,
+        publishedPorts: e.publishedPorts,
+      };
+      if (to.kind === 'external' && from.kind !== 'external') {
+        const networkIds = networkIdsOfNode(from);
+        if (!e.details) halves.push({ ...base, role: 'client', node: sFrom, remote: canonicalIp(to.address), port: e.port, wire: undefined, detail: undefined, networkIds });
+        else for (const d of e.details) halves.push({ ...base, role: 'client', node: sFrom, remote: canonicalIp(to.address), port: e.port, wire: clientWire(e.protocol, d, flowsByOriginal), detail: d, networkIds });
+        continue;
+      }
+      if (from.kind === 'external' && to.kind !== 'external') {
+        const networkIds = networkIdsOfNode(to);
+        if (!e.details) halves.push({ ...base, role: 'server', node: sTo, remote: canonicalIp(from.address), port: e.port, wire: undefined, detail: undefined, networkIds });
+        else for (const d of e.details) halves.push({ ...base, role: 'server', node: sTo, remote: canonicalIp(from.address), port: e.port, wire: serverWire(e.protocol, d, flowsByReply), detail: d, networkIds });
+        continue;
+      }
+      const id = edgeId(sFrom, sTo, e.protocol, e.port);
+      edges.set(id, { ...e, id, from: sFrom, to: sTo });
+      edgeSide.set(id, 'local');
+    }
+  }
+
+  // Join halves by their wire tuple; what stays alone is named from its own side.
+  const clientsByWire = new Map<string, Half>();
+  for (const x of halves) if (x.role === 'client' && x.wire !== undefined) clientsByWire.set(x.wire, x);
+  const joinedClients = new Set<Half>();
+  const drafts = new Map<string, Draft>();
+  const unresolved: Half[] = [];
+  let joinedConnections = 0;
+  for (const s of halves) {
+    if (s.role !== 'server') continue;
+    const c = s.wire !== undefined ? clientsByWire.get(s.wire) : undefined;
+    if (c && c.host !== s.host) {
+      joinedClients.add(c);
+      joinedConnections++;
+      add(c.node, s.node, s.protocol, s.port, c, s);
+      continue;
+    }
+    const client = nameRemote(s, 'server');
+    if (client) add(client.node, s.node, s.protocol, s.port, undefined, s);
+    else unresolved.push(s);
+  }
+  for (const c of halves) {
+    if (c.role !== 'client' || joinedClients.has(c)) continue;
+    const server = nameRemote(c, 'client');
+    if (server) add(c.node, server.node, c.protocol, server.port, c, undefined);
+    else unresolved.push(c);
+  }
+  // Halves nothing in the fleet claims stay external edges, as their host drew them.
+  for (const x of unresolved) {
+    const ext = scope(x.host, `external:${x.remote}`, 'external');
+    const [from, to] = x.role === 'client' ? [x.node, ext] : [ext, x.node];
+    add(from, to, x.protocol, x.port, x.role === 'client' ? x : undefined, x.role === 'server' ? x : undefined);
+  }
+
+  // Each original edge's traffic goes to the merged edge that took most of its connections (its connections all
+  // went to one peer in practice: a published port is one container).
+  const bestFor = new Map<string, { draft: string; count: number }>();
+  for (const [id, d] of drafts) {
+    for (const origins of [d.clientOrigins, d.serverOrigins]) {
+      for (const o of origins.keys()) {
+        const n = d.details.length || d.connections;
+        const best = bestFor.get(o);
+        if (!best || n > best.count) bestFor.set(o, { draft: id, count: n });
+      }
+    }
+  }
+  for (const [id, d] of drafts) {
+    const pick = (origins: Map<string, EdgeTraffic | undefined>) =>
+      [...origins].filter(([o]) => bestFor.get(o)?.draft === id).flatMap(([, t]) => (t ? [t] : []));
+    const fromClient = pick(d.clientOrigins);
+    const traffic = sumTraffic(fromClient.length > 0 ? fromClient : pick(d.serverOrigins));
+    const details = d.details.slice().sort((a, b) => cmp(a.client.address, b.client.address) || a.client.port - b.client.port || cmp(a.server.address, b.server.address) || a.server.port - b.server.port);
+    const merged: TopologyEdge = {
+      id, from: d.from, to: d.to, protocol: d.protocol, port: d.port, connections: d.connections, states: d.states,
+      via: [...d.via].sort(),
+      ...(d.published.size > 0 ? { publishedPorts: [...d.published].sort((a, b) => a - b) } : {}),
+      ...(d.withDetails ? { details } : {}),
+      ...(traffic ? { traffic } : {}),
+    };
+    const existing = edges.get(id);
+    // A local edge of the same id cannot happen (ends on two hosts); keep the first if it ever does.
+    if (!existing) edges.set(id, merged);
+  }
+
+  // External nodes no edge names any more (they were other hosts) go.
+  const used = new Set<string>();
+  for (const e of edges.values()) { used.add(e.from); used.add(e.to); }
+  for (const [id, n] of nodes) if (n.kind === 'external' && !used.has(id)) nodes.delete(id);
+  for (const e of edges.values()) {
+    for (const end of [e.from, e.to]) {
+      if (nodes.has(end)) continue;
+      // An external end created for an unresolved half whose node was not in the document (cannot happen for
+      // validated documents): make it so that every edge names a node.
+      const [h, ...rest] = end.split('/');
+      const raw = rest.join('/');
+      if (raw.startsWith('external:')) nodes.set(end, { kind: 'external', id: end, name: raw.slice(9), address: raw.slice(9), ...(h ? { host: h } : {}) });
+    }
+  }
+
+  const fleetHosts: FleetHost[] = live.map(({ state, stale }) => ({
+    id: state.document.engineId, name: state.document.hostname, ...(stale ? { stale: true } : {}),
+  }));
+  for (const { state, stale } of live) {
+    for (const w of state.document.topology.warnings) warnings.push(`${state.document.hostname}: ${w}`);
+    if (stale) warnings.push(`${state.document.hostname}: not reporting since ${new Date(state.lastSeenMs).toISOString()}; its last state is shown`);
+  }
+  const nodeList = [...nodes.values()].sort((a, b) => cmp(a.id, b.id));
+  const edgeList = [...edges.values()].sort((a, b) => cmp(a.id, b.id));
+  return {
+    topology: {
+      takenAt: new Date(now).toISOString(), hostname: 'fleet', warnings, nodes: nodeList, edges: edgeList, hosts: fleetHosts,
+    },
+    expired, duplicateHosts, conflictingContainers, joinedConnections,
+  };
+
+  /** Names the other end of a half that was not joined: another host, its container behind a published port, or an overlay peer. */
+  function nameRemote(x: Half, role: 'client' | 'server'): { node: string; port: number } | undefined {
+    for (const net of x.networkIds) {
+      const peer = byNetworkAddress.get(`${net}|${x.remote}`);
+      if (peer && peer.host !== x.host) return { node: peer.id, port: x.port };
+    }
+    const owner = addressOwner.get(x.remote);
+    if (!owner || owner === x.host) return undefined;
+    if (role === 'client') {
+      const doc = docs.get(owner);
+      const behind = doc?.topology.nodes.find((n) => n.kind === 'container' && !refused.get(owner)?.has(n.id) &&
+        n.ports.some((p) => p.protocol === x.protocol && p.hostPort === x.port && (p.hostIp === '' || p.hostIp === '0.0.0.0' || p.hostIp === '::' || canonicalIp(p.hostIp) === x.remote)));
+      if (behind && behind.kind === 'container') {
+        const p = behind.ports.find((q) => q.protocol === x.protocol && q.hostPort === x.port);
+        return { node: behind.id, port: p?.containerPort ?? x.port };
+      }
+    }
+    return { node: hostNodeOf(owner), port: x.port };
+  }
+
+  function add(from: string, to: string, protocol: Protocol, port: number, c: Half | undefined, s: Half | undefined): void {
+    const id = edgeId(from, to, protocol, port);
+    let d = drafts.get(id);
+    if (!d) {
+      d = {
+        from, to, protocol, port, connections: 0, states: {}, via: new Set(), published: new Set(), details: [], withDetails: true,
+        clientOrigins: new Map(), serverOrigins: new Map(),
+      };
+      drafts.set(id, d);
+    }
+    const one = c ?? s;
+    if (!one) return;
+    if (c) d.clientOrigins.set(c.origin, c.traffic);
+    if (s) d.serverOrigins.set(s.origin, s.traffic);
+    const cd = c?.detail;
+    const sd = s?.detail;
+    if (!cd && !sd) {
+      // A whole edge without details: its counts as they are.
+      d.withDetails = false;
+      d.connections += one.connections;
+      for (const [k, v] of Object.entries(one.states)) d.states[k as FlowState] = (d.states[k as FlowState] ?? 0) + (v ?? 0);
+      for (const v of one.via) d.via.add(v);
+      for (const p of one.publishedPorts ?? []) d.published.add(p);
+      return;
+    }
+    d.connections++;
+    const state = (cd ?? sd)?.state ?? 'ESTABLISHED';
+    d.states[state] = (d.states[state] ?? 0) + 1;
+    const via = sd?.via ?? cd?.via;
+    if (via) d.via.add(via);
+    if (c && s && cd && sd) {
+      // The server's view of the address dialled: its published endpoint, else the client's.
+      const published = sd.published ?? (cd.server.port !== sd.server.port || cd.server.address !== sd.server.address ? cd.server : undefined);
+      if (published) d.published.add(published.port);
+      d.details.push({
+        state, via: sd.via, client: cd.client, server: sd.server, ...(published ? { published } : {}),
+        clientPids: cd.clientPids, serverPids: sd.serverPids,
+      });
+      return;
+    }
+    const detail = (cd ?? sd) as ConnectionDetail;
+    if (detail.published) d.published.add(detail.published.port);
+    if (c && !s && cd && port !== cd.server.port) {
+      d.published.add(cd.server.port);
+      d.details.push({ ...cd, published: cd.server });
+      return;
+    }
+    d.details.push(detail);
+  }
+}
+
+/** The wire tuple of a client's connection: its host's reply tuple reversed (after MASQUERADE), else its own. */
+function clientWire(protocol: Protocol, d: ConnectionDetail, flows: ReadonlyMap<string, HostFlow>): string {
+  const own: FlowTuple = { src: canonicalIp(d.client.address), sport: d.client.port, dst: canonicalIp(d.server.address), dport: d.server.port };
+  const f = flows.get(flowKey(protocol, own));
+  return flowKey(protocol, f ? { src: f.reply.dst, sport: f.reply.dport, dst: f.reply.src, dport: f.reply.sport } : own);
+}
+
+/** The wire tuple of a server's connection: its host's original tuple (before DNAT), else what it saw. */
+function serverWire(protocol: Protocol, d: ConnectionDetail, flows: ReadonlyMap<string, HostFlow>): string {
+  const reply: FlowTuple = { src: canonicalIp(d.server.address), sport: d.server.port, dst: canonicalIp(d.client.address), dport: d.client.port };
+  const f = flows.get(flowKey(protocol, reply));
+  if (f) return flowKey(protocol, f.original);
+  const dialled: Endpoint = d.published ?? d.server;
+  return flowKey(protocol, { src: canonicalIp(d.client.address), sport: d.client.port, dst: canonicalIp(dialled.address), dport: dialled.port });
+}
+
+/** A node id scoped by its host: containers keep theirs. */
+export function scope(host: string, id: string, kind?: TopologyNode['kind']): string {
+  return kind === 'container' ? id : `${host}/${id}`;
+}
+
+/** Traffic of several edges as one: bytes and rates add up, RTT spans them (percentiles: the worst). */
+export function sumTraffic(list: readonly EdgeTraffic[]): EdgeTraffic | undefined {
+  const [first, ...rest] = list;
+  if (!first) return undefined;
+  if (rest.length === 0) return first;
+  let bytesSent = 0, bytesReceived = 0, measured = 0, conntrack = 0, retransmits: number | undefined;
+  let sentRate: number | undefined, receivedRate: number | undefined;
+  let rttMin: number | undefined, rttMax: number | undefined, rttWeighted = 0, rttWeight = 0, p50: number | undefined, p95: number | undefined;
+  const sources = new Set<string>();
+  const maxOf = (a: number | undefined, b: number | undefined) => (b === undefined ? a : a === undefined ? b : Math.max(a, b));
+  for (const t of list) {
+    bytesSent += t.bytesSent;
+    bytesReceived += t.bytesReceived;
+    measured += t.measuredConnections;
+    conntrack += t.conntrackConnections;
+    sources.add(t.bytesSource);
+    if (t.bytesSentPerSec !== undefined) sentRate = (sentRate ?? 0) + t.bytesSentPerSec;
+    if (t.bytesReceivedPerSec !== undefined) receivedRate = (receivedRate ?? 0) + t.bytesReceivedPerSec;
+    if (t.retransmits !== undefined) retransmits = (retransmits ?? 0) + t.retransmits;
+    if (t.rttMinMs !== undefined) rttMin = rttMin === undefined ? t.rttMinMs : Math.min(rttMin, t.rttMinMs);
+    rttMax = maxOf(rttMax, t.rttMaxMs);
+    if (t.rttMeanMs !== undefined && t.measuredConnections > 0) { rttWeighted += t.rttMeanMs * t.measuredConnections; rttWeight += t.measuredConnections; }
+    p50 = maxOf(p50, t.rttP50Ms);
+    p95 = maxOf(p95, t.rttP95Ms);
+  }
+  return {
+    bytesSent, bytesReceived,
+    ...(sentRate !== undefined ? { bytesSentPerSec: sentRate } : {}),
+    ...(receivedRate !== undefined ? { bytesReceivedPerSec: receivedRate } : {}),
+    bytesSource: sources.size === 1 ? first.bytesSource : 'mixed',
+    ...(rttMin !== undefined ? { rttMinMs: rttMin } : {}),
+    ...(rttWeight > 0 ? { rttMeanMs: rttWeighted / rttWeight } : {}),
+    ...(rttMax !== undefined ? { rttMaxMs: rttMax } : {}),
+    ...(p50 !== undefined ? { rttP50Ms: p50 } : {}),
+    ...(p95 !== undefined ? { rttP95Ms: p95 } : {}),
+    ...(retransmits !== undefined ? { retransmits } : {}),
+    measuredConnections: measured, conntrackConnections: conntrack,
+  };
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
