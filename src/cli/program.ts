@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { UsageError } from './common.js';
 import { registerCompletion } from './completion.js';
 import { registerGraph } from './graph.js';
+import { registerHub } from './hub.js';
 import { registerPs } from './ps.js';
 import { registerServe, VERSION } from './serve.js';
 import { registerTop } from './top.js';
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerTop(program);
   registerGraph(program);
   registerServe(program);
+  registerHub(program);
   registerCompletion(program);
   const override = (cmd: Command, path: string) => {
     cmd.exitOverride((err) => {

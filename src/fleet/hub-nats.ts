@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import { AckPolicy, DeliverPolicy, Events, type ConsumerMessages, type NatsConnection } from 'nats';
 import type { Hub } from './hub.js';
-import { ensureStreams, type StreamLimits } from './streams.js';
+import { autoReplicas, ensureStreams, type StreamLimits } from './streams.js';
 import { decodeMessage, STATE_STREAM, SUBJECT_ROOT } from './wire.js';
 
 /** Settings of the hub's consumer. */
@@ -33,7 +33,7 @@ export async function startHubConsumer(nc: NatsConnection, hub: Hub, options: Hu
   const { logger } = options;
   const durable = durableName(options.durable);
   const jsm = await nc.jetstreamManager();
-  logger.info({ streams: await ensureStreams(jsm, options.streams) }, 'fleet streams');
+  logger.info({ streams: await ensureStreams(jsm, { replicas: autoReplicas(nc), ...options.streams }) }, 'fleet streams');
   try {
     await jsm.consumers.delete(STATE_STREAM, durable);
   } catch (err) {

@@ -80,6 +80,8 @@ export interface HubOptions {
   readonly tickMs?: number;
   readonly store?: HistoryStore;
   readonly now?: () => number;
+  /** Checks a host's document before the hub holds it (full documents, and documents after a diff); throws why not. */
+  readonly check?: (hostId: string, doc: Json) => void;
 }
 
 /** The hub, as buildApp and the composition root see it. */
@@ -235,6 +237,11 @@ export function createHub(options: HubOptions & { readonly hostname: string }): 
       // Stream order is publish order; a full document of an older run than the one held is a leftover.
       if (cur && cur.run === m.run && m.epoch < cur.epoch) return refuse(`full document of ${m.host} epoch ${m.epoch} older than ${cur.epoch}`);
       if (cur && cur.run !== m.run && m.at < cur.publishedAtMs) return refuse(`full document of ${m.host} from an older agent run`);
+      try {
+        options.check?.(m.host, m.doc);
+      } catch (err) {
+        return refuse(`full document of ${m.host} refused: ${(err as Error).message}`);
+      }
       full.set(m.host, m.doc);
       hosts.set(m.host, { hostId: m.host, doc: m.doc, run: m.run, epoch: m.epoch, seq: 0, intervalMs: m.intervalMs, lastSeenMs: seen, publishedAtMs: m.at, stale: cur?.stale ?? false });
     } else if (m.kind === 'diff') {
@@ -246,6 +253,7 @@ export function createHub(options: HubOptions & { readonly hostname: string }): 
       let doc: Json;
       try {
         doc = m.patch === null ? base : applyPatch(base, m.patch);
+        if (m.patch !== null) options.check?.(m.host, doc);
       } catch (err) {
         return refuse(`diff of ${m.host} does not fit its full document: ${(err as Error).message}`);
       }

@@ -2,7 +2,7 @@
 // one message per subject (a host's latest full document, latest diff, latest heartbeat): the stream *is* the
 // fleet's current state, so a hub rebuilds it by reading a few messages per host. Events are a log, kept by age
 // and size. (Two streams, not one: a per-subject limit of one would keep a single event per host.)
-import { DiscardPolicy, RetentionPolicy, StorageType, type JetStreamManager, type StreamConfig } from 'nats';
+import { DiscardPolicy, RetentionPolicy, StorageType, type JetStreamManager, type NatsConnection, type StreamConfig } from 'nats';
 import { EVENTS_ROOT, EVENTS_STREAM, MAX_MESSAGE_BYTES, STATE_STREAM, SUBJECT_ROOT } from './wire.js';
 
 /** Limits of the streams (defaults below). */
@@ -17,6 +17,11 @@ export interface StreamLimits {
 }
 
 const NS_PER_MS = 1_000_000;
+
+/** Replicas when not told: 3 on a cluster (one node may die without losing anything), 1 on a single server. */
+export function autoReplicas(nc: NatsConnection): number {
+  return nc.info?.cluster ? 3 : 1;
+}
 
 /** The configurations of both streams. */
 export function streamConfigs(limits: StreamLimits = {}): Partial<StreamConfig>[] {

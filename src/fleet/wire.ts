@@ -25,9 +25,9 @@ export function eventsSubject(hostId: string): string {
   return `${EVENTS_ROOT}.${checkHostToken(hostId)}`;
 }
 
-/** A host id as a subject token: Docker's engine id (UUID, or the older `XXXX:XXXX:…` key id) with `:` as `-`. */
+/** A host id as a subject token: Docker's engine id (UUID, or the older `XXXX:XXXX:…` key id) with `:` as `-`, `.` as `_`. */
 export function hostToken(engineId: string): string {
-  return checkHostToken(engineId.replaceAll(':', '-'));
+  return checkHostToken(engineId.replaceAll(':', '-').replaceAll('.', '_'));
 }
 
 const TOKEN = /^[A-Za-z0-9_-]{1,128}$/;
