@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { openHistory, type HistoryStore } from '../agent/history.js';
 import { createHub } from '../fleet/hub.js';
-import { startHubConsumer } from '../fleet/hub-nats.js';
+import { startHubConsumer, type HubConsumer } from '../fleet/hub-nats.js';
 import { checkFleetDocument, createFleetRenderer } from '../fleet/hub-render.js';
 import { registerHubMetrics } from '../fleet/metrics.js';
 import { connectNats, NatsConfigError, toConnectionOptions, type NatsConfig } from '../fleet/nats-connect.js';
@@ -56,15 +56,29 @@ export async function runHub(flags: HubFlags, nats: NatsConfig, address: ListenA
     throw new CliError(`cannot connect to NATS at ${nats.servers.join(', ')}: ${(err as Error).message}`);
   }
   hub.start();
-  const consumer = await startHubConsumer(nc, hub, { durable: flags.name, logger, ...(flags.natsReplicas !== undefined ? { streams: { replicas: flags.natsReplicas } } : {}) });
   try {
     await app.listen({ host: address.host, port: address.port });
   } catch (err) {
-    await consumer.stop();
     await nc.close();
     history?.close();
     throw new CliError(`cannot listen on ${formatListen(address)}: ${(err as Error).message}`);
   }
+  // The consumer is set up in the background, retried while JetStream cannot (a stream leader being elected after a
+  // node died, the streams' replicas not available yet): meanwhile the hub serves, saying it is rebuilding.
+  let consumer: HubConsumer | undefined;
+  let stopping = false;
+  const setUp = (async () => {
+    for (let attempt = 1; !stopping; attempt++) {
+      try {
+        consumer = await startHubConsumer(nc, hub, { durable: flags.name, logger, ...(flags.natsReplicas !== undefined ? { streams: { replicas: flags.natsReplicas } } : {}) });
+        return;
+      } catch (err) {
+        hub.setNats('disconnected', (err as Error).message);
+        if (attempt === 1) logger.warn({ error: (err as Error).message }, 'cannot set up the fleet consumer yet: retrying every 2 s');
+        await new Promise((r) => setTimeout(r, 2000));
+      }
+    }
+  })();
   const bound = app.server.address();
   const actual = bound !== null && typeof bound === 'object' ? formatListen({ host: bound.address, port: bound.port }) : formatListen(address);
   logger.info({ listen: actual, nats: nc.getServer(), durable: flags.name, history: history?.file ?? null, auth: token !== undefined }, 'portolan hub serving');
@@ -80,8 +94,10 @@ export async function runHub(flags: HubFlags, nats: NatsConfig, address: ListenA
     process.on('SIGINT', onInt);
     process.on('SIGTERM', onTerm);
   });
+  stopping = true;
   await app.close();
-  await consumer.stop();
+  await setUp;
+  await consumer?.stop();
   await hub.stop();
   await nc.drain().catch(() => nc.close());
   history?.close();
