@@ -122,7 +122,12 @@ export function startFleetPublishing(agent: Agent, options: FleetPublishingOptio
       await publisher?.stop();
       closed = true;
       if (retry) clearTimeout(retry);
-      if (nc) await nc.drain().catch(() => nc?.close());
+      // Bounded: a stopping agent does not wait on a NATS that does not answer.
+      if (nc) {
+        const c = nc;
+        await Promise.race([c.drain().catch(() => undefined), new Promise((r) => setTimeout(r, 2000).unref())]);
+        if (!c.isClosed()) await c.close().catch(() => undefined);
+      }
     },
   };
 }

@@ -208,8 +208,12 @@ describe('the fleet: three hosts, three NATS nodes, one agent per host, the hub'
     const h3 = host(2);
     const before = await topology(HUB_PORT);
     const agent = agents.get(h3.name) as ChildProcess;
+    const exited = new Promise((r) => agent.once('exit', r));
     agent.kill('SIGTERM');
-    await new Promise((r) => agent.once('exit', r));
+    // A clean stop takes well under a second; on a loaded machine, a crash (SIGKILL) after 10 s stops it as well.
+    const timer = setTimeout(() => agent.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
     // Stale after 3 of its 1 s intervals (at least 3 s): waited for with a bound of 3 × that.
     const stale = await eventually(async () => {
       const t = await topology(HUB_PORT);
@@ -232,8 +236,9 @@ describe('the fleet: three hosts, three NATS nodes, one agent per host, the hub'
     // No agent can publish: all stopped (SIGSTOP) for the whole restart.
     for (const p of agents.values()) p.kill('SIGSTOP');
     try {
+      const gone = new Promise((r) => hub?.proc.once('exit', r));
       hub?.proc.kill('SIGKILL');
-      await new Promise((r) => hub?.proc.once('exit', r));
+      await gone;
       const again = await startHub(HUB_PORT, `hub1-${RUN_ID}`);
       const t = await eventually(async () => {
         const s = (await getJson<{ fleet?: { rebuilt: boolean } }>(`http://127.0.0.1:${again.port}/api/v1/status`)).body;
