@@ -10,9 +10,11 @@
 //   update cytoscape's elements), and frame times while diffs arrive (cytoscape redraws in the next frame);
 // - how far nodes already on the map moved while diffs arrived (0 px expected).
 // Scenarios: `projects` — 200 containers in 10 compose projects, 1,000 edges; `fleet` — 5,000 containers in
-// 100 hosts (~13,000 edges, hosts folded); `pairs` — the issue's 200 containers (90 client/server pairs + 20).
+// 100 hosts (~13,000 edges, hosts folded); `fleet-merged` — the same size made as a hub makes it: 100 host
+// documents (bench/fleet-documents.mjs, with 12 published-port connections per host seen from both ends) merged
+// by core/fleet's mergeFleet (its time printed too), hosts folded; `pairs` — the issue's 200 containers (90 client/server pairs + 20).
 // Diffs every second: traffic of ~80 edges, and every 5 s a container added (with 5 edges) or removed.
-// Usage: npm run build && node bench/ui-render.mjs [projects|fleet|pairs] [SECONDS=8] [WIDTHxHEIGHT=1440x900]
+// Usage: npm run build && node bench/ui-render.mjs [projects|fleet|fleet-merged|pairs] [SECONDS=8] [WIDTHxHEIGHT=1440x900]
 // Set SCREENSHOT=file.png to also save what the map looks like once first drawn.
 /* global window, requestAnimationFrame, PerformanceObserver */
 import os from 'node:os';
@@ -21,14 +23,28 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { startMapServer } from '../test/fixtures/topology/map-server.mjs';
 import { fleetMap, pairsMap, projectsMap, seeded } from '../test/fixtures/topology/synthetic-map.mjs';
+import { mergeFleetReport } from '../dist/core/fleet/merge-fleet.js';
+import { fleetDocuments } from './fleet-documents.mjs';
 
 const SCENARIO = process.argv[2] ?? 'projects';
 const SECONDS = Number(process.argv[3] ?? 8);
 const [W, H] = (process.argv[4] ?? '1440x900').split('x').map(Number);
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const make = { projects: () => projectsMap(), fleet: () => fleetMap(), pairs: () => pairsMap() }[SCENARIO];
+/** The fleet as a hub serves it: 100 hosts' documents (50 containers each) merged by core/fleet, host 7 stale. */
+function mergedFleet() {
+  const docs = fleetDocuments({ hosts: 100, perHost: 50 });
+  const now = Date.parse(docs[0].takenAt);
+  const states = docs.map((document, h) => ({ document, lastSeenMs: h === 7 ? now - 60_000 : now }));
+  const t0 = performance.now();
+  const report = mergeFleetReport(states, now);
+  const ms = performance.now() - t0;
+  const bytes = docs.reduce((s, d) => s + JSON.stringify(d).length, 0);
+  console.log(`merge: ${docs.length} documents (${(bytes / 1e6).toFixed(1)} MB of JSON), ${report.joinedConnections} cross-host connections joined, in ${ms.toFixed(0)} ms (mergeFleet, one core)`);
+  return report.topology;
+}
+const make = { projects: () => projectsMap(), fleet: () => fleetMap(), pairs: () => pairsMap(), 'fleet-merged': mergedFleet }[SCENARIO];
 if (!make) {
-  console.error(`unknown scenario ${SCENARIO}: projects, fleet or pairs`);
+  console.error(`unknown scenario ${SCENARIO}: projects, fleet, fleet-merged or pairs`);
   process.exit(2);
 }
 

@@ -220,7 +220,7 @@ describe('HTTP API (inject)', () => {
     for (const p of ['/', '/api/v1/containers', '/api/v1/sockets', '/api/v1/topology', '/api/v1/history', '/api/v1/topology/stream', '/api/v1/events', '/healthz', '/readyz', '/metrics']) {
       expect(doc.paths[p]?.get, p).toBeDefined();
     }
-    expect(doc.paths['/api/v1/sockets']?.get?.parameters?.map((x) => x.name)).toEqual(['container', 'state', 'protocol', 'listening']);
+    expect(doc.paths['/api/v1/sockets']?.get?.parameters?.map((x) => x.name)).toEqual(['container', 'state', 'protocol', 'listening', 'host']);
   });
 
   it('/metrics: container traffic and sockets, edges, collector health', async () => {

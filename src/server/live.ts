@@ -17,6 +17,8 @@ import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Agent } from '../agent/loop.js';
 import { CHANGE_EVENT_TYPES } from '../core/report/changes.js';
+import { eventOnHost } from '../core/fleet/host-filter.js';
+import { hostFilter, hostParam } from './routes/api.js';
 import { errorSchema, HttpError, notReady } from './errors.js';
 import { createEventJournal, parseEventId } from './journal.js';
 import { freshness, type Views } from './views.js';
@@ -76,6 +78,8 @@ interface EventsEntry {
   readonly client: Client;
   cursor: number;
   readonly wanted: ReadonlySet<string>;
+  /** `?host=`: only events of this fleet host. */
+  readonly host?: string;
 }
 
 /** One Server-Sent Events frame. */
@@ -194,7 +198,7 @@ export function registerLiveRoutes(app: FastifyInstance, agent: Agent, views: Vi
         if (cost >= maxBytes) return { cost, more: true };
         const entry = journal.at(e.cursor++);
         cost += SKIP_COST;
-        if (entry && wanted.has(entry.event.type)) {
+        if (entry && wanted.has(entry.event.type) && (e.host === undefined || eventOnHost(entry.event, e.host))) {
           write(client, entry.frame);
           cost += entry.frame.length;
         }
@@ -316,7 +320,7 @@ export function registerLiveRoutes(app: FastifyInstance, agent: Agent, views: Vi
     reply.raw.write(topologyFrame(state, freshness(agent.status())));
   });
 
-  app.get<{ Querystring: { type?: string[]; lastEventId?: string } }>('/api/v1/events', {
+  app.get<{ Querystring: { type?: string[]; lastEventId?: string; host?: string } }>('/api/v1/events', {
     schema: {
       ...sse,
       summary: 'Server-Sent Events of changes: connection.opened, connection.closed, container.started, container.stopped (event name = type). ' +
@@ -326,6 +330,7 @@ export function registerLiveRoutes(app: FastifyInstance, agent: Agent, views: Vi
         properties: {
           type: { type: 'array', maxItems: 16, items: { type: 'string', enum: [...CHANGE_EVENT_TYPES] }, description: 'only these event types (repeatable)' },
           lastEventId: { type: 'string', maxLength: 64, description: 'resume after this event id (as the Last-Event-ID header; for clients that cannot set headers)' },
+          host: hostParam,
         },
       },
       response: { 200: { type: 'string', description: 'text/event-stream' }, 400: errorSchema, 401: errorSchema, 503: errorSchema },
@@ -338,13 +343,16 @@ export function registerLiveRoutes(app: FastifyInstance, agent: Agent, views: Vi
     if (lastEventId !== undefined && parseEventId(lastEventId) === undefined) {
       throw new HttpError(400, 'bad_parameter', `Last-Event-ID: ${JSON.stringify(lastEventId.slice(0, 64))} is not an event id of this stream (ids look like "mi3x2k-42")`);
     }
+    const current = agent.current();
+    const host = req.query.host !== undefined && current ? hostFilter(current.topology, req.query.host) : undefined;
+    if (req.query.host !== undefined && !current) throw notReady();
     if (headOnly(req, reply)) return;
     const resume = lastEventId !== undefined ? journal.resume(lastEventId) : undefined;
     const client = open('events', req, reply, () => {
       eventClients.delete(entry);
       waiting.delete(entry);
     });
-    const entry = { client, cursor: resume?.from ?? journal.next(), wanted };
+    const entry = { client, cursor: resume?.from ?? journal.next(), wanted, ...(host !== undefined ? { host } : {}) };
     eventClients.add(entry);
     // An opening event so clients see the stream is live before the first change.
     reply.raw.write(sseFrame('ready', { at: new Date().toISOString() }));

@@ -6,11 +6,19 @@ import type { TopologyEdge, TopologyNode } from '../core/model/topology.js';
 /** A container id as label value: the 12 hex digits `docker ps` shows. */
 export const shortId = (id: string): string => id.slice(0, 12);
 
-/** Label names of an edge series: both ends by name, id and kind, the protocol and the server port. */
-export const EDGE_LABELS = ['from', 'from_id', 'from_kind', 'to', 'to_id', 'to_kind', 'protocol', 'port'] as const;
+/**
+ * Label names of an edge series: both ends by name, id and kind, the protocol and the server port; in a fleet
+ * also each end's host (`from_host`, `to_host`: the host's name), absent for one host.
+ */
+export const EDGE_LABELS = ['from', 'from_id', 'from_kind', 'to', 'to_id', 'to_kind', 'protocol', 'port', 'from_host', 'to_host'] as const;
 
-/** Labels of an edge series (see EDGE_LABELS). */
-export type EdgeLabels = Record<(typeof EDGE_LABELS)[number], string>;
+/** Labels of an edge series (see EDGE_LABELS); the host labels only in a fleet. */
+export type EdgeLabels = Record<Exclude<(typeof EDGE_LABELS)[number], 'from_host' | 'to_host'>, string> & { from_host?: string; to_host?: string };
+
+/** Host names by host id, for the `host` labels of a fleet; undefined for one host. */
+export function hostNames(t: { readonly hosts?: readonly { readonly id: string; readonly name: string }[] }): ReadonlyMap<string, string> | undefined {
+  return t.hosts ? new Map(t.hosts.map((h) => [h.id, h.name])) : undefined;
+}
 
 /**
  * An edge end's name, id and kind. Names are what stays: a container's name, a host process's command, the
@@ -27,12 +35,16 @@ function end(n: TopologyNode | undefined, id: string): { name: string; id: strin
 }
 
 /** The labels of an edge's series, its ends looked up in `nodes`. */
-export function edgeLabels(nodes: ReadonlyMap<string, TopologyNode>, e: Pick<TopologyEdge, 'from' | 'to' | 'protocol' | 'port'>): EdgeLabels {
-  const from = end(nodes.get(e.from), e.from);
-  const to = end(nodes.get(e.to), e.to);
+export function edgeLabels(nodes: ReadonlyMap<string, TopologyNode>, e: Pick<TopologyEdge, 'from' | 'to' | 'protocol' | 'port'>, hosts?: ReadonlyMap<string, string>): EdgeLabels {
+  const fromNode = nodes.get(e.from);
+  const toNode = nodes.get(e.to);
+  const from = end(fromNode, e.from);
+  const to = end(toNode, e.to);
+  const hostOf = (n: TopologyNode | undefined) => (n?.host !== undefined ? hosts?.get(n.host) ?? n.host : '');
   return {
     from: from.name, from_id: from.id, from_kind: from.kind, to: to.name, to_id: to.id, to_kind: to.kind,
     protocol: e.protocol, port: String(e.port),
+    ...(hosts ? { from_host: hostOf(fromNode), to_host: hostOf(toNode) } : {}),
   };
 }
 

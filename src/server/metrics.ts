@@ -7,7 +7,7 @@ import type { EdgeBytes } from '../core/report/edge-bytes.js';
 import type { TopologyNode } from '../core/model/topology.js';
 import type { ContainerTraffic } from '../core/model/traffic.js';
 import { isDockerDnsSocket } from '../core/report/docker-dns.js';
-import { EDGE_LABELS, edgeLabels as labelsOf, networkModeLabel, shortId } from './metric-labels.js';
+import { EDGE_LABELS, edgeLabels as labelsOf, hostNames, networkModeLabel, shortId } from './metric-labels.js';
 import { registerSflowMetrics } from './metrics-sflow.js';
 import type { LiveStats } from './live.js';
 
@@ -53,11 +53,24 @@ export function createMetrics(agent: Agent, options: MetricsOptions = {}): Metri
 
   new Gauge({
     name: 'portolan_container_info', help: 'Always 1 per running container: its image, compose project and service, and network mode (container:<id> for a shared namespace, host, none, or the network).',
-    labelNames: ['container', 'id', 'image', 'compose_project', 'compose_service', 'network_mode'], registers: [registry],
+    labelNames: ['container', 'id', 'image', 'compose_project', 'compose_service', 'network_mode', 'host'], registers: [registry],
     collect() {
       this.reset();
       const s = current();
       if (!s) return;
+      const hosts = hostNames(s.topology);
+      if (hosts) {
+        // A fleet: its containers are the topology's, each with its host's name.
+        for (const n of s.topology.nodes) {
+          if (n.kind !== 'container') continue;
+          this.set({
+            container: n.name, id: shortId(n.id), image: n.image, compose_project: n.compose?.project ?? '', compose_service: n.compose?.service ?? '',
+            network_mode: n.networkMode.startsWith('container:') ? `container:${shortId(n.networkMode.slice('container:'.length))}` : n.networkMode,
+            host: n.host !== undefined ? hosts.get(n.host) ?? n.host : '',
+          }, 1);
+        }
+        return;
+      }
       for (const c of s.snapshot.containers) {
         this.set({
           container: c.name, id: shortId(c.id), image: c.image, compose_project: c.labels['com.docker.compose.project'] ?? '',
@@ -120,23 +133,34 @@ export function createMetrics(agent: Agent, options: MetricsOptions = {}): Metri
   });
   new Gauge({
     name: 'portolan_containers', help: 'Running containers seen.', registers: [registry],
-    collect() { this.set(current()?.snapshot.containers.length ?? 0); },
+    collect() {
+      const s = current();
+      this.set(s?.topology.hosts ? s.topology.nodes.filter((n) => n.kind === 'container').length : s?.snapshot.containers.length ?? 0);
+    },
   });
 
   // Edges: the busiest maxEdges, chosen once per scrape and shared by the edge families.
   const dropped = new Counter({ name: 'portolan_metrics_series_dropped_total', help: 'Series left out of scrapes by the cardinality cap (--metrics-max-edges), summed over scrapes.', labelNames: ['family'], registers: [registry] });
   dropped.inc({ family: 'edge' }, 0);
-  let scrapeEdges: { state: AgentState | undefined; edges: AgentState['topology']['edges']; nodes: ReadonlyMap<string, TopologyNode> } =
-    { state: undefined, edges: [], nodes: new Map() };
+  let scrapeEdges: { state: AgentState | undefined; edges: AgentState['topology']['edges']; nodes: ReadonlyMap<string, TopologyNode>; hosts: ReadonlyMap<string, string> | undefined } =
+    { state: undefined, edges: [], nodes: new Map(), hosts: undefined };
   const scrapeOf = (s: AgentState) => {
     if (scrapeEdges.state !== s) {
       const sorted = [...s.topology.edges].sort((a, b) => b.connections - a.connections || a.id.localeCompare(b.id));
-      scrapeEdges = { state: s, edges: sorted.slice(0, maxEdges), nodes: new Map(s.topology.nodes.map((n) => [n.id, n])) };
+      scrapeEdges = { state: s, edges: sorted.slice(0, maxEdges), nodes: new Map(s.topology.nodes.map((n) => [n.id, n])), hosts: hostNames(s.topology) };
     }
     return scrapeEdges;
   };
   const edgesOf = (s: AgentState) => scrapeOf(s).edges;
-  const edgeLabels = (s: AgentState, e: AgentState['topology']['edges'][number]) => labelsOf(scrapeOf(s).nodes, e);
+  const edgeLabels = (s: AgentState, e: AgentState['topology']['edges'][number]) => { const x = scrapeOf(s); return labelsOf(x.nodes, e, x.hosts); };
+  new Gauge({
+    name: 'portolan_fleet_host_stale', help: 'In a fleet (a hub): 1 per host while its agent is not reporting (its last state is shown), else 0.',
+    labelNames: ['host', 'host_id'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const h of current()?.topology.hosts ?? []) this.set({ host: h.name, host_id: h.id }, h.stale ? 1 : 0);
+    },
+  });
   new Gauge({
     name: 'portolan_edges', help: 'Edges in the topology (before the cardinality cap).', registers: [registry],
     collect() {

@@ -1,6 +1,7 @@
 // What the routes send, rendered from the agent's state with the core report functions and kept per state:
 // 200 clients asking for the topology between two collections cost one JSON.stringify, not 200.
 import type { AgentState, AgentStatus } from '../agent/loop.js';
+import { containerIdsOfHost, topologyOfHost } from '../core/fleet/host-filter.js';
 import { toContainersReport } from '../core/report/containers.js';
 import { toOutpost } from '../core/report/outpost.js';
 import { toPsReport, type PsFilter, type PsReport } from '../core/report/ps.js';
@@ -16,6 +17,13 @@ export interface Freshness {
 /** Freshness from the agent's status. */
 export function freshness(status: AgentStatus): Freshness {
   return status.stale ? { stale: true, ...(status.staleSince ? { staleSince: status.staleSince } : {}) } : { stale: false };
+}
+
+/** A report's containers on one fleet host only (by the topology's container nodes); all without a host. */
+function onHost<T extends { readonly containers: readonly { readonly id: string }[] }>(report: T, state: AgentState, host: string | undefined): T {
+  if (host === undefined) return report;
+  const ids = containerIdsOfHost(state.topology, host);
+  return { ...report, containers: report.containers.filter((c) => ids.has(c.id)) };
 }
 
 /** Renders documents of a state, caching the unfiltered ones as JSON text per state and freshness. */
@@ -38,19 +46,19 @@ export function createViews(outpostInterfaces: readonly string[]) {
   const fkey = (f: Freshness) => `${f.stale}|${f.staleSince ?? ''}`;
   return {
     /** `/api/v1/sockets`: the `ps --json` document. */
-    sockets(state: AgentState, f: Freshness, filter: PsFilter): string {
+    sockets(state: AgentState, f: Freshness, filter: PsFilter, host?: string): string {
       const unfiltered = Object.values(filter).every((v) => v === undefined || (Array.isArray(v) && v.length === 0));
-      const render = () => JSON.stringify({ ...ps(state, filter), ...f });
-      return unfiltered ? memo(state, `sockets|${fkey(f)}`, render) : render();
+      const render = () => JSON.stringify({ ...onHost(ps(state, filter), state, host), ...f });
+      return unfiltered ? memo(state, `sockets|${fkey(f)}|${host ?? ''}`, render) : render();
     },
-    /** `/api/v1/containers`. */
-    containers(state: AgentState, f: Freshness): string {
-      return memo(state, `containers|${fkey(f)}`, () =>
-        JSON.stringify({ ...toContainersReport(ps(state), toTopContainers(state.attribution, state.traffic, 'name')), ...f }));
+    /** `/api/v1/containers`; with a fleet host id, that host's containers only. */
+    containers(state: AgentState, f: Freshness, host?: string): string {
+      return memo(state, `containers|${fkey(f)}|${host ?? ''}`, () =>
+        JSON.stringify({ ...onHost(toContainersReport(ps(state), toTopContainers(state.attribution, state.traffic, 'name')), state, host), ...f }));
     },
-    /** `/api/v1/topology`. */
-    topology(state: AgentState, f: Freshness): string {
-      return memo(state, `topology|${fkey(f)}`, () => JSON.stringify({ ...state.topology, ...f }));
+    /** `/api/v1/topology`; with a fleet host id, that host's part. */
+    topology(state: AgentState, f: Freshness, host?: string): string {
+      return memo(state, `topology|${fkey(f)}|${host ?? ''}`, () => JSON.stringify({ ...(host !== undefined ? topologyOfHost(state.topology, host) : state.topology), ...f }));
     },
     /** `GET /` for outpost clients. */
     outpost(state: AgentState): string {

@@ -60,19 +60,12 @@ interface Half {
   readonly node: string;
   /** The remote address as this host saw it (an external node's). */
   readonly remote: string;
-  readonly protocol: Protocol;
-  /** The server's port as this host saw it (the dialled port on the client side). */
-  readonly port: number;
+  /** The host's own edge (its counts, traffic, via and published ports when it has no details). */
+  readonly edge: TopologyEdge;
   readonly wire: string | undefined;
   readonly detail: ConnectionDetail | undefined;
-  /** The original edge (scoped id) and how many connections it had. */
+  /** The original edge, scoped by host. */
   readonly origin: string;
-  readonly traffic: EdgeTraffic | undefined;
-  /** Without details: the edge's own counts. */
-  readonly connections: number;
-  readonly states: Readonly<Partial<Record<FlowState, number>>>;
-  readonly via: readonly Resolution[];
-  readonly publishedPorts: readonly number[] | undefined;
   /** The local container's network ids (for overlay matching). */
   readonly networkIds: readonly string[];
 }
@@ -179,9 +172,25 @@ export function mergeFleetReport(states: readonly HostState[], now: number, opti
     }
   }
 
+  // Published ports of each host: `protocol|host port` → the containers behind it.
+  const publishedOf = new Map<string, Map<string, { id: string; containerPort: number; hostIp: string }[]>>();
+  for (const { state } of live) {
+    const h = state.document.engineId;
+    const ports = new Map<string, { id: string; containerPort: number; hostIp: string }[]>();
+    publishedOf.set(h, ports);
+    for (const n of state.document.topology.nodes) {
+      if (n.kind !== 'container' || refused.get(h)?.has(n.id)) continue;
+      for (const p of n.ports) {
+        const k = `${p.protocol}|${p.hostPort}`;
+        let list = ports.get(k);
+        if (!list) ports.set(k, (list = []));
+        list.push({ id: n.id, containerPort: p.containerPort, hostIp: canonicalIp(p.hostIp) });
+      }
+    }
+  }
+
   const nodes = new Map<string, TopologyNode>();
   const edges = new Map<string, TopologyEdge>();
-  const edgeSide = new Map<string, 'client' | 'server' | 'local'>();
   const halves: Half[] = [];
   const hostNodeOf = (h: string): string => {
     const id = scope(h, HOST_NODE_ID);
@@ -219,25 +228,22 @@ export function mergeFleetReport(states: readonly HostState[], now: number, opti
       const sFrom = scope(h, e.from, from.kind);
       const sTo = scope(h, e.to, to.kind);
       const origin = `${h}|${e.id}`;
-      const base = {
-        host: h, protocol: e.protocol, origin, traffic: e.traffic, connections: e.connections, states: e.states, via: e.via,
-        publishedPorts: e.publishedPorts,
-      };
       if (to.kind === 'external' && from.kind !== 'external') {
         const networkIds = networkIdsOfNode(from);
-        if (!e.details) halves.push({ ...base, role: 'client', node: sFrom, remote: canonicalIp(to.address), port: e.port, wire: undefined, detail: undefined, networkIds });
-        else for (const d of e.details) halves.push({ ...base, role: 'client', node: sFrom, remote: canonicalIp(to.address), port: e.port, wire: clientWire(e.protocol, d, flowsByOriginal), detail: d, networkIds });
+        const remote = canonicalIp(to.address);
+        if (!e.details) halves.push({ role: 'client', host: h, node: sFrom, remote, edge: e, wire: undefined, detail: undefined, origin, networkIds });
+        else for (const d of e.details) halves.push({ role: 'client', host: h, node: sFrom, remote, edge: e, wire: clientWire(e.protocol, d, flowsByOriginal), detail: d, origin, networkIds });
         continue;
       }
       if (from.kind === 'external' && to.kind !== 'external') {
         const networkIds = networkIdsOfNode(to);
-        if (!e.details) halves.push({ ...base, role: 'server', node: sTo, remote: canonicalIp(from.address), port: e.port, wire: undefined, detail: undefined, networkIds });
-        else for (const d of e.details) halves.push({ ...base, role: 'server', node: sTo, remote: canonicalIp(from.address), port: e.port, wire: serverWire(e.protocol, d, flowsByReply), detail: d, networkIds });
+        const remote = canonicalIp(from.address);
+        if (!e.details) halves.push({ role: 'server', host: h, node: sTo, remote, edge: e, wire: undefined, detail: undefined, origin, networkIds });
+        else for (const d of e.details) halves.push({ role: 'server', host: h, node: sTo, remote, edge: e, wire: serverWire(e.protocol, d, flowsByReply), detail: d, origin, networkIds });
         continue;
       }
       const id = edgeId(sFrom, sTo, e.protocol, e.port);
       edges.set(id, { ...e, id, from: sFrom, to: sTo });
-      edgeSide.set(id, 'local');
     }
   }
 
@@ -254,24 +260,24 @@ export function mergeFleetReport(states: readonly HostState[], now: number, opti
     if (c && c.host !== s.host) {
       joinedClients.add(c);
       joinedConnections++;
-      add(c.node, s.node, s.protocol, s.port, c, s);
+      add(c.node, s.node, s.edge.protocol, s.edge.port, c, s);
       continue;
     }
     const client = nameRemote(s, 'server');
-    if (client) add(client.node, s.node, s.protocol, s.port, undefined, s);
+    if (client) add(client.node, s.node, s.edge.protocol, s.edge.port, undefined, s);
     else unresolved.push(s);
   }
   for (const c of halves) {
     if (c.role !== 'client' || joinedClients.has(c)) continue;
     const server = nameRemote(c, 'client');
-    if (server) add(c.node, server.node, c.protocol, server.port, c, undefined);
+    if (server) add(c.node, server.node, c.edge.protocol, server.port, c, undefined);
     else unresolved.push(c);
   }
   // Halves nothing in the fleet claims stay external edges, as their host drew them.
   for (const x of unresolved) {
     const ext = scope(x.host, `external:${x.remote}`, 'external');
     const [from, to] = x.role === 'client' ? [x.node, ext] : [ext, x.node];
-    add(from, to, x.protocol, x.port, x.role === 'client' ? x : undefined, x.role === 'server' ? x : undefined);
+    add(from, to, x.edge.protocol, x.edge.port, x.role === 'client' ? x : undefined, x.role === 'server' ? x : undefined);
   }
 
   // Each original edge's traffic goes to the merged edge that took most of its connections (its connections all
@@ -339,20 +345,15 @@ export function mergeFleetReport(states: readonly HostState[], now: number, opti
   function nameRemote(x: Half, role: 'client' | 'server'): { node: string; port: number } | undefined {
     for (const net of x.networkIds) {
       const peer = byNetworkAddress.get(`${net}|${x.remote}`);
-      if (peer && peer.host !== x.host) return { node: peer.id, port: x.port };
+      if (peer && peer.host !== x.host) return { node: peer.id, port: x.edge.port };
     }
     const owner = addressOwner.get(x.remote);
     if (!owner || owner === x.host) return undefined;
     if (role === 'client') {
-      const doc = docs.get(owner);
-      const behind = doc?.topology.nodes.find((n) => n.kind === 'container' && !refused.get(owner)?.has(n.id) &&
-        n.ports.some((p) => p.protocol === x.protocol && p.hostPort === x.port && (p.hostIp === '' || p.hostIp === '0.0.0.0' || p.hostIp === '::' || canonicalIp(p.hostIp) === x.remote)));
-      if (behind && behind.kind === 'container') {
-        const p = behind.ports.find((q) => q.protocol === x.protocol && q.hostPort === x.port);
-        return { node: behind.id, port: p?.containerPort ?? x.port };
-      }
+      const behind = publishedOf.get(owner)?.get(`${x.edge.protocol}|${x.edge.port}`)?.find((p) => p.hostIp === '' || p.hostIp === '0.0.0.0' || p.hostIp === '::' || p.hostIp === x.remote);
+      if (behind) return { node: behind.id, port: behind.containerPort };
     }
-    return { node: hostNodeOf(owner), port: x.port };
+    return { node: hostNodeOf(owner), port: x.edge.port };
   }
 
   function add(from: string, to: string, protocol: Protocol, port: number, c: Half | undefined, s: Half | undefined): void {
@@ -367,17 +368,17 @@ export function mergeFleetReport(states: readonly HostState[], now: number, opti
     }
     const one = c ?? s;
     if (!one) return;
-    if (c) d.clientOrigins.set(c.origin, c.traffic);
-    if (s) d.serverOrigins.set(s.origin, s.traffic);
+    if (c) d.clientOrigins.set(c.origin, c.edge.traffic);
+    if (s) d.serverOrigins.set(s.origin, s.edge.traffic);
     const cd = c?.detail;
     const sd = s?.detail;
     if (!cd && !sd) {
       // A whole edge without details: its counts as they are.
       d.withDetails = false;
-      d.connections += one.connections;
-      for (const [k, v] of Object.entries(one.states)) d.states[k as FlowState] = (d.states[k as FlowState] ?? 0) + (v ?? 0);
-      for (const v of one.via) d.via.add(v);
-      for (const p of one.publishedPorts ?? []) d.published.add(p);
+      d.connections += one.edge.connections;
+      for (const [k, v] of Object.entries(one.edge.states)) d.states[k as FlowState] = (d.states[k as FlowState] ?? 0) + (v ?? 0);
+      for (const v of one.edge.via) d.via.add(v);
+      for (const p of one.edge.publishedPorts ?? []) d.published.add(p);
       return;
     }
     d.connections++;

@@ -8,6 +8,8 @@ export interface ContainerRef {
   readonly id: string;
   readonly name: string;
   readonly image: string;
+  /** In a fleet: the host it runs on. */
+  readonly host?: string;
 }
 
 /** A connection as named in a change event: its edge, both ends and how it was resolved. */
@@ -25,6 +27,9 @@ export interface ConnectionRef {
   readonly published?: Endpoint;
   readonly via: Resolution;
   readonly state: FlowState;
+  /** In a fleet: the hosts of the two ends (absent for nodes of no host). */
+  readonly fromHost?: string;
+  readonly toHost?: string;
 }
 
 /** One event of `/api/v1/events`, discriminated by type. */
@@ -52,7 +57,7 @@ export function toChangeEvents(prev: Topology | undefined, next: Topology): Chan
   const containers = (t: Topology) => new Map(t.nodes.filter((n): n is ContainerNode => n.kind === 'container').map((n) => [n.id, n]));
   const before = containers(prev);
   const after = containers(next);
-  const ref = (n: ContainerNode): ContainerRef => ({ id: n.id, name: n.name, image: n.image });
+  const ref = (n: ContainerNode): ContainerRef => ({ id: n.id, name: n.name, image: n.image, ...(n.host !== undefined ? { host: n.host } : {}) });
   for (const [id, n] of before) if (!after.has(id)) events.push({ type: 'container.stopped', at: next.takenAt, container: ref(n) });
   for (const [id, n] of after) if (!before.has(id)) events.push({ type: 'container.started', at: next.takenAt, container: ref(n) });
 
@@ -70,12 +75,14 @@ function key(protocol: Protocol, client: Endpoint, server: Endpoint): string {
 
 function connections(t: Topology): Map<string, ConnectionRef> {
   const names = new Map(t.nodes.map((n) => [n.id, n.name]));
+  const hosts = t.hosts ? new Map(t.nodes.flatMap((n) => (n.host !== undefined ? [[n.id, n.host] as const] : []))) : undefined;
   const out = new Map<string, ConnectionRef>();
   for (const e of t.edges) {
     for (const d of e.details ?? []) {
       out.set(key(e.protocol, d.client, d.server), {
         edge: e.id, from: e.from, to: e.to, fromName: names.get(e.from) ?? e.from, toName: names.get(e.to) ?? e.to,
         protocol: e.protocol, client: d.client, server: d.server, ...(d.published ? { published: d.published } : {}), via: d.via, state: d.state,
+        ...(hosts?.has(e.from) ? { fromHost: hosts.get(e.from) } : {}), ...(hosts?.has(e.to) ? { toHost: hosts.get(e.to) } : {}),
       });
     }
   }

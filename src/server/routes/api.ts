@@ -3,6 +3,8 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Agent } from '../../agent/loop.js';
 import { parseInstant } from '../../core/duration.js';
+import { findHost, topologyOfHost } from '../../core/fleet/host-filter.js';
+import type { Topology } from '../../core/model/topology.js';
 import { MAX_GLOB_LENGTH, MAX_GLOBS } from '../../core/glob.js';
 import type { SocketState } from '../../core/model/socket.js';
 import { parseStateFilter, type PsFilter } from '../../core/report/ps.js';
@@ -83,7 +85,21 @@ export function instantParam(name: string, text: string): number {
   }
 }
 
-interface SocketsQuery { container?: string[]; state?: string[]; protocol?: 'tcp' | 'udp'; listening?: boolean }
+interface SocketsQuery { container?: string[]; state?: string[]; protocol?: 'tcp' | 'udp'; listening?: boolean; host?: string }
+
+/** The `host` query parameter: a fleet host's id or name (on one agent, its hostname). */
+export const hostParam = { type: 'string', minLength: 1, maxLength: 256, description: 'in a fleet (a hub): only what concerns this host, by id or name; on one agent, its hostname (everything)' } as const;
+
+/** The host id `?host=` names in a topology (undefined: everything), or 404 naming the hosts there are. */
+export function hostFilter(t: Topology, key: string | undefined): string | undefined {
+  if (key === undefined) return undefined;
+  const h = findHost(t, key);
+  if (h === 'unknown') {
+    const known = t.hosts ? t.hosts.slice(0, 20).map((x) => x.name).join(', ') + (t.hosts.length > 20 ? ', …' : '') : t.hostname;
+    throw new HttpError(404, 'unknown_host', `no host ${JSON.stringify(key.slice(0, 256))} here (hosts: ${known || 'none'})`);
+  }
+  return h.id;
+}
 
 /** Registers the /api/v1 JSON routes. */
 export function registerApiRoutes(app: FastifyInstance, agent: Agent, views: Views, extra: { live?: () => LiveStats } = {}): void {
@@ -93,14 +109,16 @@ export function registerApiRoutes(app: FastifyInstance, agent: Agent, views: Vie
     return s;
   };
 
-  app.get('/api/v1/containers', {
+  app.get<{ Querystring: { host?: string } }>('/api/v1/containers', {
     schema: {
       summary: 'Running containers with their traffic, socket counts and the figures `portolan top` shows',
+      querystring: { type: 'object', additionalProperties: false, properties: { host: hostParam } },
       response: { 200: { type: 'object', properties: { ...reportProps, containers: { type: 'array', items: containerSchema } } }, ...errors },
     },
-  }, async (_req, reply) => {
+  }, async (req, reply) => {
     const f = freshness(agent.status());
-    return sendJson(reply, views.containers(state(), f), f.stale);
+    const s = state();
+    return sendJson(reply, views.containers(s, f, hostFilter(s.topology, req.query.host)), f.stale);
   });
 
   app.get<{ Querystring: SocketsQuery }>('/api/v1/sockets', {
@@ -113,6 +131,7 @@ export function registerApiRoutes(app: FastifyInstance, agent: Agent, views: Vie
           state: { type: 'array', maxItems: 32, items: { type: 'string', maxLength: 256 }, description: 'socket state (listen, established, time-wait, unconn…), repeatable or comma-separated' },
           protocol: { type: 'string', enum: ['tcp', 'udp'] },
           listening: { type: 'boolean', description: 'only listening TCP and unconnected UDP sockets' },
+          host: hostParam,
         },
       },
       response: { 200: { type: 'object', properties: { ...reportProps, containers: { type: 'array', items: containerSchema } } }, ...errors },
@@ -131,15 +150,16 @@ export function registerApiRoutes(app: FastifyInstance, agent: Agent, views: Vie
       ...(req.query.listening ? { listening: true } : {}),
     };
     const f = freshness(agent.status());
-    return sendJson(reply, views.sockets(state(), f, filter), f.stale);
+    const s = state();
+    return sendJson(reply, views.sockets(s, f, filter, hostFilter(s.topology, req.query.host)), f.stale);
   });
 
-  app.get<{ Querystring: { at?: string } }>('/api/v1/topology', {
+  app.get<{ Querystring: { at?: string; host?: string } }>('/api/v1/topology', {
     schema: {
       summary: 'Who talks to whom: nodes and edges now, or at a past time from history',
       querystring: {
         type: 'object', additionalProperties: false,
-        properties: { at: { type: 'string', maxLength: TIME_MAX, description: 'ISO 8601 date, unix seconds, or relative (-5m): answer from history' } },
+        properties: { at: { type: 'string', maxLength: TIME_MAX, description: 'ISO 8601 date, unix seconds, or relative (-5m): answer from history' }, host: hostParam },
       },
       response: { 200: topologySchema, ...errors },
     },
@@ -159,10 +179,12 @@ export function registerApiRoutes(app: FastifyInstance, agent: Agent, views: Vie
         throw new HttpError(404, 'no_history', `no history at ${new Date(at).toISOString()}: ` +
           (r ? `portolan was not collecting then (history covers ${new Date(r.firstMs).toISOString()} to ${new Date(r.lastMs).toISOString()}, with gaps while it was stopped)` : 'history is empty'));
       }
-      return sendJson(reply, JSON.stringify({ ...t, stale: false }));
+      const host = hostFilter(t, req.query.host);
+      return sendJson(reply, JSON.stringify({ ...(host !== undefined ? topologyOfHost(t, host) : t), stale: false }));
     }
     const f = freshness(agent.status());
-    return sendJson(reply, views.topology(state(), f), f.stale);
+    const s = state();
+    return sendJson(reply, views.topology(s, f, hostFilter(s.topology, req.query.host)), f.stale);
   });
 
   app.get<{ Querystring: { container: string; since?: string; until?: string } }>('/api/v1/traffic', {
