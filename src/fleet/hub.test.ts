@@ -89,3 +89,16 @@ describe('hub', () => {
     expect(hub.current()?.topology.nodes.map((n) => n.id)).toEqual(['b/y']);
   });
 });
+
+describe('internTopology', () => {
+  it('keeps the previous object of every equal node and edge, and the new one of every changed one', async () => {
+    const { internTopology } = await import('./hub.js');
+    const a = render([{ hostId: 'h', doc: docOf('x', 'y'), run: 'r', epoch: 1, seq: 0, intervalMs: 1000, lastSeenMs: 0, publishedAtMs: 0, stale: false }], 0).topology;
+    const b = render([{ hostId: 'h', doc: docOf('x', 'z'), run: 'r', epoch: 1, seq: 0, intervalMs: 1000, lastSeenMs: 0, publishedAtMs: 0, stale: false }], 0).topology;
+    const c = internTopology(a, b);
+    expect(c).toEqual(b);
+    expect(c.nodes[0]).toBe(a.nodes[0]);
+    expect(c.nodes[1]).toBe(b.nodes[1]);
+    expect(internTopology(undefined, b)).toBe(b);
+  });
+});
