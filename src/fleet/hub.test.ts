@@ -102,3 +102,41 @@ describe('internTopology', () => {
     expect(internTopology(undefined, b)).toBe(b);
   });
 });
+
+describe('hub events', () => {
+  it('are the events of the whole topologies, found from the changed part only', async () => {
+    const { toChangeEvents } = await import('../core/report/changes.js');
+    // A merge with connections: doc.conns lists [client name, server name, client port].
+    const withEdges = (hosts: readonly HubHost[], now: number): { topology: Topology } => {
+      const t = render(hosts, now).topology;
+      const edges = hosts.flatMap((h) => ((h.doc as { conns?: [string, string, number][] }).conns ?? []).map(([c, s, p]) => ({
+        id: `${h.hostId}/${c}->${h.hostId}/${s}/tcp/80`, from: `${h.hostId}/${c}`, to: `${h.hostId}/${s}`, protocol: 'tcp' as const, port: 80, connections: 1, states: { ESTABLISHED: 1 }, via: ['socket' as const],
+        details: [{ state: 'ESTABLISHED' as const, via: 'socket' as const, client: { address: '10.0.0.1', port: p }, server: { address: '10.0.0.2', port: 80 }, clientPids: [], serverPids: [] }],
+      })));
+      return { topology: { ...t, edges } };
+    };
+    let t = 0;
+    const hub = createHub({ render: withEdges, logger: logger(), hostname: 'hub', now: () => t });
+    const states: { topology: Topology; events: readonly unknown[] }[] = [];
+    hub.subscribe((u) => { if (u.kind === 'state') states.push({ topology: u.state.topology, events: u.events }); });
+    const docs: Json[] = [
+      { names: ['a', 'b', 'c'], conns: [['a', 'b', 1000], ['c', 'b', 1001]] },
+      { names: ['a', 'b', 'd'], conns: [['a', 'b', 1000], ['d', 'b', 1002]] },
+      { names: ['a', 'b', 'd'], conns: [['a', 'b', 1003], ['d', 'b', 1002]] },
+    ];
+    hub.accept(full('h', 1, docs[0] as Json), 0);
+    hub.accept(full('g', 1, docOf('x')), 0);
+    hub.markRebuilt();
+    for (let i = 1; i < docs.length; i++) {
+      t += 10;
+      hub.accept(diff('h', 1, i, docs[0] as Json, docs[i] as Json), t);
+      hub.renderNow();
+    }
+    expect(states).toHaveLength(3);
+    for (let i = 1; i < states.length; i++) {
+      const want = toChangeEvents(states[i - 1]?.topology, states[i]?.topology as Topology);
+      expect(want.length).toBeGreaterThan(0);
+      expect(states[i]?.events).toEqual(want);
+    }
+  });
+});

@@ -12,7 +12,7 @@ import type { Topology, TopologyDiff } from '../core/model/topology.js';
 import type { ContainerTraffic } from '../core/model/traffic.js';
 import type { EdgeBytes } from '../core/report/edge-bytes.js';
 import { toChangeEvents } from '../core/report/changes.js';
-import { diffTopology, isEmptyDiff, jsonOf } from '../core/topology/diff-topology.js';
+import { diffTopology, isEmptyDiff } from '../core/topology/diff-topology.js';
 import { applyPatch, type Json } from './doc-patch.js';
 import type { FleetMessage } from './wire.js';
 
@@ -110,10 +110,28 @@ function emptySnapshot(takenAt: string, hostname: string): Snapshot {
   };
 }
 
+/** Deep equality of two JSON-like values, without building any text (the fleet's render compares thousands). */
+export function sameValue(a: unknown, b: unknown, depth = 0): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null || depth > 64) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameValue(a[i], b[i], depth + 1)) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka) {
+    if (!Object.hasOwn(b, k) || !sameValue((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], depth + 1)) return false;
+  }
+  return true;
+}
+
 /**
  * The next topology with every node and edge equal to the previous one's replaced by that previous object: the
- * merge makes new objects each time, and what follows (diff, events, live views) compares by identity first, so
- * the fleet's unchanged thousands cost one serialisation of the new objects instead of several comparisons.
+ * merge makes new objects each time, and what follows (diff, live views) compares by identity first, so the
+ * fleet's unchanged thousands cost one comparison instead of several serialisations.
  */
 export function internTopology(prev: Topology | undefined, next: Topology): Topology {
   if (!prev) return next;
@@ -121,10 +139,30 @@ export function internTopology(prev: Topology | undefined, next: Topology): Topo
     const byId = new Map(before.map((x) => [x.id, x]));
     return after.map((x) => {
       const old = byId.get(x.id);
-      return old !== undefined && jsonOf(old) === jsonOf(x) ? old : x;
+      return old !== undefined && sameValue(old, x) ? old : x;
     });
   };
   return { ...next, nodes: reuse(prev.nodes, next.nodes), edges: reuse(prev.edges, next.edges) };
+}
+
+/**
+ * The part of a topology a diff touches: its changed edges and the nodes it names (changed nodes and the changed
+ * edges' ends), the same node ids on both sides so that an unchanged node is in both and gives no event.
+ */
+function changedParts(prev: Topology, next: Topology, diff: TopologyDiff): [Topology, Topology] {
+  const before = new Set([...diff.edges.updated.map((e) => e.id), ...diff.edges.removed]);
+  const after = new Set([...diff.edges.added, ...diff.edges.updated].map((e) => e.id));
+  const prevEdges = prev.edges.filter((e) => before.has(e.id));
+  const nextEdges = next.edges.filter((e) => after.has(e.id));
+  const nodes = new Set([...diff.nodes.added, ...diff.nodes.updated].map((n) => n.id).concat(diff.nodes.removed));
+  for (const e of [...prevEdges, ...nextEdges]) {
+    nodes.add(e.from);
+    nodes.add(e.to);
+  }
+  return [
+    { ...prev, nodes: prev.nodes.filter((n) => nodes.has(n.id)), edges: prevEdges },
+    { ...next, nodes: next.nodes.filter((n) => nodes.has(n.id)), edges: nextEdges },
+  ];
 }
 
 /** Creates the hub (call start()). */
@@ -227,7 +265,9 @@ export function createHub(options: HubOptions & { readonly hostname: string }): 
       if (!isEmptyDiff(d)) diff = d;
     }
     emit({ kind: 'collection', runs: [], durationMs: next.durationMs, accepted: true });
-    emit({ kind: 'state', state: next, ...(diff ? { diff } : {}), events: toChangeEvents(prev?.topology, topology) });
+    // Events come from what changed only: connections of unchanged edges neither opened nor closed.
+    const events = prev && diff ? toChangeEvents(...changedParts(prev.topology, topology, diff)) : [];
+    emit({ kind: 'state', state: next, ...(diff ? { diff } : {}), events });
   }
 
   function schedule(): void {
