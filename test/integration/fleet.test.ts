@@ -143,6 +143,15 @@ afterAll(async () => {
 }, 180_000);
 
 describe('the fleet: three hosts, three NATS nodes, one agent per host, the hub', () => {
+  it('the hub follows the agent\'s rules: beyond loopback only with a token; --nats required', () => {
+    const open = spawnSync(process.execPath, [CLI, 'hub', '--nats', natsUrls.join(','), '--listen', '0.0.0.0:19369', '--no-history'], { encoding: 'utf8', timeout: 30_000 });
+    expect(open.status).toBe(2);
+    expect(open.stderr).toMatch(/token/);
+    const none = spawnSync(process.execPath, [CLI, 'hub', '--no-history'], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, PORTOLAN_NATS: '' } });
+    expect(none.status).toBe(2);
+    expect(none.stderr).toMatch(/--nats is required/);
+  });
+
   it('shows each host\'s first container, all at 172.17.0.2, as distinct containers on their hosts', async () => {
     const t = await topology(HUB_PORT);
     const firsts = byName(t, 'first');
@@ -269,6 +278,10 @@ describe('the fleet: three hosts, three NATS nodes, one agent per host, the hub'
       expect(b?.nodes.some((n) => n.id === lateId)).toBe(true);
       expect(a?.hosts).toHaveLength(3);
       expect(byName(b as FleetTopology, 'first')).toHaveLength(3);
+      // History: the first hub keeps its own (its SQLite under --data), through its restart.
+      const past = await getJson<FleetTopology>(`http://127.0.0.1:${HUB_PORT}/api/v1/topology?at=-3s`);
+      expect(past.status).toBe(200);
+      expect(byName(past.body, 'first')).toHaveLength(3);
       // CLI commands against the hub.
       const graph = spawnSync(process.execPath, [CLI, 'graph', '--server', `http://127.0.0.1:${second.port}`, '--json'], { encoding: 'utf8' });
       expect(graph.status, graph.stderr).toBe(0);
