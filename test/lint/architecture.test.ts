@@ -22,6 +22,9 @@ const refused: readonly [string, string, string, RegExp][] = [
   ['core: process.env', 'src/core/x.ts', 'export const a = process.env.HOME;', /process/],
   ['core: dynamic import of a source', 'src/core/x.ts', "export const a = () => import('../sources/procfs.js');", /dynamic/],
   ['core: a collector', 'src/core/x.ts', "import { createCollection } from '../collectors/index.js';\nexport const a = createCollection;", /only core/],
+  ['core/fleet: the transport', 'src/core/fleet/x.ts', "import { createHub } from '../../fleet/hub.js';\nexport const a = createHub;", /only core/],
+  ['core/fleet: node:net', 'src/core/fleet/x.ts', "import net from 'node:net';\nexport const a = net;", /pure/],
+  ['core/fleet: the agent', 'src/core/fleet/x.ts', "import { createAgent } from '../../agent/loop.js';\nexport const a = createAgent;", /only core/],
   ['sources: core', 'src/sources/x.ts', "import { parseNetDev } from '../core/parse/net-dev.js';\nexport const a = parseNetDev;", /never import core/],
   ['collectors: the agent', 'src/collectors/x.ts', "import { createAgent } from '../agent/loop.js';\nexport const a = createAgent;", /glue/],
   ['agent: a source', 'src/agent/x.ts', "import { createProcfs } from '../sources/procfs.js';\nexport const a = createProcfs;", /only collectors/],
@@ -35,6 +38,7 @@ const refused: readonly [string, string, string, RegExp][] = [
 
 const allowed: readonly [string, string, string][] = [
   ['core: core', 'src/core/x.ts', "import { parseNetDev } from './parse/net-dev.js';\nexport const a = parseNetDev;"],
+  ['core/fleet: core', 'src/core/fleet/x.ts', "import { diffTopology } from '../topology/diff-topology.js';\nexport const a = diffTopology;"],
   ['collectors: sources and core', 'src/collectors/x.ts', "import { createProcfs } from '../sources/procfs.js';\nimport { parseNetDev } from '../core/parse/net-dev.js';\nexport const a = [createProcfs, parseNetDev];"],
   ['cli: the registry', 'src/cli/x.ts', "import { createCollection } from '../collectors/index.js';\nexport const a = createCollection;"],
   ['agent: core', 'src/agent/x.ts', "import { runPipeline } from '../core/pipeline.js';\nexport const a = runPipeline;"],

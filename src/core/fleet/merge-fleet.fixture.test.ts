@@ -86,6 +86,13 @@ describe('mergeFleet over a real three-host lab', () => {
     expect(checked).toBe(6);
   });
 
+  it('a client host that published no conntrack flows (conntrack unreadable there) is still joined, by its port and the address dialled', () => {
+    const blind = states.map((x) => (x.document.hostname === 'fc1' || x.document.hostname === 'fc3' ? { ...x, document: { ...x.document, flows: [] } } : x));
+    const r = mergeFleetReport(blind, NOW);
+    expect(r.joinedConnections).toBe(3);
+    expect(r.topology.edges.map((e) => e.id).sort()).toEqual(t.edges.map((e) => e.id).sort());
+  });
+
   it('without the server host, the client\'s connection names nothing of the fleet: it stays external on its host', () => {
     const only = mergeFleet([states[0]!, states[2]!], NOW);
     expect(only.nodes.filter((n) => n.kind === 'external').map((n) => n.id).sort()).toEqual([

@@ -112,6 +112,21 @@ describe('mergeFleet', () => {
     expect(mergeFleet([seen(h1), seen(h2Local)], NOW).edges.map((e) => e.id)).toEqual([edgeId(a.id, 'ENGINE-1/external:10.0.9.2', 'tcp', 7000)]);
   });
 
+  it('joins a UDP flow through a published port like a TCP connection (conntrack tuples on both hosts)', () => {
+    const dns = container(id('9'), 'dns', '172.17.0.5', { ports: [{ containerPort: 53, protocol: 'udp', hostIp: '0.0.0.0', hostPort: 5353 }] });
+    const udp = (e: TopologyEdge): TopologyEdge => ({ ...e, id: edgeId(e.from, e.to, 'udp', e.port), protocol: 'udp', states: { REPLIED: 1 }, via: ['conntrack'] });
+    const h1 = doc('ENGINE-1', 'mh1', ['10.78.0.1'], [client, external('10.78.0.2')], [udp(edge(client.id, 'external:10.78.0.2', 5353, [{
+      state: 'REPLIED', via: 'conntrack', client: { address: '172.17.0.3', port: 41000 }, server: { address: '10.78.0.2', port: 5353 }, clientPids: [], serverPids: [],
+    }]))], [{ protocol: 'udp', original: { src: '172.17.0.3', sport: 41000, dst: '10.78.0.2', dport: 5353 }, reply: { src: '10.78.0.2', sport: 5353, dst: '10.78.0.1', dport: 41000 } }]);
+    const h2 = doc('ENGINE-2', 'mh2', ['10.78.0.2'], [dns, external('10.78.0.1')], [udp(edge('external:10.78.0.1', dns.id, 53, [{
+      state: 'REPLIED', via: 'conntrack', client: { address: '10.78.0.1', port: 41000 }, server: { address: '172.17.0.5', port: 53 }, published: { address: '10.78.0.2', port: 5353 }, clientPids: [], serverPids: [],
+    }]))], [{ protocol: 'udp', original: { src: '10.78.0.1', sport: 41000, dst: '10.78.0.2', dport: 5353 }, reply: { src: '172.17.0.5', sport: 53, dst: '10.78.0.1', dport: 41000 } }]);
+    const r = mergeFleetReport([seen(h1), seen(h2)], NOW);
+    expect(r.joinedConnections).toBe(1);
+    expect(r.topology.edges.map((e) => e.id)).toEqual([edgeId(client.id, dns.id, 'udp', 53)]);
+    expect(r.topology.edges[0]?.publishedPorts).toEqual([5353]);
+  });
+
   it('scopes host, process and external node ids by host', () => {
     const proc: TopologyNode = { kind: 'process', id: 'process:sshd', name: 'sshd', command: 'sshd', pids: [1] };
     const h1 = doc('ENGINE-1', 'mh1', ['10.78.0.1'], [proc, { kind: 'host', id: 'host', name: 'mh1' }], [edge('process:sshd', 'host', 22, undefined)]);

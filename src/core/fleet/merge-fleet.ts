@@ -63,6 +63,11 @@ interface Half {
   /** The host's own edge (its counts, traffic, via and published ports when it has no details). */
   readonly edge: TopologyEdge;
   readonly wire: string | undefined;
+  /**
+   * The connection keyed by the client's host, its port and the address it dialled, for when the exact wire
+   * tuple cannot be known (the client host published no conntrack flows: MASQUERADE keeps the port as a rule).
+   */
+  readonly loose?: string | undefined;
   readonly detail: ConnectionDetail | undefined;
   /** The original edge, scoped by host. */
   readonly origin: string;
@@ -228,18 +233,38 @@ export function mergeFleetReport(states: readonly HostState[], now: number, opti
       const sFrom = scope(h, e.from, from.kind);
       const sTo = scope(h, e.to, to.kind);
       const origin = `${h}|${e.id}`;
-      if (to.kind === 'external' && from.kind !== 'external') {
+      // Only an address of the fleet (another host's, or a container's on a network another host shares) can be
+      // the other half of a connection; every other external edge stays as its host drew it.
+      const known = (remote: string, networkIds: readonly string[]) =>
+        addressOwner.has(remote) || networkIds.some((net) => byNetworkAddress.has(`${net}|${remote}`));
+      if (to.kind === 'external' && from.kind !== 'external' && known(canonicalIp(to.address), networkIdsOfNode(from))) {
         const networkIds = networkIdsOfNode(from);
         const remote = canonicalIp(to.address);
         if (!e.details) halves.push({ role: 'client', host: h, node: sFrom, remote, edge: e, wire: undefined, detail: undefined, origin, networkIds });
-        else for (const d of e.details) halves.push({ role: 'client', host: h, node: sFrom, remote, edge: e, wire: clientWire(e.protocol, d, flowsByOriginal), detail: d, origin, networkIds });
+        else {
+          for (const d of e.details) {
+            halves.push({
+              role: 'client', host: h, node: sFrom, remote, edge: e, wire: clientWire(e.protocol, d, flowsByOriginal), detail: d, origin, networkIds,
+              loose: `${e.protocol} ${h}:${d.client.port}>${canonicalIp(d.server.address)}:${d.server.port}`,
+            });
+          }
+        }
         continue;
       }
-      if (from.kind === 'external' && to.kind !== 'external') {
+      if (from.kind === 'external' && to.kind !== 'external' && known(canonicalIp(from.address), networkIdsOfNode(to))) {
         const networkIds = networkIdsOfNode(to);
         const remote = canonicalIp(from.address);
         if (!e.details) halves.push({ role: 'server', host: h, node: sTo, remote, edge: e, wire: undefined, detail: undefined, origin, networkIds });
-        else for (const d of e.details) halves.push({ role: 'server', host: h, node: sTo, remote, edge: e, wire: serverWire(e.protocol, d, flowsByReply), detail: d, origin, networkIds });
+        else {
+          const owner = addressOwner.get(remote);
+          for (const d of e.details) {
+            const wire = serverDialled(e.protocol, d, flowsByReply);
+            halves.push({
+              role: 'server', host: h, node: sTo, remote, edge: e, wire: flowKey(e.protocol, wire), detail: d, origin, networkIds,
+              ...(owner ? { loose: `${e.protocol} ${owner}:${wire.sport}>${wire.dst}:${wire.dport}` } : {}),
+            });
+          }
+        }
         continue;
       }
       const id = edgeId(sFrom, sTo, e.protocol, e.port);
@@ -254,10 +279,22 @@ export function mergeFleetReport(states: readonly HostState[], now: number, opti
   const drafts = new Map<string, Draft>();
   const unresolved: Half[] = [];
   let joinedConnections = 0;
+  const lonelyServers: Half[] = [];
   for (const s of halves) {
     if (s.role !== 'server') continue;
     const c = s.wire !== undefined ? clientsByWire.get(s.wire) : undefined;
-    if (c && c.host !== s.host) {
+    if (c && c.host !== s.host && !joinedClients.has(c)) {
+      joinedClients.add(c);
+      joinedConnections++;
+      add(c.node, s.node, s.edge.protocol, s.edge.port, c, s);
+    } else lonelyServers.push(s);
+  }
+  // Second chance for what the wire tuple did not join: the client's host, port and the address it dialled.
+  const clientsByLoose = new Map<string, Half>();
+  for (const x of halves) if (x.role === 'client' && x.loose !== undefined && !joinedClients.has(x)) clientsByLoose.set(x.loose, x);
+  for (const s of lonelyServers) {
+    const c = s.loose !== undefined ? clientsByLoose.get(s.loose) : undefined;
+    if (c && c.host !== s.host && !joinedClients.has(c)) {
       joinedClients.add(c);
       joinedConnections++;
       add(c.node, s.node, s.edge.protocol, s.edge.port, c, s);
@@ -415,12 +452,12 @@ function clientWire(protocol: Protocol, d: ConnectionDetail, flows: ReadonlyMap<
 }
 
 /** The wire tuple of a server's connection: its host's original tuple (before DNAT), else what it saw. */
-function serverWire(protocol: Protocol, d: ConnectionDetail, flows: ReadonlyMap<string, HostFlow>): string {
+function serverDialled(protocol: Protocol, d: ConnectionDetail, flows: ReadonlyMap<string, HostFlow>): FlowTuple {
   const reply: FlowTuple = { src: canonicalIp(d.server.address), sport: d.server.port, dst: canonicalIp(d.client.address), dport: d.client.port };
   const f = flows.get(flowKey(protocol, reply));
-  if (f) return flowKey(protocol, f.original);
+  if (f) return f.original;
   const dialled: Endpoint = d.published ?? d.server;
-  return flowKey(protocol, { src: canonicalIp(d.client.address), sport: d.client.port, dst: canonicalIp(dialled.address), dport: dialled.port });
+  return { src: canonicalIp(d.client.address), sport: d.client.port, dst: canonicalIp(dialled.address), dport: dialled.port };
 }
 
 /** A node id scoped by its host: containers keep theirs. */
