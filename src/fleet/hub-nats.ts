@@ -64,6 +64,7 @@ export async function startHubConsumer(nc: NatsConnection, hub: Hub, options: Hu
     while (!stopped) {
       try {
         messages = await consumer.consume({ max_messages: 2000, expires: 5000 });
+        if (hub.hubStatus().nats !== 'connected' && !nc.isClosed()) hub.setNats('connected');
         for await (const m of messages) {
           try {
             const msg = decodeMessage(m.data);
