@@ -38,6 +38,8 @@ command -v nats-server >/dev/null 2>&1 || need_pkgs+=(nats-server)
 command -v bpftrace >/dev/null 2>&1 || need_pkgs+=(bpftrace)
 # Debian's Chromium (and a font for its text) drives the web map's browser tests.
 [ -x /usr/bin/chromium ] || need_pkgs+=(chromium fonts-dejavu-core)
+# Debian's nats-server (JetStream) runs the fleet lab's 3-node cluster (fleet tests, bench/fleet.mjs).
+command -v nats-server >/dev/null 2>&1 || need_pkgs+=(nats-server)
 if [ "${#need_pkgs[@]}" -gt 0 ]; then
   log "installing ${need_pkgs[*]}"
   apt-get update -qq >&2

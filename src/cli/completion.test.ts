@@ -20,7 +20,7 @@ printf '%s\\n' "\${COMPREPLY[@]}"`;
 describe('shell completion', () => {
   it('the spec lists every command and each command\'s options, with choices', () => {
     const spec = completionSpec(program);
-    expect(spec.commands.map((c) => c.name)).toEqual(['ps', 'top', 'graph', 'serve', 'events', 'completion']);
+    expect(spec.commands.map((c) => c.name)).toEqual(['ps', 'top', 'graph', 'serve', 'hub', 'events', 'completion']);
     const serve = spec.commands.find((c) => c.name === 'serve');
     expect(serve?.options.find((o) => o.long === '--log-level')?.value).toEqual({ kind: 'words', words: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] });
     expect(serve?.options.find((o) => o.long === '--data')?.value).toEqual({ kind: 'dir' });
@@ -29,7 +29,7 @@ describe('shell completion', () => {
   });
 
   it('bash: commands, options of the command typed, choices, and running containers for --container', () => {
-    expect(bashComplete(['portolan', ''])).toEqual(['--help', '--version', 'completion', 'events', 'graph', 'help', 'ps', 'serve', 'top']);
+    expect(bashComplete(['portolan', ''])).toEqual(['--help', '--version', 'completion', 'events', 'graph', 'help', 'hub', 'ps', 'serve', 'top']);
     expect(bashComplete(['portolan', 'ps', '--so'])).toEqual(['--source']);
     expect(bashComplete(['portolan', 'ps', '--source', ''])).toEqual(['auto', 'netlink', 'proc']);
     expect(bashComplete(['portolan', 'serve', '--log-level', 'w'])).toEqual(['warn']);

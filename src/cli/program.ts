@@ -4,6 +4,7 @@ import { UsageError } from './common.js';
 import { registerCompletion } from './completion.js';
 import { registerEvents } from './events.js';
 import { registerGraph } from './graph.js';
+import { registerHub } from './hub.js';
 import { registerPs } from './ps.js';
 import { registerServe, VERSION } from './serve.js';
 import { registerTop } from './top.js';
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerTop(program);
   registerGraph(program);
   registerServe(program);
+  registerHub(program);
   registerEvents(program);
   registerCompletion(program);
   const override = (cmd: Command, path: string) => {

@@ -18,6 +18,13 @@ import { formatListen, type ListenAddress } from '../server/listen.js';
 import { defaultUiDir, loadUiAssets } from '../server/ui-assets.js';
 import { accountingMessage, CliError, enableAccounting, toCollectionConfig } from './common.js';
 import { DEFAULT_SFLOW, exportFilterOf, VERSION, type ServeFlags } from './serve.js';
+import { toHostDocumentOf } from '../core/fleet/host-document.js';
+import { startFleetPublishing, type FleetPublishing } from '../fleet/agent-nats.js';
+import type { Json } from '../fleet/doc-patch.js';
+import { registerPublisherMetrics } from '../fleet/metrics.js';
+import { NatsConfigError, toConnectionOptions } from '../fleet/nats-connect.js';
+import { hostToken } from '../fleet/wire.js';
+import { toNatsConfig } from './nats-options.js';
 
 /** Runs the agent until SIGINT/SIGTERM. */
 export async function serve(flags: ServeFlags, address: ListenAddress, token: string | undefined, allowedHosts: readonly string[] = []): Promise<void> {
@@ -25,8 +32,17 @@ export async function serve(flags: ServeFlags, address: ListenAddress, token: st
   const toStdout = flags.export?.some((e) => e.kind === 'stdout') === true;
   const logger = pino({ name: 'portolan', level: flags.logLevel }, toStdout ? pino.destination(2) : undefined);
   const sflow = flags.sflow === true ? DEFAULT_SFLOW : flags.sflow;
-  const collection = createCollection({
-    ...toCollectionConfig(flags), timeoutMs: flags.collectTimeout, repeat: {}, ...(sflow ? { sflow } : {}), ...(flags.capture !== false ? { capture: {} } : {}),
+  const nats = toNatsConfig(flags, `portolan-agent-${os.hostname()}`);
+  if (nats) {
+    try {
+      toConnectionOptions(nats);
+    } catch (err) {
+      if (err instanceof NatsConfigError) throw new CliError(err.message);
+      throw err;
+    }
+  }
+  const collection = createCollection({ ...toCollectionConfig(flags), timeoutMs: flags.collectTimeout, repeat: {}, ...(sflow ? { sflow } : {}), ...(nats ? { identity: true } : {}),
+    ...(flags.capture !== false ? { capture: {} } : {}),
   });
   // Capabilities do not change while a process runs: without them the agent would serve an empty map for ever,
   // so it refuses to start, in one line. (A Docker engine that is down is not refused: the agent waits for it.)
@@ -113,14 +129,25 @@ export async function serve(flags: ServeFlags, address: ListenAddress, token: st
     }
   }
   // dist/ui beside dist/cli; absent in a checkout that was not built, then GET / serves the fallback page.
+  let fleet: FleetPublishing | undefined;
+  if (nats) {
+    const intervalMs = flags.interval * 1000;
+    fleet = startFleetPublishing(agent, {
+      nats, logger,
+      documentOf: (state) => {
+        const doc = toHostDocumentOf(state, intervalMs);
+        return doc ? { hostId: hostToken(doc.engineId), doc: doc as unknown as Json } : undefined;
+      },
+    });
+  }
   const ui = loadUiAssets(defaultUiDir(path.dirname(fileURLToPath(import.meta.url))));
   if (!ui) logger.warn('web map not built (no dist/ui/index.html): browsers get a page listing the API; run npm run build');
-  const app = await buildApp(agent, {
+  const app = await buildApp(fleet?.agent ?? agent, {
     logger,
     ...(ui ? { ui } : {}),
     ...(token !== undefined ? { token } : {}),
     outpostInterfaces: parseOutpostInterfaces(process.env.OUTPOST_INTERFACES),
-    metrics: { maxEdgeSeries: flags.metricsMaxEdges },
+    metrics: { maxEdgeSeries: flags.metricsMaxEdges, ...(fleet ? { extra: (registry) => registerPublisherMetrics(registry, () => fleet?.status()) } : {}) },
     collectTimeoutMs: flags.collectTimeout,
     version: VERSION,
     hosts: { allowedHosts, listenHost: address.host },
@@ -184,6 +211,7 @@ export async function serve(flags: ServeFlags, address: ListenAddress, token: st
   try {
     await app.listen({ host: address.host, port: address.port });
   } catch (err) {
+    await fleet?.stop();
     await ebpf?.stop();
     await agent.stop();
     await exporter?.close();
@@ -212,6 +240,7 @@ export async function serve(flags: ServeFlags, address: ListenAddress, token: st
   await app.close();
   await ebpf?.stop();
   await agent.stop();
+  await fleet?.stop();
   // After the agent: its last events are exported; HTTP keeps what it could not deliver on disk for the next run.
   await exporter?.close();
   await collection.sflow?.close();

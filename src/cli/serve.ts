@@ -11,12 +11,13 @@ import { parseExportSpec, type ExportSpec } from '../export/spec.js';
 import { DEFAULT_RETENTION_MS } from '../agent/retention.js';
 import { parseAllowedHosts } from '../server/host-check.js';
 import { checkListenPolicy, DEFAULT_LISTEN, parseListen, type ListenAddress } from '../server/listen.js';
+import { withNatsOptions, type NatsFlags } from './nats-options.js';
 import { CliError, durationMs, formatDuration, intervalSeconds, positiveInteger, UsageError, withCollectionOptions, withConntrackAcctOption, type CollectionFlags } from './common.js';
 
 /** portolan's version, as reported by /metrics and the OpenAPI document. */
 export const VERSION = '0.1.0';
 
-export interface ServeFlags extends CollectionFlags {
+export interface ServeFlags extends CollectionFlags, NatsFlags {
   interval: number;
   listen: string;
   tokenFile?: string;
@@ -149,7 +150,7 @@ export function defaultDataDir(env: NodeJS.ProcessEnv = process.env, uid = proce
 }
 
 /** The token from --token-file, else PORTOLAN_TOKEN; undefined when neither is set. */
-function readToken(flags: ServeFlags): string | undefined {
+export function readToken(flags: { readonly tokenFile?: string | undefined }): string | undefined {
   if (flags.tokenFile) {
     let text: string;
     try {
@@ -167,7 +168,7 @@ function readToken(flags: ServeFlags): string | undefined {
 
 /** Adds `portolan serve` to the program. */
 export function registerServe(program: Command): void {
-  withExportOptions(withConntrackAcctOption(withCollectionOptions(program.command('serve'))))
+  withNatsOptions(withExportOptions(withConntrackAcctOption(withCollectionOptions(program.command('serve')))), 'publish this host to a fleet (portolan hub) through NATS JetStream')
     .description('run the agent: collect continuously, keep history, serve the HTTP API, /metrics and live streams')
     .addOption(new Option('--interval <seconds>', 'collection interval in seconds or as a duration, at least 0.5s (Docker events also trigger one at once)').argParser(intervalSeconds()).default(2, '2s'))
     .option('--listen <host:port>', 'where to listen (env PORTOLAN_LISTEN); beyond loopback a token is required', process.env.PORTOLAN_LISTEN ?? DEFAULT_LISTEN)

@@ -24,6 +24,8 @@ export interface MetricsOptions {
   readonly live?: () => LiveStats;
   /** The export's sinks (`serve --export`). */
   readonly export?: ExportStatusSource;
+  /** Registers more metrics on the registry (the fleet's publisher or hub: src/fleet/metrics.ts). */
+  readonly extra?: (registry: Registry) => void;
 }
 
 /** The metrics of one agent. */
@@ -48,6 +50,7 @@ export function createMetrics(agent: Agent, options: MetricsOptions = {}): Metri
     for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name);
   }
   const current = (): AgentState | undefined => agent.current();
+  options.extra?.(registry);
 
   new Gauge({ name: 'portolan_build_info', help: 'Always 1; the version of the running portolan.', labelNames: ['version'], registers: [registry] })
     .set({ version: options.version ?? 'unknown' }, 1);
