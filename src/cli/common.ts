@@ -168,3 +168,19 @@ export function printWarnings(warnings: readonly string[]): void {
 export function jsonText(value: unknown): string {
   return escapeJsonForTerminal(JSON.stringify(value, null, 2)) + '\n';
 }
+
+/** Resolves on the first SIGINT or SIGTERM (logged with its name), and stops listening for them: `serve` and `hub`. */
+export function untilStopSignal(logger: { info: (fields: object, message: string) => void }): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      logger.info({ signal }, 'stopping');
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+      resolve();
+    };
+    const onInt = () => stop('SIGINT');
+    const onTerm = () => stop('SIGTERM');
+    process.on('SIGINT', onInt);
+    process.on('SIGTERM', onTerm);
+  });
+}

@@ -12,7 +12,7 @@ import { connectNats, NatsConfigError, toConnectionOptions, type NatsConfig } fr
 import { buildApp } from '../server/app.js';
 import { formatListen, type ListenAddress } from '../server/listen.js';
 import { defaultUiDir, loadUiAssets } from '../server/ui-assets.js';
-import { CliError } from './common.js';
+import { CliError, untilStopSignal } from './common.js';
 import type { HubFlags } from './hub.js';
 import { VERSION } from './serve.js';
 
@@ -82,18 +82,7 @@ export async function runHub(flags: HubFlags, nats: NatsConfig, address: ListenA
   const bound = app.server.address();
   const actual = bound !== null && typeof bound === 'object' ? formatListen({ host: bound.address, port: bound.port }) : formatListen(address);
   logger.info({ listen: actual, nats: nc.getServer(), durable: flags.name, history: history?.file ?? null, auth: token !== undefined }, 'portolan hub serving');
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      logger.info({ signal }, 'stopping');
-      process.off('SIGINT', onInt);
-      process.off('SIGTERM', onTerm);
-      resolve();
-    };
-    const onInt = () => stop('SIGINT');
-    const onTerm = () => stop('SIGTERM');
-    process.on('SIGINT', onInt);
-    process.on('SIGTERM', onTerm);
-  });
+  await untilStopSignal(logger);
   stopping = true;
   await app.close();
   await setUp;

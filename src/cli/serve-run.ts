@@ -16,7 +16,7 @@ import { createExporter, createSinks, hostAddresses, type Exporter } from '../ex
 import { buildApp } from '../server/app.js';
 import { formatListen, type ListenAddress } from '../server/listen.js';
 import { defaultUiDir, loadUiAssets } from '../server/ui-assets.js';
-import { accountingMessage, CliError, enableAccounting, toCollectionConfig } from './common.js';
+import { accountingMessage, CliError, enableAccounting, toCollectionConfig, untilStopSignal } from './common.js';
 import { DEFAULT_SFLOW, exportFilterOf, VERSION, type ServeFlags } from './serve.js';
 import { toHostDocumentOf } from '../core/fleet/host-document.js';
 import { startFleetPublishing, type FleetPublishing } from '../fleet/agent-nats.js';
@@ -225,18 +225,7 @@ export async function serve(flags: ServeFlags, address: ListenAddress, token: st
   const actual = bound !== null && typeof bound === 'object' ? formatListen({ host: bound.address, port: bound.port }) : formatListen(address);
   logger.info({ listen: actual, intervalMs: agent.intervalMs, history: history?.file ?? null, auth: token !== undefined, allowedHosts }, 'portolan agent serving');
 
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      logger.info({ signal }, 'stopping');
-      process.off('SIGINT', onInt);
-      process.off('SIGTERM', onTerm);
-      resolve();
-    };
-    const onInt = () => stop('SIGINT');
-    const onTerm = () => stop('SIGTERM');
-    process.on('SIGINT', onInt);
-    process.on('SIGTERM', onTerm);
-  });
+  await untilStopSignal(logger);
   await app.close();
   await ebpf?.stop();
   await agent.stop();
