@@ -57,7 +57,11 @@ describe('serve --ebpf where bpftrace loads', () => {
     let printed = '';
     cli.stdout.on('data', (d: Buffer) => { printed += d.toString(); });
     const cliExit = new Promise<number | null>((resolve) => cli.on('exit', resolve));
-    await new Promise((r) => setTimeout(r, 1000));
+    // Its stream is open once the agent counts an events client (it reads from then on, not before).
+    await eventually(async () => {
+      const text = await (await fetch(`${agent.base}/metrics`)).text();
+      return /^portolan_live_clients\{stream="events"\} [1-9]/m.test(text) || undefined;
+    }, 15_000, 'portolan events connected');
 
     start('many', 'exec node /opt/peer.mjs tcp-many 7000 20');
     start('once', 'node /opt/peer.mjs tcp-server 7001 127.0.0.1 & sleep 1; node /opt/peer.mjs tcp-once 127.0.0.1 7001 100; sleep 600');
