@@ -65,7 +65,7 @@ _portolan; printf '%s\\n' "\${COMPREPLY[@]}"`], withFakeDocker());
     return r.stdout.split('\n').filter(Boolean).sort();
   };
   it('completes commands, options, their choices and container names', () => {
-    expect(complete('portolan ')).toEqual(['--help', '--version', 'completion', 'graph', 'help', 'ps', 'serve', 'top']);
+    expect(complete('portolan ')).toEqual(['--help', '--version', 'completion', 'events', 'graph', 'help', 'hub', 'ps', 'serve', 'top']);
     expect(complete('portolan serve --log-l')).toEqual(['--log-level']);
     expect(complete('portolan graph --source n')).toEqual(['netlink']);
     expect(complete('portolan ps -c we')).toEqual(['web', 'web-2']);
@@ -94,7 +94,7 @@ describe('fish', () => {
     return r.stdout.split('\n').filter(Boolean).map((l) => l.split('\t')[0] ?? '').sort();
   };
   it('completes commands, options, their choices and container names', () => {
-    expect(complete('portolan ')).toEqual(['completion', 'graph', 'ps', 'serve', 'top']);
+    expect(complete('portolan ')).toEqual(['completion', 'events', 'graph', 'hub', 'ps', 'serve', 'top']);
     expect(complete('portolan ps --so')).toEqual(['--source']);
     expect(complete('portolan serve --log-level ')).toEqual(['debug', 'error', 'fatal', 'info', 'silent', 'trace', 'warn']);
     expect(complete('portolan ps --container ')).toEqual(['db', 'web', 'web-2']);

@@ -38,6 +38,15 @@ describe('the capture step of the pipeline', () => {
   const web = syntheticSnapshot().containers.find((c) => c.id === IDS.web);
   const webIp = web?.networks.find((n) => n.ipv4)?.ipv4 ?? '';
 
+  it('a flow with no container at either end (the host\'s own traffic) is an event, not an edge between two externals', () => {
+    let r: PipelineResult = runPipeline(snap(T, []));
+    const before = r.topology.edges.length;
+    r = runPipeline(snap(T + 1000, [{ kind: 'opened', msg: msg('new', '10.79.0.2', 45000, '10.79.0.254', 4222), netns: 1, receivedAtMs: T + 500 }]), r.memory);
+    expect(r.captured).toHaveLength(1);
+    expect(r.topology.edges).toHaveLength(before);
+    expect(r.topology.nodes.some((n) => n.id === 'external:10.79.0.2' || n.id === 'external:10.79.0.254')).toBe(false);
+  });
+
   it('connections that opened and closed between two collections count in their edge, with bytes; the events carry them', () => {
     let r: PipelineResult = runPipeline(snap(T, []));
     const records: FlowRecord[] = [];

@@ -106,6 +106,9 @@ export function applyCapture(topology: Topology, snapshot: Snapshot, previous: C
   /** Counts an event in its edge; a close whose opening was never seen counts as a connection too. */
   function count(e: ConnectionEvent, unseenOpening: boolean): void {
     const f = e.flow;
+    // The map is of containers: a flow with no container at either end (the host's own traffic, e.g. the agent's
+    // connection to NATS from the host's address) is an event, not an edge between two "external" addresses.
+    if (!f.client.container && !f.server.container) return;
     const from = nodeOf(f.client);
     const to = nodeOf(f.server);
     const id = edgeId(from, to, f.protocol, f.server.port);
