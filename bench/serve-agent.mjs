@@ -33,7 +33,8 @@ const dockerdName = `pb${randomBytes(2).toString('hex')}`;
 const second = ownDockerd ? startOwnDockerd() : undefined;
 const dockerEnv = second ? { ...process.env, DOCKER_HOST: second.DOCKER_HOST } : process.env;
 const docker = (...a) => execFileSync('docker', a, { encoding: 'utf8', env: dockerEnv }).trim();
-const agentArgs = second ? ['--docker-host', second.DOCKER_HOST, '--host-pid', second.PID] : [];
+// AGENT_ARGS: more flags for the agent, e.g. AGENT_ARGS=--no-capture to see what capture costs.
+const agentArgs = [...(second ? ['--docker-host', second.DOCKER_HOST, '--host-pid', second.PID] : []), ...(process.env.AGENT_ARGS ?? '').split(' ').filter(Boolean)];
 
 function startOwnDockerd() {
   const out = execFileSync('bash', [path.join(root, 'scripts/second-dockerd.sh'), 'start', dockerdName, '250'], { encoding: 'utf8' });
