@@ -259,8 +259,9 @@ describe('web map in Chromium', () => {
     }
 
     // lost → an address nothing answers: the kernel shows its connect pending (SYN_SENT); the edge is bad and says why.
-    const synSent = ssSockets(inspect('lost').State.Pid).filter((x) => x.state === 'SYN_SENT' && ssText(x.remote) === `${silentIp}:9999`);
-    expect(synSent.length, 'SYN_SENT in ss').toBeGreaterThan(0);
+    // The connect gives up when ARP does (EHOSTUNREACH after ~3 s) and is tried again 200 ms later: wait for one.
+    await eventually(() => ssSockets(inspect('lost').State.Pid).some((x) => x.state === 'SYN_SENT' && ssText(x.remote) === `${silentIp}:9999`) || undefined,
+      10_000, 'SYN_SENT in ss');
     let lostEdge = '';
     await eventually(async () => {
       const e = (await getJson<Topology>(`${agent.base}/api/v1/topology`)).body.edges.find((x) => x.from === ids.lost && x.port === 9999);
