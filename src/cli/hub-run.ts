@@ -3,7 +3,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
-import { openHistory, type HistoryStore } from '../agent/history.js';
 import { createHub } from '../fleet/hub.js';
 import { startHubConsumer, type HubConsumer } from '../fleet/hub-nats.js';
 import { checkFleetDocument, createFleetRenderer } from '../fleet/hub-render.js';
@@ -12,6 +11,7 @@ import { connectNats, NatsConfigError, toConnectionOptions, type NatsConfig } fr
 import { buildApp } from '../server/app.js';
 import { formatListen, type ListenAddress } from '../server/listen.js';
 import { defaultUiDir, loadUiAssets } from '../server/ui-assets.js';
+import { openHistoryOf } from './history-option.js';
 import { CliError, untilStopSignal } from './common.js';
 import type { HubFlags } from './hub.js';
 import { VERSION } from './serve.js';
@@ -25,14 +25,7 @@ export async function runHub(flags: HubFlags, nats: NatsConfig, address: ListenA
     if (err instanceof NatsConfigError) throw new CliError(err.message);
     throw err;
   }
-  let history: HistoryStore | undefined;
-  if (flags.history) {
-    try {
-      history = openHistory({ dir: flags.data, retentionMs: flags.retention, hostname: os.hostname() });
-    } catch (err) {
-      throw new CliError(`cannot open history in ${flags.data}: ${(err as Error).message} (choose another --data DIR, or --no-history)`);
-    }
-  }
+  const history = openHistoryOf(flags);
   const hub = createHub({
     hostname: os.hostname(), logger, retentionMs: flags.hostRetention,
     render: createFleetRenderer({ retentionMs: flags.hostRetention }),

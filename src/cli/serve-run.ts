@@ -4,7 +4,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
-import { openHistory, type HistoryStore } from '../agent/history.js';
 import { createAgent } from '../agent/loop.js';
 import { createCollection, createEbpfFeed, createNameResolver, type EbpfFeed } from '../collectors/index.js';
 import { toEbpfConnectionEvent, type EbpfAttribution } from '../core/capture/ebpf-event.js';
@@ -17,6 +16,7 @@ import { buildApp } from '../server/app.js';
 import { formatListen, type ListenAddress } from '../server/listen.js';
 import { defaultUiDir, loadUiAssets } from '../server/ui-assets.js';
 import { accountingMessage, CliError, enableAccounting, toCollectionConfig, untilStopSignal } from './common.js';
+import { openHistoryOf } from './history-option.js';
 import { DEFAULT_SFLOW, exportFilterOf, VERSION, type ServeFlags } from './serve.js';
 import { toHostDocumentOf } from '../core/fleet/host-document.js';
 import { startFleetPublishing, type FleetPublishing } from '../fleet/agent-nats.js';
@@ -74,14 +74,7 @@ export async function serve(flags: ServeFlags, address: ListenAddress, token: st
       logger.warn({ reason: (err as Error).message }, 'capture unavailable: connections that open and close between two collections are not seen (--no-capture silences this)');
     }
   }
-  let history: HistoryStore | undefined;
-  if (flags.history) {
-    try {
-      history = openHistory({ dir: flags.data, retentionMs: flags.retention, hostname: os.hostname() });
-    } catch (err) {
-      throw new CliError(`cannot open history in ${flags.data}: ${(err as Error).message} (choose another --data DIR, or --no-history)`);
-    }
-  }
+  const history = openHistoryOf(flags);
   if (collection.sflow) {
     try {
       logger.info({ sflow: await collection.sflow.listen() }, 'receiving sFlow');
