@@ -141,7 +141,8 @@ describe('capture: 200 `docker run --rm` clients of a server', () => {
 
   it('every one is named by its container, none is an external node', async () => {
     const srvIp = ipOf('srv', NET);
-    const events = followSse(`${agent.base}/api/v1/events?type=connection.opened`);
+    // Every connection event (opened and closed): a failure names the events behind an external node.
+    const events = followSse(`${agent.base}/api/v1/events`);
     await events.opened;
     const N = 200;
     // Each client prints its address and local port, then exits and is removed.
@@ -162,7 +163,7 @@ s.on('data', () => {}); s.on('error', (e) => { console.log('error', e.message); 
     expect(seen).toHaveLength(N);
     const byPort = () => new Map(events.events.flatMap((e) => {
       const f = (e.data as { flow?: Flow }).flow;
-      return f && f.server.port === 8080 ? [[`${f.client.address}:${f.client.port}`, f] as const] : [];
+      return f && e.event === 'connection.opened' && f.server.port === 8080 ? [[`${f.client.address}:${f.client.port}`, f] as const] : [];
     }));
     await eventually(() => seen.every((s) => byPort().has(`${s.address}:${s.port}`)), 10_000, 'an opened event for each client');
     const flows = byPort();
@@ -184,7 +185,16 @@ s.on('data', () => {}); s.on('error', (e) => { console.log('error', e.message); 
     const addresses = new Set(seen.filter((s) => named(s) !== undefined && !unnamedAddresses.has(s.address)).map((s) => s.address));
     const check = async (url: string) => {
       const t = (await getJson<Topo>(url)).body;
-      return t.nodes.filter((n) => n.kind === 'external' && n.address !== undefined && addresses.has(n.address)).map((n) => n.id);
+      const bad = t.nodes.filter((n) => n.kind === 'external' && n.address !== undefined && addresses.has(n.address));
+      for (const n of bad) {
+        console.log(`capture: ${n.id} in ${url}; its edges:`, JSON.stringify(t.edges.filter((e) => e.from === n.id || e.to === n.id)));
+        console.log('capture: the clients that held it:', JSON.stringify(seen.filter((s) => s.address === n.address).map((s) => ({ ...s, namedAs: named(s) }))));
+        console.log('capture: its events:', JSON.stringify(events.events.filter((e) => {
+          const f = (e.data as { flow?: Flow }).flow;
+          return f?.client.address === n.address || f?.server.address === n.address;
+        }).map((e) => ({ event: e.event, at: e.at, data: e.data }))));
+      }
+      return bad.map((n) => n.id);
     };
     // After the next collection (2 s interval).
     const lastEvent = Date.now();
