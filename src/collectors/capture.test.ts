@@ -127,6 +127,17 @@ describe('capture receiver', () => {
     expect(second?.started?.[0]?.container.name).toBe('job');
   });
 
+  it('a container\'s exit event is handed to the next collection once, with its time', async () => {
+    const s = setup();
+    await s.receiver.start();
+    await s.receiver.collector.collect(ctx);
+    s.tick(250);
+    s.receiver.ended('a'.repeat(64));
+    const part = (await s.receiver.collector.collect(ctx)).capture;
+    expect(part?.ended).toEqual([{ containerId: 'a'.repeat(64), atMs: 1_250 }]);
+    expect((await s.receiver.collector.collect(ctx)).capture?.ended).toBeUndefined();
+  });
+
   it('without privilege or module: start rejects with one line, status unavailable', async () => {
     const receiver = createCaptureReceiver({}, {
       procfs, subscribe: () => { throw new Error('cannot create a NETLINK_NETFILTER socket: EPERM'); }, readInNetns: () => '0',

@@ -51,6 +51,8 @@ export interface CaptureReceiver {
    * flows, so a container gone by then (`docker run --rm`) still names its address.
    */
   learn(inspect: () => Promise<ContainerInfo>): void;
+  /** A container exited (Docker `die` event): the next collection ends its addresses' holdings now, not at its listing. */
+  ended(containerId: string): void;
   /** Listens for new flows (one listener); `want` is called when capture holds records for a collection to take. */
   onNews(listener: CaptureNewsListener, want?: () => void): void;
   status(): CaptureStatus;
@@ -85,6 +87,7 @@ export function createCaptureReceiver(config: CaptureConfig, deps: CaptureDeps):
   let pending: FlowRecord[] = [];
   // Containers inspected on their start event since the last collection (bounded like the records).
   let started: { container: ContainerInfo; atMs: number }[] = [];
+  let ended: { containerId: string; atMs: number }[] = [];
   // Inspects under way, and since when: records read after that wait for them (or they would be named without it).
   let inspecting = 0;
   let inspectingSinceMs = 0;
@@ -278,13 +281,15 @@ export function createCaptureReceiver(config: CaptureConfig, deps: CaptureDeps):
       }
       const seen = started;
       started = [];
+      const exited = ended;
+      ended = [];
       seenStarted = [...seenStarted, ...seen.map((x) => x.container)].slice(-1000);
       const issues = lastError ? [{ source: 'capture', message: lastError, count: 1 }] : [];
       lastError = undefined;
       const st = status();
       // Nothing new: the same part object, so the pipeline may keep what it computed from the last one.
-      if (records.length === 0 && seen.length === 0 && previous && previous.records.length === 0 && !previous.started && sameStatus(previous.status, st)) return { capture: previous, issues };
-      previous = { status: st, records, ...(seen.length > 0 ? { started: seen } : {}) };
+      if (records.length === 0 && seen.length === 0 && exited.length === 0 && previous && previous.records.length === 0 && !previous.started && !previous.ended && sameStatus(previous.status, st)) return { capture: previous, issues };
+      previous = { status: st, records, ...(seen.length > 0 ? { started: seen } : {}), ...(exited.length > 0 ? { ended: exited } : {}) };
       return { capture: previous, issues };
     },
   };
@@ -324,6 +329,9 @@ export function createCaptureReceiver(config: CaptureConfig, deps: CaptureDeps):
         lastError = `cannot inspect a container that just started: ${err instanceof Error ? err.message : String(err)}`;
         done();
       });
+    },
+    ended(containerId) {
+      if (state === 'running' && ended.length < 10_000) ended.push({ containerId, atMs: now() });
     },
     onNews(listener, want) {
       news = listener;

@@ -164,6 +164,8 @@ export function createCollection(config: CollectionConfig = {}): Collection {
       // A container that starts may be gone before the next collection lists it (`docker run --rm` clients): capture
       // inspects it at once (on `network connect`, which comes first, and again on `start`), so its address is in the history the flows it opens are named with.
       if (capture && containerId && (action === 'container start' || action === 'network connect')) capture.learn(() => docker.inspectContainer(containerId).then(toContainerInfo));
+      // Its exit frees its addresses at once: Docker may hand one to the next client before the next collection.
+      if (capture && containerId && action === 'container die') capture.ended(containerId);
     },
     enableConntrackAccounting: () => enableConntrackAccounting(procfs, config.hostPid),
     enableConntrackTimestamps: () => enableConntrackAccounting(procfs, config.hostPid, undefined, 'timestamp'),

@@ -71,6 +71,29 @@ describe('address history', () => {
     expect(h.at('172.30.0.3', T + 3_000)).toBeUndefined();
   });
 
+  it('a start event\'s inspect that returns after the listing began is not ended by that listing', () => {
+    const h = createAddressHistory();
+    // The collection began at T + 1000 (its listing did not have job-1 yet); the inspect returned at T + 1020.
+    h.learn(c('a', 'job-1', '172.30.0.3', { startedAt: new Date(T + 990).toISOString() }), T + 1_020);
+    h.observe([], T + 1_000);
+    expect(h.at('172.30.0.3', T + 1_500)?.name).toBe('job-1');
+    // The next listing without it ends it.
+    h.observe([], T + 3_000);
+    expect(h.latest('172.30.0.3')?.untilMs).toBe(T + 3_000);
+  });
+
+  it('an exit event read before its start event\'s inspect returned still ends the holding at the exit', () => {
+    const h = createAddressHistory();
+    h.ended('a'.repeat(64), T + 400);
+    h.learn(c('a', 'job-1', '172.30.0.3', { startedAt: new Date(T + 100).toISOString() }), T + 600);
+    // Docker hands the address to the next client, which no inspect caught: its flow is not named job-1.
+    expect(h.at('172.30.0.3', T + 300)?.name).toBe('job-1');
+    expect(h.at('172.30.0.3', T + 900)).toBeUndefined();
+    // Started again later: a new holding, live.
+    h.learn(c('a', 'job-1', '172.30.0.3', { startedAt: new Date(T + 5_000).toISOString() }), T + 5_010);
+    expect(h.at('172.30.0.3', T + 6_000)?.exitedAt).toBeUndefined();
+  });
+
   it('IPv6 addresses too; every network of a container', () => {
     const h = createAddressHistory();
     h.observe([c('a', 'web', '172.30.0.2', { networks: [{ name: 'lab', ipv4: '172.30.0.2', ipv6: 'fd00::2' }, { name: 'back', ipv4: '172.31.0.2' }] })], T);

@@ -49,7 +49,8 @@ export interface AddressHistory {
   readonly size: number;
 }
 
-interface Holding { address: string; containerId: string; name: string; image: string; network: string; fromMs: number; untilMs?: number }
+// seenMs: when portolan first saw it (a listing's time, or when a start event's inspect returned).
+interface Holding { address: string; containerId: string; name: string; image: string; network: string; fromMs: number; untilMs?: number; seenMs: number }
 
 /** Creates an empty address history. */
 export function createAddressHistory(options: AddressHistoryOptions = {}): AddressHistory {
@@ -58,6 +59,9 @@ export function createAddressHistory(options: AddressHistoryOptions = {}): Addre
   // Per address, its holdings oldest first (a handful: addresses are reused by later containers).
   const byAddress = new Map<string, Holding[]>();
   const live = new Map<string, Holding>();
+  // Containers an event said are gone, and when (bounded): an inspect that returns after the exit event still ends
+  // the holding at the exit.
+  const died = new Map<string, number>();
   let size = 0;
   const liveKey = (containerId: string, network: string, address: string) => `${containerId}|${network}|${address}`;
 
@@ -120,7 +124,11 @@ export function createAddressHistory(options: AddressHistoryOptions = {}): Addre
           // First seen now; it may have started a little before (its start time, when Docker says).
           const started = c.startedAt ? Date.parse(c.startedAt) : NaN;
           const fromMs = Number.isFinite(started) && started <= atMs && atMs - started < 60_000 ? started : atMs;
-          const h: Holding = { address, containerId: c.id, name: c.name, image: c.image, network: n.name, fromMs };
+          const h: Holding = { address, containerId: c.id, name: c.name, image: c.image, network: n.name, fromMs, seenMs: atMs };
+          // Its exit event came first (a short-lived container): it held the address until then. An exit before
+          // this start is a container started again.
+          const diedAt = died.get(c.id);
+          if (diedAt !== undefined && diedAt >= fromMs) h.untilMs = diedAt;
           add(h);
           if (h.untilMs === undefined) live.set(k, h);
         }
@@ -129,6 +137,7 @@ export function createAddressHistory(options: AddressHistoryOptions = {}): Addre
     return seen;
   }
 
+  const holdingOf = ({ seenMs: _seen, ...h }: Holding): AddressHolding => h;
   const toAt = (h: Holding): ContainerAt => ({
     id: h.containerId, name: h.name, image: h.image, network: h.network,
     ...(h.untilMs !== undefined ? { exitedAt: new Date(h.untilMs).toISOString() } : {}),
@@ -137,13 +146,18 @@ export function createAddressHistory(options: AddressHistoryOptions = {}): Addre
   return {
     observe(containers, atMs) {
       const seen = hold(containers, atMs);
-      for (const [k, h] of live) if (!seen.has(k)) end(h, atMs);
+      // Not listed: gone, unless first seen after `atMs` (a start event's inspect that returned after the listing
+      // began; the listing may not have had it yet). The next observe, or its exit event, ends that one.
+      for (const [k, h] of live) if (!seen.has(k) && h.seenMs <= atMs) end(h, atMs);
       prune(atMs);
     },
     learn(container, atMs) {
       hold([container], atMs);
     },
     ended(containerId, atMs) {
+      died.delete(containerId);
+      died.set(containerId, atMs);
+      if (died.size > 10_000) died.delete(died.keys().next().value as string);
       for (const h of live.values()) if (h.containerId === containerId) end(h, atMs);
     },
     at(address, atMs) {
@@ -164,10 +178,10 @@ export function createAddressHistory(options: AddressHistoryOptions = {}): Addre
     latest(address) {
       const list = byAddress.get(address);
       const h = list?.[list.length - 1];
-      return h ? { ...h } : undefined;
+      return h ? holdingOf(h) : undefined;
     },
     holdings() {
-      return [...byAddress.values()].flat().sort((a, b) => a.fromMs - b.fromMs).map((h) => ({ ...h }));
+      return [...byAddress.values()].flat().sort((a, b) => a.fromMs - b.fromMs).map(holdingOf);
     },
     get size() {
       return size;

@@ -79,6 +79,19 @@ describe('the capture step of the pipeline', () => {
     expect(r.topology.edges.find((e) => e.from === JOB && e.port === 9999)).toBeUndefined();
   });
 
+  it('a container\'s exit event frees its address at once: the next client Docker gives it to is not named by it', () => {
+    let r: PipelineResult = runPipeline(snap(T, []));
+    const started = { container: { ...job, startedAt: new Date(T + 100).toISOString() }, atMs: T + 150 };
+    const records: FlowRecord[] = [
+      { kind: 'opened', msg: msg('new', '172.18.0.99', 40001, webIp, 9999), netns: 1, receivedAtMs: T + 200 },
+      // A client no start event named, on the address job-1 had until its exit at T + 300.
+      { kind: 'opened', msg: msg('new', '172.18.0.99', 40002, webIp, 9999), netns: 1, receivedAtMs: T + 700 },
+    ];
+    const s = snap(T + 1000, records);
+    r = runPipeline({ ...s, capture: { status, records, started: [started], ended: [{ containerId: JOB, atMs: T + 300 }] } }, r.memory);
+    expect(r.captured.map((e) => e.flow.client.container?.name)).toEqual(['job-1', undefined]);
+  });
+
   it('an external node whose address an exited container held is that container', () => {
     let r = runPipeline(snap(T, [], [job]));
     const withSocket = snap(T + 1000, []);

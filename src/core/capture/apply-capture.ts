@@ -73,6 +73,7 @@ export function applyCapture(topology: Topology, snapshot: Snapshot, previous: C
   const nowMs = Date.parse(snapshot.takenAt);
   // Containers inspected on their start event first: a `docker run --rm` client may be gone from the listing.
   for (const s of snapshot.capture?.started ?? []) memory.addresses.learn(s.container, s.atMs);
+  for (const e of snapshot.capture?.ended ?? []) memory.addresses.ended(e.containerId, e.atMs);
   memory.addresses.observe(snapshot.containers, nowMs);
   const hosts = hostAddresses(snapshot);
   const who: CaptureAttribution = {

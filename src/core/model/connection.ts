@@ -139,4 +139,6 @@ export interface CapturePart {
   readonly records: readonly FlowRecord[];
   /** Containers inspected on their start event since the previous collection (they may be gone by now), and when. */
   readonly started?: readonly { readonly container: ContainerInfo; readonly atMs: number }[];
+  /** Containers Docker said exited (`die`) since the previous collection, and when: their addresses are free then. */
+  readonly ended?: readonly { readonly containerId: string; readonly atMs: number }[];
 }
