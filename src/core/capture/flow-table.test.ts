@@ -32,6 +32,24 @@ describe('flow table', () => {
     expect(t.stats().duplicates).toBe(2);
   });
 
+  it('a flow\'s copy in another namespace that closes after the first (Docker flushed the host\'s at once; the server\'s waits out TIME_WAIT) is not a second connection', () => {
+    const t = createFlowTable();
+    t.apply(msg('new', 1), 10, 1000);
+    expect(t.apply(msg('new', 1), 20, 1001)).toBeUndefined();
+    expect(t.apply(msg('destroy', 1), 10, 1500)).toMatchObject({ kind: 'closed', openedAtMs: 1000 });
+    // 120 s later, the server namespace's copy.
+    expect(t.apply(msg('destroy', 1), 20, 121_500)).toBeUndefined();
+    // Its NEW read late, after the host's DESTROY, is that copy too.
+    t.apply(msg('new', 2), 10, 2000);
+    t.apply(msg('destroy', 2), 10, 2100);
+    expect(t.apply(msg('new', 2), 20, 2200)).toBeUndefined();
+    expect(t.apply(msg('destroy', 2), 20, 122_200)).toBeUndefined();
+    expect(t.stats().duplicates).toBe(4);
+    // The same namespace again, or long after: a flow of its own.
+    expect(t.apply(msg('destroy', 1), 10, 121_600)?.kind).toBe('closed');
+    expect(t.apply(msg('new', 2), 20, 402_200)?.kind).toBe('opened');
+  });
+
   it('updates and dump entries are not flows of their own', () => {
     const t = createFlowTable();
     expect(t.apply(msg('update', 1), 10, 1000)).toBeUndefined();

@@ -36,6 +36,15 @@ export interface FlowTable {
 
 interface Entry { readonly netns: number; readonly openedAtMs: number; readonly id: number | undefined }
 
+/**
+ * How long a closed flow is remembered, so that its copy in another namespace is known for the same flow when it
+ * closes there later: Docker flushes the host's entries of a container it removes at once, while the copy in the
+ * server's namespace (conntrack runs there for the embedded DNS rules) waits out TIME_WAIT (120 s by default).
+ */
+export const CLOSED_MEMORY_MS = 300_000;
+/** A NEW of a closed flow from another namespace within this long is that flow's copy read late, not a new flow. */
+const LATE_COPY_MS = 5_000;
+
 /** The key of a flow across namespaces: protocol and original tuple (the same flow seen in two tables has it twice). */
 export function flowKey(msg: ConntrackEvent): string {
   const o = msg.original;
@@ -46,6 +55,8 @@ export function flowKey(msg: ConntrackEvent): string {
 export function createFlowTable(limit = 200_000): FlowTable {
   // Insertion order is age order: eviction takes the first keys.
   const flows = new Map<string, Entry>();
+  // Flows closed lately, by key: the namespace that had them in flight and when they closed (oldest first).
+  const closed = new Map<string, { readonly netns: number; readonly atMs: number }>();
   let duplicates = 0;
   let evicted = 0;
   let missedOpens = 0;
@@ -64,13 +75,28 @@ export function createFlowTable(limit = 200_000): FlowTable {
     }
   }
 
+  function rememberClosed(key: string, netns: number, atMs: number): void {
+    closed.delete(key);
+    closed.set(key, { netns, atMs });
+    for (const [k, c] of closed) {
+      if (closed.size <= limit && atMs - c.atMs <= CLOSED_MEMORY_MS) break;
+      closed.delete(k);
+    }
+  }
+
+  /** A copy, seen from another namespace, of a flow that closed within `withinMs`. */
+  function closedElsewhere(key: string, netns: number, atMs: number, withinMs: number): boolean {
+    const c = closed.get(key);
+    return c !== undefined && c.netns !== netns && atMs - c.atMs <= withinMs;
+  }
+
   return {
     apply(msg, netns, receivedAtMs) {
       if (msg.kind !== 'new' && msg.kind !== 'destroy') return undefined;
       const key = flowKey(msg);
       const known = flows.get(key);
       if (msg.kind === 'new') {
-        if (known && known.netns !== netns) {
+        if ((known && known.netns !== netns) || (!known && closedElsewhere(key, netns, receivedAtMs, LATE_COPY_MS))) {
           duplicates++;
           return undefined;
         }
@@ -79,11 +105,14 @@ export function createFlowTable(limit = 200_000): FlowTable {
         insert(key, { netns, openedAtMs: receivedAtMs, id: msg.id });
         return { kind: 'opened', msg, netns, receivedAtMs };
       }
-      if (known && known.netns !== netns) {
+      if ((known && known.netns !== netns) || (!known && closedElsewhere(key, netns, receivedAtMs, CLOSED_MEMORY_MS))) {
         duplicates++;
         return undefined;
       }
-      if (known) flows.delete(key);
+      if (known) {
+        flows.delete(key);
+        rememberClosed(key, known.netns, receivedAtMs);
+      }
       return known
         ? { kind: 'closed', msg, netns, receivedAtMs, openedAtMs: known.openedAtMs }
         : { kind: 'closed', msg, netns, receivedAtMs };
