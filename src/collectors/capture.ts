@@ -15,6 +15,9 @@ import type { Procfs } from '../sources/procfs.js';
 import type { Collector } from './collector.js';
 import { hostNetns as hostNetnsOf } from './netns.js';
 
+/** How often the conntrack sysctls the status shows (timestamps, accounting) are read again. */
+const SYSCTL_EVERY_MS = 30_000;
+
 /** Settings of capture. */
 export interface CaptureConfig {
   /** A pid in the Docker host's network namespace (default 1). */
@@ -215,6 +218,7 @@ export function createCaptureReceiver(config: CaptureConfig, deps: CaptureDeps):
     };
   }
   let sysctlCache: { timestamps: CaptureStatus['timestamps']; accounting: CaptureStatus['accounting'] } = { timestamps: 'unknown', accounting: 'unknown' };
+  let sysctlReadAtMs = -Infinity;
 
   const collector: Collector<'capture'> = {
     name: 'capture',
@@ -253,7 +257,11 @@ export function createCaptureReceiver(config: CaptureConfig, deps: CaptureDeps):
       }
       const dt = (t - lastRate.atMs) / 1000;
       if (dt > 0) lastRate = { atMs: t, events, perSec: Math.round((events - lastRate.events) / dt) };
-      sysctlCache = { timestamps: sysctl('nf_conntrack_timestamp'), accounting: sysctl('nf_conntrack_acct') };
+      // Status only (two reads inside the host namespace): read again every 30 s, not at every collection.
+      if (t - sysctlReadAtMs >= SYSCTL_EVERY_MS) {
+        sysctlCache = { timestamps: sysctl('nf_conntrack_timestamp'), accounting: sysctl('nf_conntrack_acct') };
+        sysctlReadAtMs = t;
+      }
       let records = pending;
       pending = [];
       if (inspecting > 0) {
@@ -305,6 +313,7 @@ export function createCaptureReceiver(config: CaptureConfig, deps: CaptureDeps):
         state = 'running';
         reason = undefined;
         sysctlCache = { timestamps: sysctl('nf_conntrack_timestamp'), accounting: sysctl('nf_conntrack_acct') };
+        sysctlReadAtMs = now();
       } catch (err) {
         state = 'unavailable';
         reason = `cannot follow conntrack events in the host namespace: ${err instanceof Error ? err.message : String(err)}`;

@@ -14,17 +14,19 @@ const payloads = (family: number, protocol: number) =>
   fixture.dumps.filter((d) => d.family === family && d.protocol === protocol && (protocol === 17 || d.ext !== 0)).slice(0, 1)
     .flatMap((d) => d.payloads.map((h) => Buffer.from(h, 'hex')));
 
-const SOCKSTAT = (tcp: number) => `sockets: used 9\nTCP: inuse ${tcp} orphan 3 tw 0 alloc 77 mem 12\nUDP: inuse 1 mem 0\n`;
+const SOCKSTAT = (tcp: number, udp = 1) => `sockets: used 9\nTCP: inuse ${tcp} orphan 3 tw 0 alloc 77 mem 12\nUDP: inuse ${udp} mem 0\n`;
+const SOCKSTAT6 = (tcp: number, udp: number) => `TCP6: inuse ${tcp}\nUDP6: inuse ${udp}\nUDPLITE6: inuse 0\nRAW6: inuse 0\nFRAG6: inuse 0 memory 0\n`;
 const counters = (packets: number): InterfaceCounters => ({
   name: 'lo', rxBytes: 1000, rxPackets: packets, rxErrors: 0, rxDropped: 0, txBytes: 1000, txPackets: packets, txErrors: 0, txDropped: 0,
 });
 
-interface World { tcp: number; packets: number; orphan?: number; eth?: number }
+interface World { tcp: number; packets: number; orphan?: number; eth?: number; udp?: number; tcp6?: number; udp6?: number }
 
 /** A procfs whose sockstat says what `world` holds; pid 10 is namespace 100, pid 20 namespace 200. */
 function fakeProcfs(state: World): Procfs {
   const readText = (pid: number | 'self', rel: string) => {
-    if (rel === 'net/sockstat') return SOCKSTAT(state.tcp).replace('orphan 3', `orphan ${state.orphan ?? 3}`);
+    if (rel === 'net/sockstat') return SOCKSTAT(state.tcp, state.udp).replace('orphan 3', `orphan ${state.orphan ?? 3}`);
+    if (rel === 'net/sockstat6') return SOCKSTAT6(state.tcp6 ?? 1, state.udp6 ?? 1);
     throw Object.assign(new Error(`ENOENT ${pid}/${rel}`), { code: 'ENOENT' });
   };
   return {
@@ -114,10 +116,32 @@ describe('sockets collector, repeated collections', () => {
     expect(await dumps()).toBe(3);
     state.tcp = 2;
     expect(await dumps()).toBe(4);
-    t = 9_999;
+    // Read again within reuseForMs, at the namespace's own phase of the period (200 % 997 / 997 of it: 2,006 ms
+    // early), so that namespaces whose traffic moved together are not all read again in the same collection.
+    t = 7_993;
     expect(await dumps()).toBe(4);
-    t = 10_000;
+    t = 7_994;
     expect(await dumps()).toBe(5);
+    t = 17_993;
+    expect(await dumps()).toBe(5);
+    t = 17_994;
+    expect(await dumps()).toBe(6);
+  });
+
+  it('a protocol with no socket in the namespace (sockstat, sockstat6) is not dumped', async () => {
+    const diag = fakeDiag();
+    const state: World = { tcp: 1, packets: 5, udp: 0, udp6: 0 };
+    const c = createSocketsCollector({ procfs: fakeProcfs(state), source: 'netlink', openDiag: diag.open, repeat: { reuseForMs: 30_000, now: () => 0 } });
+    await c.collect(ctx(state));
+    expect(diag.log.dumps).toEqual(['/fake/10/ns/net 0/6/2']);
+    // A UDP6 socket opened (sockstat's `sockets: used`, here TCP's count, moves with it).
+    Object.assign(state, { udp6: 1, tcp: 2 });
+    await c.collect(ctx(state));
+    expect(diag.log.dumps.slice(1)).toEqual(['/fake/10/ns/net 0/6/2', '/fake/10/ns/net 10/17/0']);
+    // No TCP socket of either family and none in TIME_WAIT: no TCP dump.
+    Object.assign(state, { tcp: 0, tcp6: 0, udp: 1, udp6: 0 });
+    await c.collect(ctx(state));
+    expect(diag.log.dumps.slice(3)).toEqual(['/fake/10/ns/net 2/17/0']);
   });
 
   it('the host namespace is dumped again for its sockets and for containers\' traffic, for its own only when a container shares it', async () => {

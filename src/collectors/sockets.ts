@@ -5,7 +5,7 @@ import type { NetnsCounters } from '../core/model/traffic.js';
 import { parseNetTcp } from '../core/parse/net-tcp.js';
 import { parseNetUdp } from '../core/parse/net-udp.js';
 import { parseSockDiagDump, INET_DIAG_INFO_EXT } from '../core/parse/sock-diag.js';
-import { sockstatActivity } from '../core/parse/sockstat.js';
+import { socketCounts, sockstatActivity, type SocketCounts } from '../core/parse/sockstat.js';
 import { isVanished, type Procfs } from '../sources/procfs.js';
 import { NetlinkUnavailableError, openSockDiag, type SockDiagSocket } from '../sources/sock-diag.js';
 import type { Collector } from './collector.js';
@@ -50,6 +50,10 @@ const PROC_FILES: readonly { file: string; protocol: 'tcp' | 'udp'; family: Fami
 ];
 
 const NAMESPACE_CONCURRENCY = 8;
+
+/** The tables a dump asks for (TCP both families in one request where the kernel allows). */
+interface WantedTables { readonly tcp: boolean; readonly udp4: boolean; readonly udp6: boolean }
+const ALL_TABLES: WantedTables = { tcp: true, udp4: true, udp6: true };
 
 /** Thrown when a namespace's process vanished before its table was read: the namespace is skipped. */
 class Vanished extends Error {}
@@ -97,7 +101,40 @@ export function createSocketsCollector(options: SocketsCollectorOptions): Collec
     return `${sockets ?? ''}${traffic}`;
   }
 
-  async function dumpAll(diag: SockDiagSocket, signal: AbortSignal): Promise<{ sockets: RawSocket[]; errors: ParseError[] }> {
+  /**
+   * Which tables a namespace has anything in, from its sockstat (already read: TCP, TIME_WAIT, UDP) and sockstat6
+   * (read now: TCP6, UDP6). A protocol with no hashed socket in either family has nothing to dump; each dump
+   * walks the kernel's whole hash table of that protocol, every namespace's, so an empty one is worth skipping.
+   * What cannot be read is dumped.
+   */
+  function wantedTables(netns: number, pid: number | 'self'): WantedTables {
+    const v4 = socketCounts(sockstats.get(netns) ?? '');
+    let v6: Partial<SocketCounts> = {};
+    try {
+      v6 = socketCounts(procfs.readText(pid, 'net/sockstat6'), true);
+    } catch (err) {
+      // No sockstat6: IPv6 is off in this kernel, so there is no IPv6 socket to dump.
+      if (isVanished(err)) v6 = { tcp: 0, udp: 0 };
+    }
+    const none = (n: number | undefined) => n === 0;
+    return {
+      tcp: !(none(v4.tcp) && none(v4.tw) && none(v6.tcp)),
+      udp4: !none(v4.udp),
+      udp6: !none(v6.udp),
+    };
+  }
+
+  /**
+   * The refresh slot a time falls in for a namespace: slots of `reuseForMs`, shifted by a phase of the namespace's
+   * own (from its inode), so a host's namespaces, read together whenever their traffic moves together, are read
+   * again spread over the period rather than all in the same collection.
+   */
+  function slotOf(netns: number, atMs: number): number {
+    const period = options.repeat?.reuseForMs ?? 1;
+    return Math.floor((atMs + ((netns % 997) / 997) * period) / period);
+  }
+
+  async function dumpAll(diag: SockDiagSocket, signal: AbortSignal, want: WantedTables = ALL_TABLES): Promise<{ sockets: RawSocket[]; errors: ParseError[] }> {
     const sockets: RawSocket[] = [];
     const errors: ParseError[] = [];
     const add = (payloads: Buffer[], protocol: 'tcp' | 'udp') => {
@@ -106,8 +143,8 @@ export function createSocketsCollector(options: SocketsCollectorOptions): Collec
       for (const e of r.errors) errors.push(e);
     };
     const tcpExt = options.tcpInfo !== false ? INET_DIAG_INFO_EXT : 0;
-    let tcpDone = false;
-    if (!compatRefused) {
+    let tcpDone = !want.tcp;
+    if (!compatRefused && want.tcp) {
       try {
         add(await diag.dump(0, 6, tcpExt, signal), 'tcp');
         tcpDone = true;
@@ -119,12 +156,12 @@ export function createSocketsCollector(options: SocketsCollectorOptions): Collec
     }
     for (const family of [2, 10] as const) {
       if (!tcpDone) add(await diag.dump(family, 6, tcpExt, signal), 'tcp');
-      add(await diag.dump(family, 17, 0, signal), 'udp');
+      if (family === 2 ? want.udp4 : want.udp6) add(await diag.dump(family, 17, 0, signal), 'udp');
     }
     return { sockets, errors };
   }
 
-  async function readNetlink(netns: number, pid: number | 'self', signal: AbortSignal): Promise<{ sockets: RawSocket[]; errors: ParseError[] }> {
+  async function readNetlink(netns: number, pid: number | 'self', signal: AbortSignal, want?: WantedTables): Promise<{ sockets: RawSocket[]; errors: ParseError[] }> {
     const repeat = options.repeat;
     let diag = open.get(netns);
     if (!diag) {
@@ -137,7 +174,7 @@ export function createSocketsCollector(options: SocketsCollectorOptions): Collec
       if (repeat) open.set(netns, diag);
     }
     try {
-      return await dumpAll(diag, signal);
+      return await dumpAll(diag, signal, want);
     } catch (err) {
       // A socket that failed a dump is not trusted again: the next collection opens a new one.
       diag.close();
@@ -193,13 +230,13 @@ export function createSocketsCollector(options: SocketsCollectorOptions): Collec
             const isHost = netns === parts.netns?.host;
             activity = activityOf(netns, pid, netdev, { isHost, networked: hostNetworked, containers: isHost ? containersTraffic : '' });
             const last = dumped.get(netns);
-            if (activity !== undefined && last?.activity === activity && t - last.atMs < repeat.reuseForMs) return { table: last.table, errors: [] };
+            if (activity !== undefined && last?.activity === activity && t - last.atMs < repeat.reuseForMs && slotOf(netns, t) === slotOf(netns, last.atMs)) return { table: last.table, errors: [] };
           }
           let source: SocketSource = options.source === 'proc' || netlinkBroken ? 'proc' : 'netlink';
           let result: { sockets: RawSocket[]; errors: ParseError[] } | undefined;
           if (source === 'netlink') {
             try {
-              result = await readNetlink(netns, pid, signal);
+              result = await readNetlink(netns, pid, signal, repeat && activity !== undefined ? wantedTables(netns, pid) : undefined);
             } catch (err) {
               if (!(err instanceof NetlinkUnavailableError) || options.source === 'netlink') throw err;
               netlinkBroken = err.message;
@@ -214,10 +251,7 @@ export function createSocketsCollector(options: SocketsCollectorOptions): Collec
             ? before
             : { netns, source, tcpInfo, readAtMs: t, sockets: result.sockets };
           signal.throwIfAborted();
-          // A namespace dumped for the first time starts its refreshes at a phase of its own (from its inode), so that
-          // a host's namespaces, all first read together, are not all read again in the same collection.
-          const phase = before === undefined && repeat ? (netns % 997) / 997 * repeat.reuseForMs : 0;
-          if (activity !== undefined) dumped.set(netns, { activity, atMs: t - phase, table });
+          if (activity !== undefined) dumped.set(netns, { activity, atMs: t, table });
           return { table, errors: result.errors };
         } catch (err) {
           if (isVanished(err) || err instanceof Vanished) return undefined;

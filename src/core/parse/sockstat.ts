@@ -13,3 +13,26 @@ export function sockstatActivity(text: string): string {
 }
 
 const GLOBAL_FIELDS = / (?:orphan|alloc|mem|memory) \d+/g;
+
+/** A namespace's hashed sockets by protocol, from sockstat (`TCP`, `UDP`, `tw`) and sockstat6 (`TCP6`, `UDP6`). */
+export interface SocketCounts {
+  readonly tcp: number;
+  readonly tw: number;
+  readonly udp: number;
+}
+
+/**
+ * The counts a dump can be skipped by: sock_diag lists the hashed sockets of a protocol, and `inuse` counts
+ * exactly those (TIME_WAIT apart, counted by `tw`). Works on sockstat, sockstat6 or sockstatActivity's text; a
+ * field that is not there counts as unknown (undefined), never as zero.
+ */
+export function socketCounts(text: string, v6 = false): Partial<SocketCounts> {
+  const field = (proto: string, key: string): number | undefined => {
+    const m = new RegExp(`^${proto}: .*?\\b${key} (\\d+)`, 'm').exec(text);
+    return m ? Number(m[1]) : undefined;
+  };
+  const tcp = field(v6 ? 'TCP6' : 'TCP', 'inuse');
+  const udp = field(v6 ? 'UDP6' : 'UDP', 'inuse');
+  const tw = v6 ? undefined : field('TCP', 'tw');
+  return { ...(tcp !== undefined ? { tcp } : {}), ...(udp !== undefined ? { udp } : {}), ...(tw !== undefined ? { tw } : {}) };
+}
