@@ -92,6 +92,15 @@ describe('the capture step of the pipeline', () => {
     expect(r.captured.map((e) => e.flow.client.container?.name)).toEqual(['job-1', undefined]);
   });
 
+  it('a container still listed when its flow was counted, gone at the next collection: its edge stays, the node marked exited', () => {
+    let r: PipelineResult = runPipeline(snap(T, [], [job]));
+    r = runPipeline(snap(T + 1000, [{ kind: 'opened', msg: msg('new', '172.18.0.99', 40001, webIp, 9999), netns: 1, receivedAtMs: T + 900 }], [job]), r.memory);
+    expect(r.topology.edges.find((e) => e.from === JOB && e.port === 9999)?.captured?.connections).toBe(1);
+    r = runPipeline(snap(T + 3000, []), r.memory);
+    expect(r.topology.edges.find((e) => e.from === JOB && e.port === 9999)?.captured?.connections).toBe(1);
+    expect(r.topology.nodes.find((n) => n.id === JOB)).toMatchObject({ kind: 'container', name: 'job-1', exitedAt: '2026-12-07T11:00:03.000Z' });
+  });
+
   it('an external node whose address an exited container held is that container', () => {
     let r = runPipeline(snap(T, [], [job]));
     const withSocket = snap(T + 1000, []);

@@ -38,7 +38,10 @@ interface EdgeStat {
 export interface CaptureMemory {
   readonly addresses: AddressHistory;
   readonly edges: Map<string, EdgeStat>;
-  /** Nodes of containers that exited, as last known (to draw their recent edges). */
+  /**
+   * Nodes of the containers at either end of a captured flow, as last known: to draw their recent edges once they
+   * have exited (with `exitedAt`), however short they lived. Those still running are drawn from the snapshot.
+   */
   readonly exited: Map<string, ContainerNode>;
 }
 
@@ -92,7 +95,7 @@ export function applyCapture(topology: Topology, snapshot: Snapshot, previous: C
 
   function nodeOf(end: ConnectionEnd): string {
     if (end.container) {
-      if (!liveIds.has(end.container.id) && !memory.exited.has(end.container.id)) {
+      if (!memory.exited.has(end.container.id)) {
         memory.exited.set(end.container.id, {
           kind: 'container', id: end.container.id, name: end.container.name, image: end.container.image, networkMode: end.container.network ?? '',
           networks: end.container.network ? [{ name: end.container.network, ...(end.address.includes(':') ? { ipv6: end.address } : { ipv4: end.address }) }] : [],
@@ -144,8 +147,13 @@ export function applyCapture(topology: Topology, snapshot: Snapshot, previous: C
     memory.edges.delete(first);
   }
   for (const [id, n] of memory.exited) {
-    const ended = n.exitedAt ? Date.parse(n.exitedAt) : nowMs;
-    if (liveIds.has(id) || nowMs - ended > fadeMs) memory.exited.delete(id);
+    if (liveIds.has(id)) continue;
+    // Gone without an exit time: it left between the last collection and this one.
+    if (!n.exitedAt) {
+      memory.exited.set(id, { ...n, exitedAt: new Date(nowMs).toISOString() });
+      continue;
+    }
+    if (nowMs - Date.parse(n.exitedAt) > fadeMs) memory.exited.delete(id);
   }
 
   return { topology: decorate(topology, memory, nowMs, snapshot), events, memory };
@@ -174,6 +182,7 @@ function decorate(topology: Topology, memory: CaptureMemory, nowMs: number, snap
     }
     nodes.set(n.id, n);
   }
+  const liveById = new Map(snapshot.containers.map((c) => [c.id, c]));
   const edges = new Map<string, TopologyEdge>();
   for (const e of topology.edges) {
     const from = rename.get(e.from) ?? e.from;
@@ -197,8 +206,8 @@ function decorate(topology: Topology, memory: CaptureMemory, nowMs: number, snap
     }
     for (const end of [from, to]) {
       if (nodes.has(end)) continue;
-      const exited = memory.exited.get(end);
-      const live = exited ? undefined : snapshot.containers.find((c) => c.id === end);
+      const live = liveById.get(end);
+      const exited = live ? undefined : memory.exited.get(end);
       if (exited) nodes.set(end, exited);
       // A running container the topology left out (no namespace read yet: it just started).
       else if (live) nodes.set(end, { kind: 'container', id: live.id, name: live.name, image: live.image, networkMode: formatNetworkMode(live.networkMode), networks: live.networks.map((n) => ({ name: n.name, ...(n.ipv4 ? { ipv4: n.ipv4 } : {}), ...(n.ipv6 ? { ipv6: n.ipv6 } : {}) })), ports: live.ports, pid: live.pid });
