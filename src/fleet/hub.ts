@@ -235,6 +235,7 @@ export function createHub(options: HubOptions & { readonly hostname: string }): 
     const t0 = performance.now();
     age(t);
     let r: FleetRendering;
+    const tm = performance.now();
     try {
       r = options.render([...hosts.values()], t);
     } catch (err) {
@@ -242,6 +243,7 @@ export function createHub(options: HubOptions & { readonly hostname: string }): 
       status = { ...status, failedCollections: status.failedCollections + 1 };
       return;
     }
+    const mergeMs = performance.now() - tm;
     const prev = state;
     const topology = internTopology(prev?.topology, r.topology);
     const next: AgentState = {
@@ -264,7 +266,8 @@ export function createHub(options: HubOptions & { readonly hostname: string }): 
       const d = diffTopology(prev.topology, topology);
       if (!isEmptyDiff(d)) diff = d;
     }
-    emit({ kind: 'collection', runs: [], durationMs: next.durationMs, accepted: true });
+    // The merge alone, as a run (in /metrics: portolan_collector_duration_seconds{collector="merge"}).
+    emit({ kind: 'collection', runs: [{ name: 'merge', durationMs: mergeMs, ok: true }], durationMs: next.durationMs, accepted: true });
     // Events come from what changed only: connections of unchanged edges neither opened nor closed.
     const events = prev && diff ? toChangeEvents(...changedParts(prev.topology, topology, diff)) : [];
     emit({ kind: 'state', state: next, ...(diff ? { diff } : {}), events });
