@@ -236,6 +236,8 @@ function hostPart(doc: HostDocument, skip: ReadonlySet<string> | undefined): Hos
     }
     edges.push({ kind: 'local', edge: scoped });
   }
+  // Sorted by id: the fleet's node list is sorted at the end, and runs already in order make that sort cheap.
+  nodes.sort((a, b) => cmp(a.id, b.id));
   return { document: doc, addresses: doc.addresses.map(canonicalIp), networkAddresses, published, nodes, edges };
 }
 
