@@ -448,8 +448,10 @@ function mergeWith(
     for (const w of state.document.topology.warnings) warnings.push(`${state.document.hostname}: ${w}`);
     if (stale) warnings.push(`${state.document.hostname}: not reporting since ${new Date(state.lastSeenMs).toISOString()}; its last state is shown`);
   }
-  const nodeList = [...nodes.values()].sort((a, b) => cmp(a.id, b.id));
-  const edgeList = [...edges.values()].sort((a, b) => cmp(a.id, b.id));
+  // Ids are unique (map keys): the engine's own string sort (code units, as cmp) gives the same order, faster than a
+  // comparator called from JS for 5,000 nodes every render.
+  const nodeList = [...nodes.keys()].sort().map((id) => nodes.get(id) as TopologyNode);
+  const edgeList = [...edges.keys()].sort().map((id) => edges.get(id) as TopologyEdge);
   const report: FleetMergeReport = {
     topology: {
       takenAt: new Date(now).toISOString(), hostname: 'fleet', warnings, nodes: nodeList, edges: edgeList, hosts: fleetHosts,
