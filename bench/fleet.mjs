@@ -12,7 +12,10 @@
 //   - the hub killed (SIGKILL) and restarted: time from its spawn to /api/v1/status fleet.rebuilt with all hosts,
 //     and the hub's own rebuildMs; no host publishes a full document meanwhile (the hosts keep sending diffs and
 //     heartbeats, which need the documents already in the stream).
-//   node bench/fleet.mjs [--hosts 100] [--busy 10] [--seconds 30]        (after npm run build; needs nats-server)
+//   - the hub's time per render over the window, from its /metrics: the merge alone (collector "merge") and the whole
+//     render (merge, then every node and edge equal to the previous render's replaced by that object);
+//   node bench/fleet.mjs [--hosts 100] [--busy 10] [--seconds 30] [--ports 19370]  (after npm run build; needs nats-server;
+//   --ports BASE: NATS clients BASE+1..3, routes BASE+11..13, monitoring BASE+21..23, the hub BASE+29)
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -30,9 +33,8 @@ const HOSTS = arg('hosts', 100);
 const BUSY = arg('busy', 10);
 const SECONDS = arg('seconds', 30);
 const INTERVAL = 2000;
-// This branch's ports (19200-19399): NATS clients 19371-19373, routes 19381-19383, monitoring 19391-19393; hub 19399.
-const BASE = 19370;
-const HUB = 19399;
+const BASE = arg('ports', 19370);
+const HUB = BASE + 29;
 const dir = mkdtempSync(path.join(os.tmpdir(), 'portolan-fleet-bench-'));
 const children = [];
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -136,7 +138,16 @@ try {
 
   const connz = async () => new Map((await Promise.all([1, 2, 3].map((k) => getJson(`http://127.0.0.1:${BASE + 20 + k}/connz?limit=1024`))))
     .flatMap((c) => c.connections).map((c) => [c.name, c]));
+  const renderTimes = async () => {
+    const text = await new Promise((resolve, reject) => http.get(`http://127.0.0.1:${HUB}/metrics`, (res) => { let b = ''; res.setEncoding('utf8'); res.on('data', (c) => { b += c; }); res.on('end', () => resolve(b)); }).on('error', reject));
+    const value = (re) => Number(re.exec(text)?.[1] ?? NaN);
+    return {
+      mergeSum: value(/^portolan_collector_duration_seconds_sum\{collector="merge"\} (\S+)$/m), mergeCount: value(/^portolan_collector_duration_seconds_count\{collector="merge"\} (\S+)$/m),
+      renderSum: value(/^portolan_collection_duration_seconds_sum (\S+)$/m), renderCount: value(/^portolan_collection_duration_seconds_count (\S+)$/m),
+    };
+  };
   const c0 = await connz();
+  const r0 = await renderTimes();
   const cpu0 = cpuTicks(hub.pid);
   const t0 = performance.now();
   let rssMax = 0;
@@ -148,6 +159,7 @@ try {
   const elapsed = (performance.now() - t0) / 1000;
   const cpu = (cpuTicks(hub.pid) - cpu0) / 100 / elapsed;
   const c1 = await connz();
+  const r1 = await renderTimes();
   const idle = hosts.filter((h) => !h.busy).map((h) => {
     const a = c0.get(`bench-host-${h.k}`); const b = c1.get(`bench-host-${h.k}`);
     return a && b ? { in: (b.in_bytes - a.in_bytes) / elapsed, out: (b.out_bytes - a.out_bytes) / elapsed } : undefined;
@@ -160,6 +172,9 @@ try {
   console.log(`publish → hub stream diff (busy hosts, ${latencies.length} samples over ${elapsed.toFixed(0)} s): p50 ${pct(latencies, 50).toFixed(0)} ms, p99 ${pct(latencies, 99).toFixed(0)} ms, max ${Math.max(...latencies).toFixed(0)} ms`);
   console.log(`idle host publish traffic (mean of ${idle.length}): ${mean(idle.map((x) => x.in)).toFixed(0)} B/s sent to NATS, ${mean(idle.map((x) => x.out)).toFixed(0)} B/s of acks back`);
   console.log(`hub: RSS ${rssMiB(hub.pid).toFixed(0)} MiB (max ${rssMax.toFixed(0)}), CPU ${(cpu * 100).toFixed(0)} % of one core; ${status.fleet.messages} messages, ${status.fleet.rejected} refused, ${status.collections} renders`);
+
+  const perRender = (sum, count) => (count > 0 ? `${((sum / count) * 1000).toFixed(1)} ms` : 'n/a');
+  console.log(`hub per render (mean over the window, /metrics): merge ${perRender(r1.mergeSum - r0.mergeSum, r1.mergeCount - r0.mergeCount)}, whole render ${perRender(r1.renderSum - r0.renderSum, r1.renderCount - r0.renderCount)}, ${r1.renderCount - r0.renderCount} renders; load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
 
   // Restart: the fleet comes back from the stream alone.
   hub.kill('SIGKILL');

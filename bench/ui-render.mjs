@@ -15,7 +15,8 @@
 // by core/fleet's mergeFleet (its time printed too), hosts folded; `pairs` — the issue's 200 containers (90 client/server pairs + 20).
 // Diffs every second: traffic of ~80 edges, and every 5 s a container added (with 5 edges) or removed.
 // Usage: npm run build && node bench/ui-render.mjs [projects|fleet|fleet-merged|pairs] [SECONDS=8] [WIDTHxHEIGHT=1440x900]
-// Set SCREENSHOT=file.png to also save what the map looks like once first drawn.
+// Set SCREENSHOT=file.png to also save what the map looks like once first drawn; CROSS=n (fleet-merged) sets the
+// cross-host connections per host (default 12).
 /* global window, requestAnimationFrame, PerformanceObserver */
 import os from 'node:os';
 import path from 'node:path';
@@ -32,7 +33,8 @@ const [W, H] = (process.argv[4] ?? '1440x900').split('x').map(Number);
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** The fleet as a hub serves it: 100 hosts' documents (50 containers each) merged by core/fleet, host 7 stale. */
 function mergedFleet() {
-  const docs = fleetDocuments({ hosts: 100, perHost: 50 });
+  // CROSS=n: cross-host connections per host (default 12; 0 draws no line between folded hosts).
+  const docs = fleetDocuments({ hosts: 100, perHost: 50, ...(process.env.CROSS !== undefined ? { cross: Number(process.env.CROSS) } : {}) });
   const now = Date.parse(docs[0].takenAt);
   const states = docs.map((document, h) => ({ document, lastSeenMs: h === 7 ? now - 60_000 : now }));
   const t0 = performance.now();

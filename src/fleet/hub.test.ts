@@ -100,6 +100,12 @@ describe('internTopology', () => {
     expect(c.nodes[0]).toBe(a.nodes[0]);
     expect(c.nodes[1]).toBe(b.nodes[1]);
     expect(internTopology(undefined, b)).toBe(b);
+    // The same ids in the same order (no map): equal new objects give the previous ones, a changed one stays new.
+    const d = { ...a, nodes: a.nodes.map((n, i) => (i === 0 ? { ...n } : { ...n, name: `${n.name}!` })) };
+    const e = internTopology(a, d);
+    expect(e).toEqual(d);
+    expect(e.nodes[0]).toBe(a.nodes[0]);
+    expect(e.nodes[1]).toBe(d.nodes[1]);
   });
 });
 

@@ -12,7 +12,7 @@ import type { Topology, TopologyDiff } from '../core/model/topology.js';
 import type { ContainerTraffic } from '../core/model/traffic.js';
 import type { EdgeBytes } from '../core/report/edge-bytes.js';
 import { toChangeEvents } from '../core/report/changes.js';
-import { diffTopology, isEmptyDiff } from '../core/topology/diff-topology.js';
+import { diffTopology, isEmptyDiff, sameIds } from '../core/topology/diff-topology.js';
 import { applyPatch, type Json } from './doc-patch.js';
 import type { FleetMessage } from './wire.js';
 
@@ -136,6 +136,8 @@ export function sameValue(a: unknown, b: unknown, depth = 0): boolean {
 export function internTopology(prev: Topology | undefined, next: Topology): Topology {
   if (!prev) return next;
   const reuse = <T extends { readonly id: string }>(before: readonly T[], after: readonly T[]): T[] => {
+    // The same ids at the same places (the common case: both sorted, nothing added or removed): no map.
+    if (sameIds(before, after)) return after.map((x, i) => { const old = before[i] as T; return sameValue(old, x) ? old : x; });
     const byId = new Map(before.map((x) => [x.id, x]));
     return after.map((x) => {
       const old = byId.get(x.id);
@@ -235,6 +237,7 @@ export function createHub(options: HubOptions & { readonly hostname: string }): 
     const t0 = performance.now();
     age(t);
     let r: FleetRendering;
+    const tm = performance.now();
     try {
       r = options.render([...hosts.values()], t);
     } catch (err) {
@@ -242,6 +245,7 @@ export function createHub(options: HubOptions & { readonly hostname: string }): 
       status = { ...status, failedCollections: status.failedCollections + 1 };
       return;
     }
+    const mergeMs = performance.now() - tm;
     const prev = state;
     const topology = internTopology(prev?.topology, r.topology);
     const next: AgentState = {
@@ -264,7 +268,8 @@ export function createHub(options: HubOptions & { readonly hostname: string }): 
       const d = diffTopology(prev.topology, topology);
       if (!isEmptyDiff(d)) diff = d;
     }
-    emit({ kind: 'collection', runs: [], durationMs: next.durationMs, accepted: true });
+    // The merge alone, as a run (in /metrics: portolan_collector_duration_seconds{collector="merge"}).
+    emit({ kind: 'collection', runs: [{ name: 'merge', durationMs: mergeMs, ok: true }], durationMs: next.durationMs, accepted: true });
     // Events come from what changed only: connections of unchanged edges neither opened nor closed.
     const events = prev && diff ? toChangeEvents(...changedParts(prev.topology, topology, diff)) : [];
     emit({ kind: 'state', state: next, ...(diff ? { diff } : {}), events });

@@ -92,8 +92,159 @@ interface Draft {
   serverOrigins: Map<string, EdgeTraffic | undefined>;
 }
 
+/** A published port of a host: the container behind it. */
+interface Published {
+  readonly id: string;
+  readonly containerPort: number;
+  readonly hostIp: string;
+}
+
+/** A server half as its host gives it: the loose key needs the fleet (who owns the address dialled). */
+interface HalfTemplate extends Half {
+  /** The tuple the client dialled (server halves with a detail). */
+  readonly dialled?: FlowTuple;
+}
+
+/** An edge of a host's document as the merge takes it: its own edge, or a possible half of a cross-host connection. */
+type PartEdge =
+  | { readonly kind: 'local'; readonly edge: TopologyEdge }
+  | {
+    readonly kind: 'candidate';
+    /** The remote address (canonical) and the local container's network ids: does the fleet know it? */
+    readonly remote: string;
+    readonly networkIds: readonly string[];
+    /** The edge as its host drew it, scoped: what it stays when the fleet does not know the address. */
+    readonly scoped: TopologyEdge;
+    readonly halves: readonly HalfTemplate[];
+  };
+
+/**
+ * One host's own part of the fleet: everything its document gives whatever the other hosts say (scoped nodes,
+ * edges, possible halves with their wire tuples, addresses, published ports). The incremental merge keeps it
+ * while the host's document is the same object.
+ */
+export interface HostPart {
+  readonly document: HostDocument;
+  /** The host's own addresses, canonical. */
+  readonly addresses: readonly string[];
+  /** `network id|address` of its containers (overlay matching), with the container, in document order. */
+  readonly networkAddresses: readonly (readonly [string, { readonly host: string; readonly id: string }])[];
+  /** `protocol|host port` → the containers behind it. */
+  readonly published: ReadonlyMap<string, readonly Published[]>;
+  readonly nodes: readonly TopologyNode[];
+  readonly edges: readonly PartEdge[];
+}
+
+/** What the incremental merge keeps between merges: each host's part, by engine id. */
+export interface FleetMergeMemory {
+  readonly parts: ReadonlyMap<string, HostPart>;
+}
+
+/** An empty memory for mergeFleetIncremental. */
+export function createFleetMergeMemory(): FleetMergeMemory {
+  return { parts: new Map() };
+}
+
 /** mergeFleet, with what it expired, refused and joined. */
 export function mergeFleetReport(states: readonly HostState[], now: number, options: FleetOptions = {}): FleetMergeReport {
+  return mergeWith(states, now, options, undefined).report;
+}
+
+/**
+ * mergeFleetReport reusing the part of every host whose document is the same object as in `memory` (documents are
+ * never changed in place: a new state is a new document); only changed hosts' parts are made again, then the
+ * fleet is joined from the parts (address owners, cross-host joins). The result equals mergeFleetReport's (a
+ * property test holds them equal); returns the memory for the next merge.
+ */
+export function mergeFleetIncremental(
+  states: readonly HostState[], now: number, options: FleetOptions, memory: FleetMergeMemory,
+): { readonly report: FleetMergeReport; readonly memory: FleetMergeMemory } {
+  const { report, parts } = mergeWith(states, now, options, memory.parts);
+  return { report, memory: { parts } };
+}
+
+/** A host's part, from its document alone (`skip`: its containers another host claims). */
+function hostPart(doc: HostDocument, skip: ReadonlySet<string> | undefined): HostPart {
+  const h = doc.engineId;
+  const netIds = new Map(doc.networks.map((n) => [n.name, n.id]));
+  const networkAddresses: [string, { host: string; id: string }][] = [];
+  const published = new Map<string, Published[]>();
+  const nodes: TopologyNode[] = [];
+  const original = new Map<string, TopologyNode>();
+  for (const n of doc.topology.nodes) {
+    if (n.kind === 'container' && skip?.has(n.id)) continue;
+    original.set(n.id, n);
+    const id = scope(h, n.id, n.kind);
+    nodes.push({ ...n, id, host: h });
+    if (n.kind !== 'container') continue;
+    const peer = { host: h, id: n.id };
+    for (const net of n.networks) {
+      const netId = netIds.get(net.name);
+      if (netId === undefined) continue;
+      for (const a of [net.ipv4, net.ipv6]) if (a) networkAddresses.push([`${netId}|${canonicalIp(a)}`, peer]);
+    }
+    for (const p of n.ports) {
+      const k = `${p.protocol}|${p.hostPort}`;
+      let list = published.get(k);
+      if (!list) published.set(k, (list = []));
+      list.push({ id: n.id, containerPort: p.containerPort, hostIp: canonicalIp(p.hostIp) });
+    }
+  }
+  const flowsByOriginal = new Map<string, HostFlow>();
+  const flowsByReply = new Map<string, HostFlow>();
+  for (const f of doc.flows) {
+    flowsByOriginal.set(flowKey(f.protocol, f.original), f);
+    flowsByReply.set(flowKey(f.protocol, f.reply), f);
+  }
+  const networkIdsOfNode = (n: TopologyNode): string[] =>
+    n.kind === 'container' ? n.networks.flatMap((x) => { const id = netIds.get(x.name); return id ? [id] : []; }) : [];
+  const edges: PartEdge[] = [];
+  for (const e of doc.topology.edges) {
+    const from = original.get(e.from);
+    const to = original.get(e.to);
+    if (!from || !to) continue;
+    const sFrom = scope(h, e.from, from.kind);
+    const sTo = scope(h, e.to, to.kind);
+    const id = edgeId(sFrom, sTo, e.protocol, e.port);
+    const scoped: TopologyEdge = { ...e, id, from: sFrom, to: sTo };
+    const origin = `${h}|${e.id}`;
+    // Only an address of the fleet (another host's, or a container's on a network another host shares) can be
+    // the other half of a connection (decided when the fleet is joined); every other edge stays as its host drew it.
+    if (to.kind === 'external' && from.kind !== 'external') {
+      const networkIds = networkIdsOfNode(from);
+      const remote = canonicalIp(to.address);
+      const halves: HalfTemplate[] = !e.details
+        ? [{ role: 'client', host: h, node: sFrom, remote, edge: e, wire: undefined, detail: undefined, origin, networkIds }]
+        : e.details.map((d) => ({
+          role: 'client', host: h, node: sFrom, remote, edge: e, wire: clientWire(e.protocol, d, flowsByOriginal), detail: d, origin, networkIds,
+          loose: `${e.protocol} ${h}:${d.client.port}>${canonicalIp(d.server.address)}:${d.server.port}`,
+        }));
+      edges.push({ kind: 'candidate', remote, networkIds, scoped, halves });
+      continue;
+    }
+    if (from.kind === 'external' && to.kind !== 'external') {
+      const networkIds = networkIdsOfNode(to);
+      const remote = canonicalIp(from.address);
+      const halves: HalfTemplate[] = !e.details
+        ? [{ role: 'server', host: h, node: sTo, remote, edge: e, wire: undefined, detail: undefined, origin, networkIds }]
+        : e.details.map((d) => {
+          const dialled = serverDialled(e.protocol, d, flowsByReply);
+          return { role: 'server', host: h, node: sTo, remote, edge: e, wire: flowKey(e.protocol, dialled), detail: d, origin, networkIds, dialled };
+        });
+      edges.push({ kind: 'candidate', remote, networkIds, scoped, halves });
+      continue;
+    }
+    edges.push({ kind: 'local', edge: scoped });
+  }
+  // Sorted by id: the fleet's node list is sorted at the end, and runs already in order make that sort cheap.
+  nodes.sort((a, b) => cmp(a.id, b.id));
+  return { document: doc, addresses: doc.addresses.map(canonicalIp), networkAddresses, published, nodes, edges };
+}
+
+/** The merge, from each live host's part (reused from `previous` while its document is the same object). */
+function mergeWith(
+  states: readonly HostState[], now: number, options: FleetOptions, previous: ReadonlyMap<string, HostPart> | undefined,
+): { report: FleetMergeReport; parts: Map<string, HostPart> } {
   const retention = options.retentionMs ?? DEFAULT_FLEET_RETENTION_MS;
   const warnings: string[] = [];
   // One document per engine id: the newest heard.
@@ -138,59 +289,36 @@ export function mergeFleetReport(states: readonly HostState[], now: number, opti
   }
   if (conflictingContainers > 0) warnings.push(`fleet: ${conflictingContainers} container id(s) claimed by two hosts; each shown on one host only`);
 
+  // Each live host's part: the one kept while its document is the same (a host with refused containers is made
+  // again each time: rare, and its part depends on the other hosts).
+  const parts = new Map<string, HostPart>();
+  const partOf = new Map<string, HostPart>();
+  for (const { state } of live) {
+    const doc = state.document;
+    const skip = refused.get(doc.engineId);
+    const kept = previous?.get(doc.engineId);
+    const part = !skip && kept?.document === doc ? kept : hostPart(doc, skip);
+    partOf.set(doc.engineId, part);
+    if (!skip) parts.set(doc.engineId, part);
+  }
+
   // Addresses of the hosts themselves; one claimed by two hosts names neither.
   const addressOwner = new Map<string, string | null>();
   for (const { state } of live) {
-    for (const a of state.document.addresses) {
-      const c = canonicalIp(a);
-      const o = addressOwner.get(c);
-      addressOwner.set(c, o === undefined || o === state.document.engineId ? state.document.engineId : null);
-    }
-  }
-  // Containers by (network id, address), for overlays; and by address within each host.
-  const byNetworkAddress = new Map<string, { host: string; id: string } | null>();
-  const containerByAddress = new Map<string, Map<string, string>>();
-  const docs = new Map<string, HostDocument>();
-  const networkIdsOf = new Map<string, Map<string, string>>();
-  for (const { state } of live) {
-    const doc = state.document;
-    const h = doc.engineId;
-    docs.set(h, doc);
-    const netIds = new Map(doc.networks.map((n) => [n.name, n.id]));
-    networkIdsOf.set(h, netIds);
-    const local = new Map<string, string>();
-    containerByAddress.set(h, local);
-    for (const n of doc.topology.nodes) {
-      if (n.kind !== 'container' || refused.get(h)?.has(n.id)) continue;
-      for (const net of n.networks) {
-        for (const a of [net.ipv4, net.ipv6]) {
-          if (!a) continue;
-          const c = canonicalIp(a);
-          local.set(c, n.id);
-          const id = netIds.get(net.name);
-          if (id === undefined) continue;
-          const k = `${id}|${c}`;
-          const prev = byNetworkAddress.get(k);
-          byNetworkAddress.set(k, prev === undefined || (prev && prev.id === n.id) ? { host: h, id: n.id } : null);
-        }
-      }
-    }
-  }
-
-  // Published ports of each host: `protocol|host port` → the containers behind it.
-  const publishedOf = new Map<string, Map<string, { id: string; containerPort: number; hostIp: string }[]>>();
-  for (const { state } of live) {
     const h = state.document.engineId;
-    const ports = new Map<string, { id: string; containerPort: number; hostIp: string }[]>();
-    publishedOf.set(h, ports);
-    for (const n of state.document.topology.nodes) {
-      if (n.kind !== 'container' || refused.get(h)?.has(n.id)) continue;
-      for (const p of n.ports) {
-        const k = `${p.protocol}|${p.hostPort}`;
-        let list = ports.get(k);
-        if (!list) ports.set(k, (list = []));
-        list.push({ id: n.id, containerPort: p.containerPort, hostIp: canonicalIp(p.hostIp) });
-      }
+    for (const c of partOf.get(h)?.addresses ?? []) {
+      const o = addressOwner.get(c);
+      addressOwner.set(c, o === undefined || o === h ? h : null);
+    }
+  }
+  // Containers by (network id, address), for overlays.
+  const byNetworkAddress = new Map<string, { readonly host: string; readonly id: string } | null>();
+  const docs = new Map<string, HostDocument>();
+  for (const { state } of live) {
+    docs.set(state.document.engineId, state.document);
+    for (const [k, peer] of partOf.get(state.document.engineId)?.networkAddresses ?? []) {
+      const prev = byNetworkAddress.get(k);
+      byNetworkAddress.set(k, prev === undefined || (prev && prev.id === peer.id) ? peer : null);
     }
   }
 
@@ -205,70 +333,21 @@ export function mergeFleetReport(states: readonly HostState[], now: number, opti
     }
     return id;
   };
+  const known = (remote: string, networkIds: readonly string[]) =>
+    addressOwner.has(remote) || networkIds.some((net) => byNetworkAddress.has(`${net}|${remote}`));
 
   for (const { state } of live) {
-    const doc = state.document;
-    const h = doc.engineId;
-    const skip = refused.get(h);
-    const flowsByOriginal = new Map<string, HostFlow>();
-    const flowsByReply = new Map<string, HostFlow>();
-    for (const f of doc.flows) {
-      flowsByOriginal.set(flowKey(f.protocol, f.original), f);
-      flowsByReply.set(flowKey(f.protocol, f.reply), f);
-    }
-    const original = new Map<string, TopologyNode>();
-    for (const n of doc.topology.nodes) {
-      if (n.kind === 'container' && skip?.has(n.id)) continue;
-      original.set(n.id, n);
-      const id = scope(h, n.id, n.kind);
-      nodes.set(id, { ...n, id, host: h });
-    }
-    const netIds = networkIdsOf.get(h) ?? new Map<string, string>();
-    const networkIdsOfNode = (n: TopologyNode | undefined): string[] =>
-      n?.kind === 'container' ? n.networks.flatMap((x) => { const id = netIds.get(x.name); return id ? [id] : []; }) : [];
-    for (const e of doc.topology.edges) {
-      const from = original.get(e.from);
-      const to = original.get(e.to);
-      if (!from || !to) continue;
-      const sFrom = scope(h, e.from, from.kind);
-      const sTo = scope(h, e.to, to.kind);
-      const origin = `${h}|${e.id}`;
-      // Only an address of the fleet (another host's, or a container's on a network another host shares) can be
-      // the other half of a connection; every other external edge stays as its host drew it.
-      const known = (remote: string, networkIds: readonly string[]) =>
-        addressOwner.has(remote) || networkIds.some((net) => byNetworkAddress.has(`${net}|${remote}`));
-      if (to.kind === 'external' && from.kind !== 'external' && known(canonicalIp(to.address), networkIdsOfNode(from))) {
-        const networkIds = networkIdsOfNode(from);
-        const remote = canonicalIp(to.address);
-        if (!e.details) halves.push({ role: 'client', host: h, node: sFrom, remote, edge: e, wire: undefined, detail: undefined, origin, networkIds });
-        else {
-          for (const d of e.details) {
-            halves.push({
-              role: 'client', host: h, node: sFrom, remote, edge: e, wire: clientWire(e.protocol, d, flowsByOriginal), detail: d, origin, networkIds,
-              loose: `${e.protocol} ${h}:${d.client.port}>${canonicalIp(d.server.address)}:${d.server.port}`,
-            });
-          }
-        }
-        continue;
+    const part = partOf.get(state.document.engineId);
+    if (!part) continue;
+    for (const n of part.nodes) nodes.set(n.id, n);
+    for (const pe of part.edges) {
+      if (pe.kind === 'local') { edges.set(pe.edge.id, pe.edge); continue; }
+      if (!known(pe.remote, pe.networkIds)) { edges.set(pe.scoped.id, pe.scoped); continue; }
+      for (const t of pe.halves) {
+        if (t.dialled === undefined) { halves.push(t); continue; }
+        const owner = addressOwner.get(t.remote);
+        halves.push(owner ? { ...t, loose: `${t.edge.protocol} ${owner}:${t.dialled.sport}>${t.dialled.dst}:${t.dialled.dport}` } : t);
       }
-      if (from.kind === 'external' && to.kind !== 'external' && known(canonicalIp(from.address), networkIdsOfNode(to))) {
-        const networkIds = networkIdsOfNode(to);
-        const remote = canonicalIp(from.address);
-        if (!e.details) halves.push({ role: 'server', host: h, node: sTo, remote, edge: e, wire: undefined, detail: undefined, origin, networkIds });
-        else {
-          const owner = addressOwner.get(remote);
-          for (const d of e.details) {
-            const wire = serverDialled(e.protocol, d, flowsByReply);
-            halves.push({
-              role: 'server', host: h, node: sTo, remote, edge: e, wire: flowKey(e.protocol, wire), detail: d, origin, networkIds,
-              ...(owner ? { loose: `${e.protocol} ${owner}:${wire.sport}>${wire.dst}:${wire.dport}` } : {}),
-            });
-          }
-        }
-        continue;
-      }
-      const id = edgeId(sFrom, sTo, e.protocol, e.port);
-      edges.set(id, { ...e, id, from: sFrom, to: sTo });
     }
   }
 
@@ -369,14 +448,17 @@ export function mergeFleetReport(states: readonly HostState[], now: number, opti
     for (const w of state.document.topology.warnings) warnings.push(`${state.document.hostname}: ${w}`);
     if (stale) warnings.push(`${state.document.hostname}: not reporting since ${new Date(state.lastSeenMs).toISOString()}; its last state is shown`);
   }
-  const nodeList = [...nodes.values()].sort((a, b) => cmp(a.id, b.id));
-  const edgeList = [...edges.values()].sort((a, b) => cmp(a.id, b.id));
-  return {
+  // Ids are unique (map keys): the engine's own string sort (code units, as cmp) gives the same order, faster than a
+  // comparator called from JS for 5,000 nodes every render.
+  const nodeList = [...nodes.keys()].sort().map((id) => nodes.get(id) as TopologyNode);
+  const edgeList = [...edges.keys()].sort().map((id) => edges.get(id) as TopologyEdge);
+  const report: FleetMergeReport = {
     topology: {
       takenAt: new Date(now).toISOString(), hostname: 'fleet', warnings, nodes: nodeList, edges: edgeList, hosts: fleetHosts,
     },
     expired, duplicateHosts, conflictingContainers, joinedConnections,
   };
+  return { report, parts };
 
   /** Names the other end of a half that was not joined: another host, its container behind a published port, or an overlay peer. */
   function nameRemote(x: Half, role: 'client' | 'server'): { node: string; port: number } | undefined {
@@ -387,7 +469,7 @@ export function mergeFleetReport(states: readonly HostState[], now: number, opti
     const owner = addressOwner.get(x.remote);
     if (!owner || owner === x.host) return undefined;
     if (role === 'client') {
-      const behind = publishedOf.get(owner)?.get(`${x.edge.protocol}|${x.edge.port}`)?.find((p) => p.hostIp === '' || p.hostIp === '0.0.0.0' || p.hostIp === '::' || p.hostIp === x.remote);
+      const behind = partOf.get(owner)?.published.get(`${x.edge.protocol}|${x.edge.port}`)?.find((p) => p.hostIp === '' || p.hostIp === '0.0.0.0' || p.hostIp === '::' || p.hostIp === x.remote);
       if (behind) return { node: behind.id, port: behind.containerPort };
     }
     return { node: hostNodeOf(owner), port: x.edge.port };

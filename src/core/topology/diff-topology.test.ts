@@ -60,6 +60,27 @@ describe('diffTopology', () => {
   });
 });
 
+describe('diffTopology with the same ids in the same order', () => {
+  const a = buildTopology(syntheticSnapshot());
+  it('lists only the items whose content changed (the same objects, or equal new ones, are not)', () => {
+    const [first, second] = a.edges;
+    const next: Topology = {
+      ...a,
+      nodes: a.nodes.map((n) => ({ ...n })),
+      edges: a.edges.map((e) => (e === first ? { ...e, connections: e.connections + 1 } : e === second ? { ...e } : e)),
+    };
+    const d = diffTopology(a, next);
+    expect(d.nodes).toEqual({ added: [], updated: [], removed: [] });
+    expect(d.edges.added).toEqual([]);
+    expect(d.edges.removed).toEqual([]);
+    expect(d.edges.updated).toEqual([next.edges[0]]);
+    // The same as the diff of the same lists in another order (the path by map).
+    const reversed = diffTopology({ ...a, edges: [...a.edges].reverse() }, next);
+    expect(reversed.edges).toEqual(d.edges);
+    expect(content(applyTopologyDiff(a, d))).toEqual(content(next));
+  });
+});
+
 describe('fleet hosts in diffs', () => {
   const a: Topology = { ...buildTopology(syntheticSnapshot()), hosts: [{ id: 'h1', name: 'one' }, { id: 'h2', name: 'two' }] };
 

@@ -42,6 +42,16 @@ export function isEmptyDiff(diff: TopologyDiff): boolean {
 }
 
 function diffById<T extends TopologyNode | TopologyEdge>(prev: readonly T[], next: readonly T[]): { added: T[]; updated: T[]; removed: string[] } {
+  // The common case without a map: the same ids in the same order (nothing added or removed; most items the
+  // same objects when the producer reuses them, like the fleet's incremental merge).
+  if (sameIds(prev, next)) {
+    const updated: T[] = [];
+    for (let i = 0; i < next.length; i++) {
+      const x = next[i] as T;
+      if (!sameJson(prev[i] as T, x)) updated.push(x);
+    }
+    return { added: [], updated, removed: [] };
+  }
   const before = new Map(prev.map((x) => [x.id, x]));
   const after = new Set(next.map((x) => x.id));
   const added: T[] = [];
@@ -53,6 +63,17 @@ function diffById<T extends TopologyNode | TopologyEdge>(prev: readonly T[], nex
   }
   const removed = prev.filter((x) => !after.has(x.id)).map((x) => x.id);
   return { added, updated, removed };
+}
+
+/** True when both lists have the same ids at the same places. */
+export function sameIds(a: readonly { readonly id: string }[], b: readonly { readonly id: string }[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as { readonly id: string };
+    const y = b[i] as { readonly id: string };
+    if (x !== y && x.id !== y.id) return false;
+  }
+  return true;
 }
 
 function applyById<T extends TopologyNode | TopologyEdge>(
