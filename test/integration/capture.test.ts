@@ -161,13 +161,30 @@ s.on('data', () => {}); s.on('error', (e) => { console.log('error', e.message); 
     };
     await Promise.all(Array.from({ length: 6 }, worker));
     expect(seen).toHaveLength(N);
-    const byPort = () => new Map(events.events.flatMap((e) => {
-      const f = (e.data as { flow?: Flow }).flow;
-      return f && e.event === 'connection.opened' && f.server.port === 8080 ? [[`${f.client.address}:${f.client.port}`, f] as const] : [];
+    // Opened events by client address and port, in the order read. Two clients may share both (Docker hands an
+    // address on; the kernel picks the same source port now and then): the n-th such client is the n-th such flow.
+    const byPort = () => {
+      const m = new Map<string, Flow[]>();
+      for (const e of events.events) {
+        const f = (e.data as { flow?: Flow }).flow;
+        if (!f || e.event !== 'connection.opened' || f.server.port !== 8080) continue;
+        const k = `${f.client.address}:${f.client.port}`;
+        m.set(k, [...(m.get(k) ?? []), f]);
+      }
+      return m;
+    };
+    const want = new Map<string, number>();
+    for (const s of seen) want.set(`${s.address}:${s.port}`, (want.get(`${s.address}:${s.port}`) ?? 0) + 1);
+    await eventually(() => { const m = byPort(); return [...want].every(([k, n]) => (m.get(k)?.length ?? 0) >= n); }, 10_000, 'an opened event for each client');
+    const byKey = byPort();
+    const taken = new Map<string, number>();
+    const flowOf = new Map(seen.map((s) => {
+      const k = `${s.address}:${s.port}`;
+      const i = taken.get(k) ?? 0;
+      taken.set(k, i + 1);
+      return [s, byKey.get(k)?.[i]] as const;
     }));
-    await eventually(() => seen.every((s) => byPort().has(`${s.address}:${s.port}`)), 10_000, 'an opened event for each client');
-    const flows = byPort();
-    const named = (s: { name: string; address: string; port: number }) => flows.get(`${s.address}:${s.port}`)?.client.container?.name;
+    const named = (s: { name: string; address: string; port: number }) => flowOf.get(s)?.client.container?.name;
     // Named as another container: a known bug when Docker hands a freed address to the next client within the same
     // moment (seen once, 1 of 200, in 4 runs); printed, and more than 1 % fails.
     const misnamed = seen.filter((s) => named(s) !== undefined && named(s) !== s.name).map((s) => ({ ...s, namedAs: named(s) }));
@@ -203,11 +220,18 @@ s.on('data', () => {}); s.on('error', (e) => { console.log('error', e.message); 
     // Each client made one connection: the edges from the clients (named, or an address of theirs) to the server
     // count N in all, not more (a flow's copy in the server's namespace is the same flow, not another one).
     const srvId = idOf('srv');
-    const clientIds = new Set(seen.flatMap((s) => [...flows.values()].filter((f) => f.client.address === s.address && f.client.port === s.port).map((f) => f.client.container?.id)).filter((x): x is string => x !== undefined));
+    const clientIds = new Set(seen.map((s) => flowOf.get(s)?.client.container?.id).filter((x): x is string => x !== undefined));
     const seenAddresses = new Set(seen.map((s) => s.address));
     const live = (await getJson<Topo>(`${agent.base}/api/v1/topology`)).body;
     const fromClients = live.edges.filter((e) => e.to === srvId && e.port === 8080 && (clientIds.has(e.from) || (e.from.startsWith('external:') && seenAddresses.has(e.from.slice(9)))));
-    expect(fromClients.reduce((n, e) => n + (e.captured?.connections ?? 0), 0), JSON.stringify(fromClients.filter((e) => (e.captured?.connections ?? 0) !== 1))).toBe(N);
+    const counted = fromClients.reduce((n, e) => n + (e.captured?.connections ?? 0), 0);
+    // Exact unless the kernel dropped events: then a resync from a dump may count a flow twice or miss one, and says so.
+    const { capture } = (await getJson<{ capture: { resyncs: number; mayHaveMissed: number; dropped: number } }>(`${agent.base}/api/v1/status`)).body;
+    const lost = capture.resyncs + capture.mayHaveMissed + capture.dropped > 0;
+    const why = JSON.stringify({ capture, counted, notOne: fromClients.filter((e) => (e.captured?.connections ?? 0) !== 1), toServer: live.edges.filter((e) => e.to === srvId && e.port === 8080 && !fromClients.includes(e)) });
+    if (counted !== N) console.log('capture: the clients\' connections counted on their edges:', why);
+    if (lost) expect(Math.abs(counted - N), why).toBeLessThanOrEqual(N * 0.01);
+    else expect(counted, why).toBe(N);
     const { lastMs } = (await getJson<{ lastMs: number }>(`${agent.base}/api/v1/history`)).body;
     expect(await check(`${agent.base}/api/v1/topology?at=${lastMs / 1000}`)).toEqual([]);
     events.close();

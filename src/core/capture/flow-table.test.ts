@@ -50,6 +50,14 @@ describe('flow table', () => {
     expect(t.apply(msg('new', 2), 20, 402_200)?.kind).toBe('opened');
   });
 
+  it('resync: a flow that closed in another namespace, still in this one\'s table (TIME_WAIT), was not opened unseen', () => {
+    const t = createFlowTable();
+    t.apply(msg('new', 1), 10, 1000);
+    t.apply(msg('destroy', 1), 10, 1500);
+    expect(t.resync(20, [msg('update', 1)], 30_000)).toEqual([]);
+    expect(t.stats().missedOpens).toBe(0);
+  });
+
   it('updates and dump entries are not flows of their own', () => {
     const t = createFlowTable();
     expect(t.apply(msg('update', 1), 10, 1000)).toBeUndefined();

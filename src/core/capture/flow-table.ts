@@ -124,7 +124,8 @@ export function createFlowTable(limit = 200_000): FlowTable {
         const key = flowKey(d);
         live.add(key);
         const known = flows.get(key);
-        if (known) continue;
+        // In flight, or closed lately in another namespace (the copy here waits out TIME_WAIT): not missed.
+        if (known || closedElsewhere(key, netns, atMs, CLOSED_MEMORY_MS)) continue;
         insert(key, { netns, openedAtMs: atMs, id: d.id });
         missedOpens++;
         out.push({ kind: 'opened', msg: { ...d, kind: 'new' }, netns, receivedAtMs: atMs });
