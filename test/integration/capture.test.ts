@@ -191,8 +191,8 @@ s.on('data', () => {}); s.on('error', (e) => { console.log('error', e.message); 
     if (misnamed.length > 0) console.log('capture: named as another container:', JSON.stringify(misnamed));
     expect(misnamed.length).toBeLessThanOrEqual(N * 0.01);
     // The goal is all 200: a client that exits before the inspect of its start event returns leaves no trace of its
-    // address in Docker (measured 199 of 200 since a listing older than that inspect no longer ends its holding, 193
-    // while another test suite ran beside; 182–196 before). More than 7.5 % unnamed is a regression.
+    // address in Docker (measured 193–199 of 200 since a listing older than that inspect no longer ends its holding;
+    // 182–196 before). More than 7.5 % unnamed is a regression.
     const unnamed = seen.filter((s) => named(s) === undefined);
     console.log(`capture: ${N - unnamed.length} of ${N} docker run --rm clients named by their container`);
     expect(unnamed.length).toBeLessThanOrEqual(N * 0.075);
