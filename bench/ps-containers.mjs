@@ -89,6 +89,6 @@ for (let i = 0; i < runs + 2; i++) {
     if (i >= 2) collectorMs[k].push(r.find((x) => x.name === 'sockets').durationMs);
   }
 }
-for (const c of Object.values(warm)) c.docker.close();
+for (const c of Object.values(warm)) c.close();
 console.log(`sockets collector, warm, ${n} containers: with tcp_info ${fmt(collectorMs.on)}; --no-tcp-info ${fmt(collectorMs.off)}`);
 process.exit(0);
