@@ -90,6 +90,25 @@ describe('portolan serve, which reads again only what changed: after idle ticks 
     await eventually(async () => (await agrees('isrv')) && (await agrees('icli2')), PROMISE_MS, 'the new connections with their owners');
   });
 
+  it('UDP of either family, and namespaces where a protocol has no socket (whose tables the agent does not dump): the agent agrees with ss', async () => {
+    // No TCP socket at all, one IPv4 UDP socket; and a namespace with no socket until it binds an IPv6 UDP one later.
+    run('iudp4', [], ['node', '/opt/peer.mjs', 'udp-server', '5353']);
+    run('iudp6', [], ['sh', '-c', 'sleep 8; exec node /opt/peer.mjs udp-server 5354 ::']);
+    const udp = (n: string, port: number) => ssSockets(inspect(n).State.Pid).some((x) => x.protocol === 'udp' && x.local.endsWith(`:${port}`));
+    await waitFor(() => udp('iudp4', 5353), 30_000, 'iudp4 bound (ss)');
+    await eventually(() => agrees('iudp4'), PROMISE_MS, 'the agent to show iudp4\'s UDP socket');
+    // Before the bind: the agent has read iudp6's namespace with no socket in it (nothing dumped); after it, the
+    // socket within the promise.
+    const listed = async () => (await getJson<Ps>(`${agent.base}/api/v1/sockets?container=${name('iudp6')}`)).body.containers.some((c) => c.name === name('iudp6'));
+    await eventually(async () => (await listed()) && !udp('iudp6', 5354), PROMISE_MS, 'the agent to list iudp6 before its bind');
+    await waitFor(() => udp('iudp6', 5354), 30_000, 'iudp6 bound (ss)');
+    await eventually(() => agrees('iudp6'), PROMISE_MS, 'the agent to show iudp6\'s IPv6 UDP socket');
+    await ticks(3);
+    expect(await agrees('iudp4')).toBe(true);
+    expect(await agrees('iudp6')).toBe(true);
+    expect(await agrees('isrv')).toBe(true);
+  });
+
   it('bytes that move are seen at every tick: a pump\'s tcp_info counter keeps up with the kernel\'s', async () => {
     const ip = inspect('isrv').NetworkSettings.Networks['bridge']?.IPAddress ?? '';
     run('ipump', [], ['node', '/opt/peer.mjs', 'tcp-pump', ip, '8080', '200000', '6']);
