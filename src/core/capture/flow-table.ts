@@ -41,7 +41,7 @@ interface Entry { readonly netns: number; readonly openedAtMs: number; readonly 
  * closes there later: Docker flushes the host's entries of a container it removes at once, while the copy in the
  * server's namespace (conntrack runs there for the embedded DNS rules) waits out TIME_WAIT (120 s by default).
  */
-export const CLOSED_MEMORY_MS = 300_000;
+const CLOSED_MEMORY_MS = 300_000;
 /** A NEW of a closed flow from another namespace within this long is that flow's copy read late, not a new flow. */
 const LATE_COPY_MS = 5_000;
 
