@@ -3,8 +3,8 @@
 // URLs and a CA file.
 import fs from 'node:fs';
 import type { Command } from 'commander';
-import type { NatsConfig } from '../fleet/nats-connect.js';
-import { parseNatsServers } from '../fleet/nats-connect.js';
+import type { NatsConfig } from '../fleet/nats-config.js';
+import { parseNatsServers } from '../fleet/nats-config.js';
 import { CliError } from './common.js';
 
 /** The NATS flags as commander gives them. */

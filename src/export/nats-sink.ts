@@ -4,6 +4,7 @@
 // present: a receiver that must not miss anything should use the HTTP sink (or a JetStream stream on the subject).
 import { connect, type NatsConnection } from 'nats';
 import type { ConnbeatDocument } from '../core/report/connbeat.js';
+import { parseNatsTarget } from './spec.js';
 import { countDropped, newCounters, statusOf, type ExportSink, type SinkLogger } from './sink.js';
 
 /** Options of createNatsSink. */
@@ -13,28 +14,6 @@ export interface NatsSinkOptions {
   /** Most documents kept while disconnected (default 10,000). */
   readonly maxQueued?: number;
   readonly logger?: SinkLogger;
-}
-
-/** The subject a document goes to when the URL names none. */
-export const DEFAULT_NATS_SUBJECT = 'portolan.events';
-
-/** Parses a NATS sink URL into the server, credentials and subject; throws with the reason. */
-export function parseNatsTarget(text: string): { server: string; subject: string; user?: string; pass?: string } {
-  let u: URL;
-  try {
-    u = new URL(text);
-  } catch {
-    throw new Error(`bad NATS URL "${text}": use nats://host:port/subject`);
-  }
-  if (u.protocol !== 'nats:' && u.protocol !== 'tls:') throw new Error(`bad NATS URL "${text}": use nats://host:port/subject`);
-  const subject = decodeURIComponent(u.pathname.replace(/^\//, '')) || DEFAULT_NATS_SUBJECT;
-  // Tokens separated by dots, no wildcards or whitespace: a subject one publishes to.
-  if (subject.length > 255 || !/^[^\s.*>]+(\.[^\s.*>]+)*$/.test(subject)) throw new Error(`bad NATS subject "${subject}": dot-separated tokens without spaces, * or >`);
-  return {
-    server: `${u.protocol}//${u.host}`, subject,
-    ...(u.username !== '' ? { user: decodeURIComponent(u.username) } : {}),
-    ...(u.password !== '' ? { pass: decodeURIComponent(u.password) } : {}),
-  };
 }
 
 /** Creates the NATS sink; it connects in the background. */

@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { ConnbeatDocument } from '../core/report/connbeat.js';
-import { parseNatsTarget } from './nats-sink.js';
+import { parseNatsTarget } from './spec.js';
 import { parseExportSpec } from './spec.js';
 import { createStreamSink } from './stream-sink.js';
 

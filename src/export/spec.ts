@@ -1,5 +1,6 @@
 // `--export SPEC`: where documents go. `stdout`, `file:PATH`, `http://…` / `https://…`, `nats://host:port/subject`.
-import { parseNatsTarget } from './nats-sink.js';
+// Parsing only: the sinks (and the NATS client the NATS sink loads) are not imported here, so the CLI's option
+// parsing does not load them.
 
 /** One parsed `--export` value. */
 export type ExportSpec =
@@ -32,4 +33,26 @@ export function parseExportSpec(text: string): ExportSpec {
     return { kind: 'nats', url: t };
   }
   throw new Error(`bad export target "${text}": ${usage}`);
+}
+
+/** The subject a document goes to when the URL names none. */
+export const DEFAULT_NATS_SUBJECT = 'portolan.events';
+
+/** Parses a NATS sink URL into the server, credentials and subject; throws with the reason. */
+export function parseNatsTarget(text: string): { server: string; subject: string; user?: string; pass?: string } {
+  let u: URL;
+  try {
+    u = new URL(text);
+  } catch {
+    throw new Error(`bad NATS URL "${text}": use nats://host:port/subject`);
+  }
+  if (u.protocol !== 'nats:' && u.protocol !== 'tls:') throw new Error(`bad NATS URL "${text}": use nats://host:port/subject`);
+  const subject = decodeURIComponent(u.pathname.replace(/^\//, '')) || DEFAULT_NATS_SUBJECT;
+  // Tokens separated by dots, no wildcards or whitespace: a subject one publishes to.
+  if (subject.length > 255 || !/^[^\s.*>]+(\.[^\s.*>]+)*$/.test(subject)) throw new Error(`bad NATS subject "${subject}": dot-separated tokens without spaces, * or >`);
+  return {
+    server: `${u.protocol}//${u.host}`, subject,
+    ...(u.username !== '' ? { user: decodeURIComponent(u.username) } : {}),
+    ...(u.password !== '' ? { pass: decodeURIComponent(u.password) } : {}),
+  };
 }
