@@ -198,6 +198,18 @@ describe('sockets collector, repeated collections', () => {
     expect(diag.log.opens).toEqual(['/fake/10/ns/net', '/fake/20/ns/net', '/fake/10/ns/net']);
   });
 
+  it('without repeat too, a protocol sockstat reads as empty right before is not dumped (ps over many namespaces)', async () => {
+    const diag = fakeDiag();
+    const world: World = { tcp: 2, packets: 5, udp: 0, udp6: 1 };
+    const c = createSocketsCollector({ procfs: fakeProcfs(world), source: 'netlink', openDiag: diag.open });
+    await c.collect(ctx(world));
+    expect(diag.log.dumps).toEqual(['/fake/10/ns/net 0/6/2', '/fake/10/ns/net 10/17/0']);
+    // Read afresh each time: a UDP socket opened since, and every TCP one closed.
+    Object.assign(world, { tcp: 0, tcp6: 0, udp: 1, udp6: 0 });
+    await c.collect(ctx(world));
+    expect(diag.log.dumps.slice(2)).toEqual(['/fake/10/ns/net 2/17/0']);
+  });
+
   it('without repeat, every collection opens, dumps and closes', async () => {
     const diag = fakeDiag();
     const world = { tcp: 1, packets: 5 };

@@ -102,13 +102,24 @@ export function createSocketsCollector(options: SocketsCollectorOptions): Collec
   }
 
   /**
-   * Which tables a namespace has anything in, from its sockstat (already read: TCP, TIME_WAIT, UDP) and sockstat6
-   * (read now: TCP6, UDP6). A protocol with no hashed socket in either family has nothing to dump; each dump
+   * Which tables a namespace has anything in, from its sockstat (TCP, TIME_WAIT, UDP: already read when the
+   * collector repeats) and sockstat6 (TCP6, UDP6). A protocol with no hashed socket in either family has nothing to dump; each dump
    * walks the kernel's whole hash table of that protocol, every namespace's, so an empty one is worth skipping.
    * What cannot be read is dumped.
    */
   function wantedTables(netns: number, pid: number | 'self'): WantedTables {
-    const v4 = socketCounts(sockstats.get(netns) ?? '');
+    // A repeating collector read sockstat for the namespace's activity just before; a one-shot one reads it now.
+    let v4text = sockstats.get(netns);
+    if (v4text === undefined) {
+      try {
+        v4text = procfs.readText(pid, 'net/sockstat');
+      } catch (err) {
+        // Gone: the dump says so. Unreadable otherwise: every table is dumped.
+        if (!isVanished(err)) throw err;
+        v4text = '';
+      }
+    }
+    const v4 = socketCounts(v4text);
     let v6: Partial<SocketCounts> = {};
     try {
       v6 = socketCounts(procfs.readText(pid, 'net/sockstat6'), true);
@@ -236,7 +247,7 @@ export function createSocketsCollector(options: SocketsCollectorOptions): Collec
           let result: { sockets: RawSocket[]; errors: ParseError[] } | undefined;
           if (source === 'netlink') {
             try {
-              result = await readNetlink(netns, pid, signal, repeat && activity !== undefined ? wantedTables(netns, pid) : undefined);
+              result = await readNetlink(netns, pid, signal, !repeat || activity !== undefined ? wantedTables(netns, pid) : undefined);
             } catch (err) {
               if (!(err instanceof NetlinkUnavailableError) || options.source === 'netlink') throw err;
               netlinkBroken = err.message;
