@@ -66,6 +66,7 @@ export function createHttpSink(options: HttpSinkOptions): ExportSink {
   const maxBackoff = options.maxBackoffMs ?? 30_000;
   const log = options.logger;
   const c = newCounters();
+  c.delivery = 'at-least-once';
 
   let memory: string[] = [];
   let firstQueuedAt = 0;

@@ -30,6 +30,7 @@ export interface SinkCounters {
   droppedBy: Record<string, number>;
   lastError?: string;
   lastSentAt?: string;
+  delivery?: ExportSinkStatus['delivery'];
 }
 
 /** Fresh counters. */
@@ -49,6 +50,7 @@ export function statusOf(name: string, kind: ExportSinkKind, c: SinkCounters, bu
   return {
     name, kind, state: c.state, sent: c.sent, retried: c.retried, buffered, bufferedBytes, dropped: c.dropped, droppedBy: { ...c.droppedBy },
     ...(c.lastError !== undefined ? { lastError: c.lastError } : {}), ...(c.lastSentAt !== undefined ? { lastSentAt: c.lastSentAt } : {}),
+    ...(c.delivery !== undefined ? { delivery: c.delivery } : {}),
   };
 }
 

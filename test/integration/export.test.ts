@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { connect, type NatsConnection } from 'nats';
+import { connect, DiscardPolicy, StorageType, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { docker, RUN_ID, ssSockets, testImage } from './harness.js';
 import { eventually, followSse, getJson, startServe, type ServeProcess } from './serve-agent.js';
@@ -16,6 +16,7 @@ import { eventually, followSse, getJson, startServe, type ServeProcess } from '.
 const AGENT_PORT = 19750;
 const RECEIVER_PORT = 19741;
 const NATS_PORT = 19742;
+const JS_NATS_PORT = 19743;
 const RUN = `export-${RUN_ID}`;
 const LABELS = ['--label', 'org.portolan.test=1', '--label', `org.portolan.run=${RUN}`];
 const cname = (n: string) => `pt-${RUN}-${n}`;
@@ -74,7 +75,7 @@ function receiver(port: number) {
   };
 }
 
-interface Status { export: { sinks: { name: string; state: string; sent: number; buffered: number; dropped: number; retried: number }[] } }
+interface Status { export: { sinks: { name: string; state: string; sent: number; buffered: number; dropped: number; retried: number; lastError?: string }[] } }
 // At least once: a batch whose answer was cut by the outage may arrive twice, so what arrived is compared as a set.
 const containerEvents = (docs: readonly Doc[]) => [...new Set(docs.filter((d) => d.event.startsWith('container.') && d.container?.name.startsWith(cname(''))).map((d) => `${d.event} ${d.container?.name}`))].sort();
 
@@ -135,7 +136,9 @@ describe('serve --export nats', () => {
     const sub = nc.subscribe(subject);
     void (async () => { for await (const m of sub) got.push(JSON.parse(new TextDecoder().decode(m.data)) as Doc); })();
     await nc.flush();
-    const agent = await startServe(['--listen', `127.0.0.1:${AGENT_PORT + 1}`, '--interval', '1', '--no-history', '--export', `nats://127.0.0.1:${NATS_PORT}/${subject}`]);
+    const agent = await startServe(['--listen', `127.0.0.1:${AGENT_PORT + 1}`, '--interval', '1', '--no-history', '--export', `nats://127.0.0.1:${NATS_PORT}/${subject}`,
+      // Only this test's containers: other traffic on the machine (its connections are exported too) stays out.
+      '--export-container', `${cname('n')}*`]);
     agents.push(agent);
     await eventually(async () => (await getJson<Status>(`${agent.base}/api/v1/status`)).body.export?.sinks[0]?.state === 'ok', 20_000, 'the sink connected');
     start('n1', ['--label', 'team=nats'], ['sleep', '600']);
@@ -145,11 +148,108 @@ describe('serve --export nats', () => {
     docker('rm', '-f', cname('n1'));
     await eventually(() => got.some((d) => d.event === 'container.stopped' && d.container?.name === cname('n1')), 20_000, 'container.stopped of n1 over NATS');
     const s = (await getJson<Status>(`${agent.base}/api/v1/status`)).body.export.sinks[0];
-    expect(s).toMatchObject({ state: 'ok', dropped: 0 });
+    // No JetStream stream stores the subject: core NATS, and status says what that promises.
+    expect(s).toMatchObject({ state: 'ok', dropped: 0, delivery: 'at-most-once' });
     expect(s?.sent).toBeGreaterThanOrEqual(got.filter((d) => d.container?.name.startsWith(cname(''))).length);
     await nc.drain();
     await agent.stop();
   }, 90_000);
+});
+
+describe('serve --export nats into a JetStream stream: at least once through a server outage', () => {
+  it('every container event the test caused is stored by the stream, nats-server killed mid-stream and restarted on its store', async () => {
+    const store = tmp();
+    const natsArgs = ['-a', '127.0.0.1', '-p', String(JS_NATS_PORT), '-js', '-sd', store];
+    let server: ChildProcess | undefined = spawn('nats-server', natsArgs, { stdio: 'ignore' });
+    const stopServer = async () => {
+      const s = server;
+      server = undefined;
+      if (!s || s.exitCode !== null) return;
+      const exited = new Promise((resolve) => s.once('exit', resolve));
+      s.kill('SIGKILL');
+      await exited;
+    };
+    try {
+      const subject = `portolan.jstest.${RUN_ID}`;
+      const nc: NatsConnection = await eventually(() => connect({ servers: `nats://127.0.0.1:${JS_NATS_PORT}`, maxReconnectAttempts: -1, reconnectTimeWait: 250 }).catch(() => undefined), 10_000, 'nats-server with JetStream');
+      const jsm = await nc.jetstreamManager();
+      const streamName = `PORTOLAN_EXPORT_TEST_${RUN_ID}`.replace(/[^A-Za-z0-9_-]/g, '_');
+      await jsm.streams.add({ name: streamName, subjects: [subject], storage: StorageType.File });
+      const stored = async (): Promise<Doc[]> => {
+        const info = await jsm.streams.info(streamName);
+        const out: Doc[] = [];
+        for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
+          out.push(JSON.parse(new TextDecoder().decode((await jsm.streams.getMessage(streamName, { seq })).data)) as Doc);
+        }
+        return out;
+      };
+      const mine = (docs: readonly Doc[]) => containerEvents(docs).filter((e) => e.includes(cname('j')));
+
+      const agent = await startServe(['--listen', `127.0.0.1:${AGENT_PORT + 3}`, '--interval', '1', '--no-history',
+        '--export', `nats://127.0.0.1:${JS_NATS_PORT}/${subject}`, '--export-container', `${cname('j')}*`]);
+      agents.push(agent);
+      const sink = async () => (await getJson<Status & { export: { sinks: { delivery?: string }[] } }>(`${agent.base}/api/v1/status`)).body.export.sinks[0];
+      await eventually(async () => (await sink())?.delivery === 'at-least-once', 20_000, 'the sink publishing through the JetStream stream');
+      // What the test does to Docker, as the container events it makes.
+      const did: string[] = [];
+      const run = (n: string) => { start(n, [], ['sleep', '600']); did.push(`container.started ${cname(n)}`); };
+      const remove = (n: string) => { docker('rm', '-f', cname(n)); did.push(`container.stopped ${cname(n)}`); };
+      const expected = () => [...did].sort();
+
+      for (let i = 0; i < 4; i++) run(`ja${i}`);
+      await eventually(async () => mine(await stored()).length >= 4, 20_000, 'the first events stored by the stream');
+      await stopServer();
+      // The server is gone: these events can only reach the stream through the sink's queue.
+      for (let i = 0; i < 4; i++) run(`jb${i}`);
+      for (let i = 0; i < 2; i++) remove(`ja${i}`);
+      await eventually(async () => {
+        const s = await sink();
+        return s !== undefined && s.state !== 'ok' && s.buffered >= 6;
+      }, 20_000, 'the sink keeping the events while the server is away');
+      server = spawn('nats-server', natsArgs, { stdio: 'ignore' });
+
+      // The client reconnects within a second or two of the server's return, then the queue drains with acknowledgements.
+      await eventually(async () => expected().length === 10 && JSON.stringify(mine(await stored().catch(() => []))) === JSON.stringify(expected()), 60_000, 'the stream to hold every event')
+        .catch(async (err: Error) => {
+          const got = await stored().catch((e: Error) => `unreadable: ${e.message}`);
+          throw new Error(`${err.message}; expected ${JSON.stringify(expected())}; stored ${typeof got === 'string' ? got : JSON.stringify(mine(got))}; sink ${JSON.stringify(await sink())}`);
+        });
+      const status = await eventually(async () => {
+        const s = await sink();
+        return s !== undefined && s.state === 'ok' && s.buffered === 0 ? s : undefined;
+      }, 10_000, 'the sink to drain');
+      expect(status).toMatchObject({ dropped: 0, delivery: 'at-least-once' });
+
+      // The stream refusing documents (full, discarding new ones): published over core NATS they would be gone; the
+      // sink keeps them until the stream takes them again.
+      const held = (await jsm.streams.info(streamName)).state.messages;
+      await jsm.streams.update(streamName, { subjects: [subject], max_msgs: held + 1, discard: DiscardPolicy.New });
+      for (let i = 0; i < 3; i++) run(`jc${i}`);
+      await eventually(async () => {
+        const s = await sink();
+        return s !== undefined && s.state === 'retrying' && s.buffered >= 2 && /^JetStream: /.test(s.lastError ?? '');
+      }, 20_000, 'the sink keeping what the full stream refuses').catch(async (err: Error) => {
+        throw new Error(`${err.message}; sink ${JSON.stringify(await sink())}; stream ${JSON.stringify((await jsm.streams.info(streamName)).state)}`);
+      });
+      await jsm.streams.update(streamName, { subjects: [subject], max_msgs: -1 });
+      await eventually(async () => expected().length === 13 && JSON.stringify(mine(await stored())) === JSON.stringify(expected()), 30_000, 'the stream to hold every event once it takes them again');
+      const after = await eventually(async () => {
+        const s = await sink();
+        return s !== undefined && s.state === 'ok' && s.buffered === 0 ? s : undefined;
+      }, 10_000, 'the sink to drain again');
+      expect(after).toMatchObject({ dropped: 0 });
+      expect(after.retried).toBeGreaterThan(0);
+      // Each document counts as sent once, when acknowledged (one sent again after a lost acknowledgement carries its
+      // message id, which the stream's de-duplication recognises; at least once allows a copy beyond its window).
+      const all = await stored();
+      expect(after.sent).toBeLessThanOrEqual(all.length);
+      expect(after.sent).toBeGreaterThanOrEqual(new Set(all.map((d) => JSON.stringify(d))).size);
+      await agent.stop();
+      await nc.close();
+    } finally {
+      await stopServer();
+    }
+  }, 150_000);
 });
 
 describe('the connbeat fields of a real connection', () => {

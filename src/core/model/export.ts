@@ -31,4 +31,10 @@ export interface ExportSinkStatus {
   readonly lastError?: string;
   /** ISO time of the last delivery. */
   readonly lastSentAt?: string;
+  /**
+   * What delivery the sink can promise: `at-least-once` (HTTP with its disk buffer; NATS when a JetStream stream
+   * stores the subject and acknowledges each document) or `at-most-once` (core NATS: subscribers present only).
+   * Absent until known (NATS before it connected) and for the file and stdout sinks.
+   */
+  readonly delivery?: 'at-least-once' | 'at-most-once';
 }
