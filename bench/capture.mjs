@@ -16,9 +16,12 @@
 //     TIME_WAIT, so DESTROY events come within the run and ports are not exhausted);
 //   - followed: connections the agent counted on the edges to those servers (captured.connections in
 //     /api/v1/topology, after the phase and one more collection) against the connections made;
-//   - events/s: conntrack events the agent read (NEW and DESTROY; DESTROYs of a phase come 10 s later);
-//   - agent CPU: utime+stime of the agent process from /proc/<pid>/stat over the phase, as % of one core
-//     (includes its collections at a 2 s interval, the HTTP server idle);
+//   - events: conntrack events the agent read in the window (NEW and DESTROY: twice the connections when none is lost);
+//   - agent CPU: utime+stime of the agent process from /proc/<pid>/stat over the phase and until it has read
+//     everything the phase caused (window), as % of one core (includes its collections at a 2 s interval, the HTTP
+//     server idle); µs/conn: that CPU less the idle phase's rate over the window, per connection made; %@rate: the
+//     idle rate plus µs/conn at the rate asked for, the figure to hold against "under 5 % of one core" (it does not
+//     depend on whether a loaded machine let the agent keep up during the 10 s);
 //   - agent memory: VmRSS at the end of the phase, and VmHWM (peak) of the whole run.
 // The agent runs with --no-history --no-dns --interval 2 on 127.0.0.1:19420.
 import { execFileSync, spawn } from 'node:child_process';
@@ -92,7 +95,9 @@ async function main() {
     process.exit(1);
   }
   console.log(`servers in container ${cid.slice(0, 12)} at ${SERVERS[0].host}; host: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}; agent pid ${agent.pid}`);
-  console.log('rate/s  made/s  followed  events/s  agent CPU % of one core  RSS MB  parse errors  resyncs  missed');
+  console.log(`idle CPU is taken from the rate-0 phase when it runs (${RATES.includes(0) ? 'it does' : 'it does not: µs/conn include the idle agent'})`);
+  console.log('rate/s  made/s  followed  events window s  CPU %  µs/conn  %@rate  RSS MB  errors  resyncs  missed');
+  let idlePct = 0;
   for (const rate of RATES) {
     const before = await status();
     const counted0 = await counted();
@@ -103,7 +108,8 @@ async function main() {
     // Every 10 ms, the connections due by then.
     await new Promise((resolve) => {
       const iv = setInterval(() => {
-        const due = Math.floor(((performance.now() - t0) / 1000) * rate);
+        // Never more than the phase's share, however late a tick of a loaded machine comes.
+        const due = Math.min(Math.floor(((performance.now() - t0) / 1000) * rate), Math.round((rate * PHASE_MS) / 1000));
         while (made < due) {
           const s = SERVERS[i++ % SERVERS.length];
           const c = net.connect(s.port, s.host, () => c.resetAndDestroy());
@@ -113,17 +119,38 @@ async function main() {
         if (performance.now() - t0 >= PHASE_MS) { clearInterval(iv); resolve(); }
       }, 10);
     });
-    // Let the last events arrive and a collection run.
-    await new Promise((r) => setTimeout(r, 2500));
-    const followed = (await counted()) - counted0;
+    // Wait until the agent has counted every connection made (or its count stalls for 3 s; at most 40 s), then
+    // until it has read both events of each (NEW and DESTROY, which conntrack sends 10 s after the RST) or they
+    // stall: "followed" is then about loss, not about how late a CPU-starved agent reads, and the CPU below covers
+    // all the work the phase's connections cost.
+    const settle = async (value, target) => {
+      let last = -1;
+      let lastChange = performance.now();
+      const until = performance.now() + 40_000;
+      for (;;) {
+        const v = await value();
+        if (v >= target || performance.now() > until) return v;
+        if (v !== last) { last = v; lastChange = performance.now(); }
+        else if (performance.now() - lastChange > 3000) return v;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    };
+    const followed = made > 0 ? (await settle(async () => (await counted()) - counted0, made)) : 0;
+    if (made > 0) await settle(async () => (await status()).events - before.events, 2 * made);
     const secs = (performance.now() - t0) / 1000;
-    const cpu = ((cpuTicks(agent.pid) - c0) / TICK / secs) * 100;
+    const cpuSecs = (cpuTicks(agent.pid) - c0) / TICK;
+    const cpu = (cpuSecs / secs) * 100;
+    if (rate === 0) idlePct = cpu;
+    // CPU per connection, the idle agent's share of the window taken out; and what that makes at this rate.
+    const perConnUs = made > 0 ? Math.max(0, (cpuSecs - (idlePct / 100) * secs) * 1e6 / made) : NaN;
+    const atRate = idlePct + (perConnUs * rate) / 1e4;
     const after = await status();
     const events = after.events - before.events;
     console.log([
-      String(rate).padStart(6), (made / (PHASE_MS / 1000)).toFixed(0).padStart(7), (made > 0 ? `${(100 * followed / made).toFixed(1)}%` : "-").padStart(9), (events / secs).toFixed(0).padStart(9),
-      cpu.toFixed(1).padStart(25), (memKb(agent.pid, 'VmRSS') / 1024).toFixed(0).padStart(7),
-      String(after.parseErrors).padStart(13), String(after.resyncs).padStart(8), String(after.mayHaveMissed).padStart(7),
+      String(rate).padStart(6), (made / (PHASE_MS / 1000)).toFixed(0).padStart(7), (made > 0 ? `${(100 * followed / made).toFixed(1)}%` : '-').padStart(9), String(events).padStart(7),
+      secs.toFixed(1).padStart(7), cpu.toFixed(1).padStart(7), (Number.isNaN(perConnUs) ? '-' : perConnUs.toFixed(0)).padStart(8), (Number.isNaN(perConnUs) ? '-' : atRate.toFixed(1)).padStart(9),
+      (memKb(agent.pid, 'VmRSS') / 1024).toFixed(0).padStart(7),
+      String(after.parseErrors).padStart(7), String(after.resyncs).padStart(8), String(after.mayHaveMissed).padStart(7),
     ].join(' '));
   }
   console.log(`agent peak RSS (VmHWM): ${(memKb(agent.pid, 'VmHWM') / 1024).toFixed(0)} MB`);
