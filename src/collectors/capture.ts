@@ -22,7 +22,7 @@ const SYSCTL_EVERY_MS = 30_000;
 export interface CaptureConfig {
   /** A pid in the Docker host's network namespace (default 1). */
   readonly hostPid?: number;
-  /** Receive buffer asked for each event socket (default 8 MiB). */
+  /** Receive buffer asked for each event socket (default 32 MiB; forced past net.core.rmem_max with CAP_NET_ADMIN). */
   readonly recvBufferSize?: number;
   /** Flows in flight remembered (default 200,000). */
   readonly inFlightLimit?: number;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ChangeEvent } from '../core/report/changes.js';
-import { createEventJournal, parseEventId } from './journal.js';
+import { createEventJournal, frameMade, parseEventId } from './journal.js';
 
 const ev = (name: string): ChangeEvent => ({ type: 'container.started', at: '2026-11-21T00:00:00.000Z', container: { id: name, name, image: 'img' } });
 
@@ -53,5 +53,19 @@ describe('event journal', () => {
     const many = Array.from({ length: 200_000 }, (_, i) => ev(`c${i}`));
     expect(j.append(many)).toHaveLength(200_000);
     expect(j.at(200_000)?.id).toBe('ep-200000');
+  });
+
+  it('serialises an event only when its frame is first asked for, once, as the SSE frame of that event', () => {
+    const j = createEventJournal(100, 'ep');
+    const [a, b] = j.append([ev('a'), ev('b')]);
+    // Nobody read them: nothing serialised (capture brings thousands of events a second to agents nobody watches).
+    expect(a && frameMade(a)).toBe(false);
+    expect(b && frameMade(b)).toBe(false);
+    const frame = a?.frame;
+    expect(frame?.toString()).toBe(`event: container.started\nid: ep-1\ndata: ${JSON.stringify(ev('a'))}\n\n`);
+    expect(a && frameMade(a)).toBe(true);
+    // The same Buffer for every client, the other entry still untouched.
+    expect(j.at(1)?.frame).toBe(frame);
+    expect(b && frameMade(b)).toBe(false);
   });
 });

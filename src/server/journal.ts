@@ -11,10 +11,30 @@ export interface JournalEntry {
   readonly n: number;
   readonly event: ChangeEvent;
   /**
-   * `event: <type>\nid: <id>\ndata: <json>\n\n` as UTF-8 bytes, made once: every client that wants this type
-   * is written this same Buffer, so 500 clients replaying the journal queue references to it, not 500 copies.
+   * `event: <type>\nid: <id>\ndata: <json>\n\n` as UTF-8 bytes, made once, when first asked for: every client
+   * that wants this type is written this same Buffer, so 500 clients replaying the journal queue references to it,
+   * not 500 copies; and an agent that nobody listens to does not serialise the thousands of connection events a
+   * second capture can bring.
    */
   readonly frame: Buffer;
+}
+
+class Entry implements JournalEntry {
+  #frame: Buffer | undefined;
+  constructor(readonly id: string, readonly n: number, readonly event: ChangeEvent) {}
+  get frame(): Buffer {
+    this.#frame ??= Buffer.from(`event: ${this.event.type}\nid: ${this.id}\ndata: ${JSON.stringify(this.event)}\n\n`);
+    return this.#frame;
+  }
+  /** Whether the frame was made (for tests). */
+  get serialised(): boolean {
+    return this.#frame !== undefined;
+  }
+}
+
+/** Whether an entry's frame has been made yet (tests: a journal nobody reads serialises nothing). */
+export function frameMade(entry: JournalEntry): boolean {
+  return entry instanceof Entry && entry.serialised;
 }
 
 /** Where a reconnecting client starts: after its last event, or — with the reason — wherever the journal can. */
@@ -59,8 +79,7 @@ export function createEventJournal(capacity = 10_000, epoch = Date.now().toStrin
     append(events) {
       const added = events.map((event) => {
         const n = nextN++;
-        const id = `${epoch}-${n}`;
-        return { id, n, event, frame: Buffer.from(`event: ${event.type}\nid: ${id}\ndata: ${JSON.stringify(event)}\n\n`) };
+        return new Entry(`${epoch}-${n}`, n, event);
       });
       // A loop, not push(...added): one collection can bring more events than a call takes arguments.
       for (const e of added) entries.push(e);

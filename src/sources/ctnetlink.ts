@@ -23,8 +23,14 @@ const CT_GET = (1 << 8) | 1;
 const NLMSG_DONE = 3;
 const NLMSG_ERROR = 2;
 const HOST_LE = endianness() === 'LE';
-// Events are one small message per datagram (~200-300 bytes); dump datagrams are at most 32 KiB.
-const RECV_BUFFER_SIZE = 65536;
+// The netlink module allocates (and zeroes) a buffer of this size for every datagram it reads, and frees it only
+// when the garbage collector finalises the Buffer (V8 is told of the bytes read, not of the allocation): with 64 KiB
+// per event, 10,000 events a second made ~640 MB/s of native allocations and the agent's RSS grew with the rate.
+// An event is one message per datagram (the kernel sizes it with ctnetlink_nlmsg_size: under 1 KiB with every
+// optional attribute; ~150-250 bytes as read here); a larger one arrives truncated, is reported as such (ETRUNC)
+// and resynchronised. Dump datagrams are at most 32 KiB.
+export const EVENT_DATAGRAM_SIZE = 4096;
+const DUMP_DATAGRAM_SIZE = 65536;
 
 /** Callbacks of an event subscription. */
 export interface CtnetlinkEventHandlers {
@@ -52,10 +58,17 @@ export interface CtnetlinkSubscription {
 
 const SOL_NETLINK = 270;
 const NETLINK_NO_ENOBUFS = 5;
+const SOL_SOCKET = 1;
+const SO_RCVBUFFORCE = 33;
 let setsockopt: ((fd: number, level: number, name: number, value: number[], len: number) => number) | undefined;
 
-/** Sets NETLINK_NO_ENOBUFS on the socket whose inode is `inode` (found among this process's fds). */
-function noEnobufs(inode: number): void {
+/**
+ * Sets NETLINK_NO_ENOBUFS on the socket whose inode is `inode` (found among this process's fds) and, when
+ * `forceRecvBufferSize` is given, SO_RCVBUFFORCE to it: with CAP_NET_ADMIN the receive buffer may exceed
+ * `net.core.rmem_max` (4 MiB here, where SO_RCVBUF stops). Returns whether the forced size was taken (false without
+ * the capability: the buffer stays what SO_RCVBUF got).
+ */
+function tuneSocket(inode: number, forceRecvBufferSize?: number): boolean {
   const require = createRequire(import.meta.url);
   if (!setsockopt) {
     const koffi = require('koffi') as typeof Koffi;
@@ -73,7 +86,7 @@ function noEnobufs(inode: number): void {
     }
     if (link !== target) continue;
     if (setsockopt?.(Number(fd), SOL_NETLINK, NETLINK_NO_ENOBUFS, [1], 4) !== 0) throw new Error('setsockopt(NETLINK_NO_ENOBUFS) failed');
-    return;
+    return forceRecvBufferSize !== undefined && setsockopt?.(Number(fd), SOL_SOCKET, SO_RCVBUFFORCE, [forceRecvBufferSize], 4) === 0;
   }
   throw new Error(`netlink socket inode ${inode} not found among this process's fds`);
 }
@@ -101,11 +114,11 @@ function loadNatives(): Natives {
   return natives;
 }
 
-function open(nsPath: string, recvBufferSize: number): Netlink.RawNetlinkSocket {
+function open(nsPath: string, recvBufferSize: number, datagramSize: number): Netlink.RawNetlinkSocket {
   const { RawNetlinkSocket } = loadNatives();
   try {
     return inNetns(nsPath, () => new RawNetlinkSocket(NETLINK_NETFILTER, {
-      messagePeeking: false, msgBufferSize: RECV_BUFFER_SIZE, recvBufferSize, sendBufferSize: 0,
+      messagePeeking: false, msgBufferSize: datagramSize, recvBufferSize, sendBufferSize: 0,
     }));
   } catch (err) {
     if (err instanceof NetnsEntryError) throw new NetlinkUnavailableError(err.message, { cause: err });
@@ -119,18 +132,20 @@ function open(nsPath: string, recvBufferSize: number): Netlink.RawNetlinkSocket 
 
 /**
  * Subscribes to conntrack NEW and DESTROY events in the namespace at `nsPath` (the socket is created inside it and
- * stays bound to it). `recvBufferSize` asks for that receive buffer (the kernel caps it at `net.core.rmem_max`
- * unless the process may override it). Throws NetlinkUnavailableError without the native module or privilege.
+ * stays bound to it). `recvBufferSize` asks for that receive buffer (default 32 MiB: at 10,000 events a second, about
+ * 2 s of events the agent may be busy elsewhere, e.g. in a collection, before the kernel drops any); with
+ * CAP_NET_ADMIN it is forced past `net.core.rmem_max`, else capped there. Throws NetlinkUnavailableError without the
+ * native module or privilege.
  */
-export function subscribeConntrackEvents(nsPath: string, handlers: CtnetlinkEventHandlers, recvBufferSize = 8 << 20): CtnetlinkSubscription {
-  const raw = open(nsPath, recvBufferSize);
+export function subscribeConntrackEvents(nsPath: string, handlers: CtnetlinkEventHandlers, recvBufferSize = 32 << 20): CtnetlinkSubscription {
+  const raw = open(nsPath, recvBufferSize, EVENT_DATAGRAM_SIZE);
   const port = raw.address().port;
   // /proc/<pid>/net/netlink of a task in the namespace lists the socket (its drops); nsPath is /proc/<pid>/ns/net.
   const netlinkFile = nsPath.replace(/ns\/net$/, 'net/netlink');
   try {
     const line = netlinkLine(readFileSync(netlinkFile, 'utf8'), port);
     if (!line) throw new Error(`port ${port} not in ${netlinkFile}`);
-    noEnobufs(line.inode);
+    tuneSocket(line.inode, recvBufferSize);
     raw.addMembership(NFNLGRP_CONNTRACK_NEW);
     raw.addMembership(NFNLGRP_CONNTRACK_DESTROY);
   } catch (err) {
@@ -195,7 +210,7 @@ export function subscribeConntrackEvents(nsPath: string, handlers: CtnetlinkEven
  * read, in order, the last holding NLMSG_DONE. Rejects after `timeoutMs` or on a netlink error.
  */
 export function dumpConntrack(nsPath: string, timeoutMs = 10_000): Promise<Buffer[]> {
-  const raw = open(nsPath, 4 << 20);
+  const raw = open(nsPath, 4 << 20, DUMP_DATAGRAM_SIZE);
   const datagrams: Buffer[] = [];
   return new Promise<Buffer[]>((resolve, reject) => {
     let finished = false;

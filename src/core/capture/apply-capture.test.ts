@@ -6,7 +6,9 @@ import type { CapturePart, CaptureStatus, FlowRecord } from '../model/connection
 import type { ConntrackEvent } from '../model/conntrack.js';
 import type { ContainerInfo } from '../model/container.js';
 import type { Snapshot } from '../model/snapshot.js';
+import type { Topology } from '../model/topology.js';
 import { runPipeline, type PipelineResult } from '../pipeline.js';
+import { applyCapture } from './apply-capture.js';
 
 const status: CaptureStatus = {
   state: 'running', namespaces: 1, events: 0, eventsPerSec: 0, dropped: 0, parseErrors: 0, resyncs: 0, mayHaveMissed: 0,
@@ -111,4 +113,20 @@ describe('the capture step of the pipeline', () => {
     r = runPipeline(s2, r.memory);
     expect(r.topology.nodes.some((n) => n.kind === 'external' && n.address === '172.18.0.99')).toBe(false);
   });
+
+  it('past the edge limit the least recently seen edge goes, by its last event in the run, not its first', () => {
+    const base = syntheticSnapshot();
+    const topology: Topology = { takenAt: base.takenAt, hostname: base.hostname, warnings: [], nodes: [], edges: [] };
+    const a = (port: number, at: number): FlowRecord => ({ kind: 'opened', msg: msg('new', '172.18.0.99', port, '172.18.0.2', 7000 + (port % 10)), netns: 1, receivedAtMs: at });
+    const run = (records: FlowRecord[], previous?: ReturnType<typeof applyCapture>['memory']) =>
+      applyCapture(topology, { ...snap(T + 1000, records, [job]) }, previous, { maxEdges: 2 });
+    // Edges to ports 7001, 7002, 7003; 7001 seen first and again last: 7002 is the least recently seen.
+    const r = run([a(40001, T + 1), a(40002, T + 2), a(40003, T + 3), a(40011, T + 4)]);
+    expect([...r.memory.edges.values()].map((e) => e.port).sort()).toEqual([7001, 7003]);
+    // The next run sees 7003 then 7002 (new): 7001, not seen since, goes.
+    const r2 = run([a(40013, T + 5), a(40012, T + 6)], r.memory);
+    expect([...r2.memory.edges.values()].map((e) => e.port)).toEqual([7003, 7002]);
+    expect(r2.memory.edges.get([...r2.memory.edges.keys()][0] ?? '')?.connections).toBe(2);
+  });
 });
+

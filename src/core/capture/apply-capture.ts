@@ -86,11 +86,25 @@ export function applyCapture(topology: Topology, snapshot: Snapshot, previous: C
   };
   const liveIds = new Set(snapshot.containers.map((c) => c.id));
   const events: ConnectionEvent[] = [];
+  // Edges counted in this run, and when last (a sequence number): re-inserted once at the end in that order, so the
+  // map stays least recently seen first without a delete and set per event.
+  const touched = new Map<EdgeStat, number>();
+  let seq = 0;
+  // The last event time parsed (the events of a run share few distinct times).
+  let lastAt = '';
+  let lastAtMs = nowMs;
   for (const r of snapshot.capture?.records ?? []) {
-    const e = toConnectionEvent(r.msg, { netns: r.netns, receivedAtMs: r.receivedAtMs, ...(r.kind === 'closed' && r.openedAtMs !== undefined ? { openedAtMs: r.openedAtMs } : {}) }, who);
+    const ctx = r.kind === 'closed' && r.openedAtMs !== undefined
+      ? { netns: r.netns, receivedAtMs: r.receivedAtMs, openedAtMs: r.openedAtMs }
+      : { netns: r.netns, receivedAtMs: r.receivedAtMs };
+    const e = toConnectionEvent(r.msg, ctx, who);
     if (!e) continue;
     events.push(e);
     count(e, r.kind === 'closed' && r.openedAtMs === undefined);
+  }
+  for (const [s] of [...touched].sort((a, b) => a[1] - b[1])) {
+    memory.edges.delete(s.id);
+    memory.edges.set(s.id, s);
   }
 
   function nodeOf(end: ConnectionEnd): string {
@@ -120,11 +134,9 @@ export function applyCapture(topology: Topology, snapshot: Snapshot, previous: C
     if (!s) {
       s = { id, from, to, protocol: f.protocol, port: f.server.port, connections: 0, open: 0, lastSeenMs: 0 };
       memory.edges.set(id, s);
-    } else {
-      // Re-inserted: the map's order is least recently seen first.
-      memory.edges.delete(id);
-      memory.edges.set(id, s);
     }
+    // Re-inserted after the loop: the map's order is least recently seen first.
+    touched.set(s, seq++);
     if (e.type === 'connection.opened') {
       s.connections++;
       s.open++;
@@ -136,7 +148,11 @@ export function applyCapture(topology: Topology, snapshot: Snapshot, previous: C
         s.bytesReceived = (s.bytesReceived ?? 0) + f.bytes.received;
       }
     }
-    s.lastSeenMs = Math.max(s.lastSeenMs, Date.parse(e.at) || nowMs);
+    if (e.at !== lastAt) {
+      lastAt = e.at;
+      lastAtMs = Date.parse(e.at) || nowMs;
+    }
+    s.lastSeenMs = Math.max(s.lastSeenMs, lastAtMs);
   }
 
   // Bounded: forget edges neither open nor seen within the fade, then the least recently seen past the limit.

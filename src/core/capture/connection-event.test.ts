@@ -122,4 +122,22 @@ describe('toConnectionEvent', () => {
     expect(e && 'flow' in e && e.flow.protocol).toBe('udp');
     expect(e && 'flow' in e && 'state' in e.flow).toBe(false);
   });
+
+  it('keeps the order of its fields (exports and the events stream serialise it as built) and every time right', () => {
+    const e = toConnectionEvent(tcp('destroy', { status: 0xe, state: 'CLOSE', startNs: BigInt(T0) * 1_000_000n, stopNs: BigInt(T0 + 1500) * 1_000_000n,
+      original: { src: '172.30.0.3', dst: '10.0.0.9', sport: 40000, dport: 8080, packets: 3, bytes: 180 },
+      reply: { src: '172.30.0.2', dst: '172.30.0.3', sport: 80, dport: 40000, packets: 2, bytes: 120 } }), { netns: 7, receivedAtMs: T0 + 2000 }, who);
+    expect(Object.keys(e ?? {})).toEqual(['type', 'at', 'flow']);
+    expect(Object.keys(e?.flow ?? {})).toEqual(['source', 'netns', 'flowId', 'protocol', 'family', 'client', 'server', 'published', 'direction', 'state',
+      'unreplied', 'openedAt', 'closedAt', 'timing', 'durationMs', 'bytes', 'host']);
+    expect(Object.keys(e?.flow.client ?? {})).toEqual(['address', 'port', 'container']);
+    // Times formatted for many distinct milliseconds (more than the formatter remembers), in and out of order.
+    const ms = Array.from({ length: 300 }, (_, i) => T0 + ((i * 7919) % 1000) * 13);
+    for (const t of ms) {
+      const o = toConnectionEvent(tcp('new'), { netns: 1, receivedAtMs: t }, who);
+      expect(o?.at).toBe(new Date(t).toISOString());
+      expect(o?.flow.openedAt).toBe(new Date(t).toISOString());
+    }
+  });
 });
+

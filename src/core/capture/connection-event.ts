@@ -62,36 +62,51 @@ export function toConnectionEvent(msg: ConntrackEvent, ctx: CaptureContext, who:
   const bytes = closed ? counters(msg) : undefined;
   const durationMs = openedMs !== undefined && closedMs !== undefined ? Math.max(0, closedMs - openedMs) : undefined;
 
-  return {
-    type: closed ? 'connection.closed' : 'connection.opened',
-    at: new Date(atMs).toISOString(),
-    flow: {
-      source: 'conntrack',
-      netns: ctx.netns,
-      ...(msg.id !== undefined ? { flowId: msg.id } : {}),
-      protocol,
-      family: msg.family,
-      client,
-      server,
-      ...(published ? { published } : {}),
-      direction: direction(client, server),
-      ...(msg.state !== undefined ? { state: msg.state } : {}),
-      unreplied: ((msg.status ?? 0) & SEEN_REPLY) === 0,
-      ...(openedMs !== undefined ? { openedAt: new Date(openedMs).toISOString() } : {}),
-      ...(closedMs !== undefined ? { closedAt: new Date(closedMs).toISOString() } : {}),
-      timing: kernel ? 'kernel' : 'observed',
-      ...(durationMs !== undefined ? { durationMs } : {}),
-      ...(bytes ? { bytes } : {}),
-      host: who.host,
-    },
-  };
+  // Built by assignment in the order the spreads of conditional parts gave (JSON and exports keep that order):
+  // object spreads were a third of this function's time at thousands of events a second.
+  const flow: Mutable<ConnectionEvent['flow']> = { source: 'conntrack', netns: ctx.netns } as Mutable<ConnectionEvent['flow']>;
+  if (msg.id !== undefined) flow.flowId = msg.id;
+  flow.protocol = protocol;
+  flow.family = msg.family;
+  flow.client = client;
+  flow.server = server;
+  if (published) flow.published = published;
+  flow.direction = direction(client, server);
+  if (msg.state !== undefined) flow.state = msg.state;
+  flow.unreplied = ((msg.status ?? 0) & SEEN_REPLY) === 0;
+  if (openedMs !== undefined) flow.openedAt = isoTime(openedMs);
+  if (closedMs !== undefined) flow.closedAt = isoTime(closedMs);
+  flow.timing = kernel ? 'kernel' : 'observed';
+  if (durationMs !== undefined) flow.durationMs = durationMs;
+  if (bytes) flow.bytes = bytes;
+  flow.host = who.host;
+  return { type: closed ? 'connection.closed' : 'connection.opened', at: isoTime(atMs), flow };
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+// The last few times formatted: the events of one collection come in time order, many within the same
+// millisecond, and an opening's time is formatted again as its event's `at`.
+const isoCache = new Map<number, string>();
+function isoTime(ms: number): string {
+  let s = isoCache.get(ms);
+  if (s === undefined) {
+    s = new Date(ms).toISOString();
+    if (isoCache.size >= 64) isoCache.clear();
+    isoCache.set(ms, s);
+  }
+  return s;
 }
 
 function end(ep: Endpoint, protocol: Protocol, atMs: number, who: CaptureAttribution): ConnectionEnd {
   const container = who.containerAt(ep.address, atMs);
   const process = who.processAt?.(protocol, ep);
   const host = !container && who.isHostAddress(ep.address);
-  return { ...ep, ...(container ? { container } : {}), ...(process ? { process } : {}), ...(host ? { host } : {}) };
+  const e: Mutable<ConnectionEnd> = { address: ep.address, port: ep.port };
+  if (container) e.container = container;
+  if (process) e.process = process;
+  if (host) e.host = host;
+  return e;
 }
 
 /** Where a flow runs relative to this host (see ConnectionDirection). */

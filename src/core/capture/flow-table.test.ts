@@ -90,4 +90,25 @@ describe('flow table', () => {
     t.dropNamespace(10);
     expect(t.stats().inFlight).toBe(1);
   });
+
+  it('remembers closed flows within its limit and 5 minutes, swept in batches, and still knows a late copy', () => {
+    const t = createFlowTable(1000);
+    // 5,000 flows open and close in namespace 10 over 100 s: never more than the limit remembered.
+    let most = 0;
+    for (let i = 0; i < 5000; i++) {
+      t.apply(msg('new', 10_000 + i), 10, i * 20);
+      t.apply(msg('destroy', 10_000 + i), 10, i * 20 + 5);
+      most = Math.max(most, t.stats().closedRemembered);
+    }
+    expect(most).toBeLessThanOrEqual(1000);
+    expect(t.stats().closedRemembered).toBeGreaterThanOrEqual(990);
+    // The last one's copy closing in namespace 20 within 5 minutes is that flow, not another.
+    expect(t.apply(msg('destroy', 14_999), 20, 4999 * 20 + 60_000)).toBeUndefined();
+    // Past 5 minutes (and the next sweep): all let go, and a close there is a flow of its own.
+    t.apply(msg('new', 1), 10, 500_000);
+    t.apply(msg('destroy', 1), 10, 500_001);
+    expect(t.stats().closedRemembered).toBe(1);
+    expect(t.apply(msg('destroy', 14_998), 20, 500_002)?.kind).toBe('closed');
+  });
 });
+
