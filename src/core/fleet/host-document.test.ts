@@ -150,6 +150,25 @@ describe('the containers section (sockets and traffic)', () => {
     const shuffled: Attribution = { ...attribution, containers: [{ ...attribution.containers[0]!, sockets: [...attribution.containers[0]!.sockets].reverse() }] };
     expect(toHostDocument({ snapshot: { containers: [web], conntrack: table }, topology, attribution: shuffled, traffic }, identity, 2000)).toEqual(doc);
   });
+  it('keeps an idle container\'s previous traffic entry (a dead band), and publishes a real change or a rate', () => {
+    const at = (rx: number, rate: number, packets = 1) => new Map([[web.id, { ...traffic.get(web.id)!, rxBytes: rx, rxPackets: packets, rxBytesPerSec: rate, txBytesPerSec: 0 }]]);
+    const make = (t: Map<string, ContainerTraffic>, previous?: HostDocument) =>
+      toHostDocument({ snapshot: { containers: [web], conntrack: table }, topology, attribution, traffic: t }, identity, 2000, previous ? { previous } : {});
+    const first = make(at(1000, 0));
+    // A 70-byte background packet (a 35 B/s blip): the entry published before, the very same object.
+    const blip = make(at(1070, 35, 2), first);
+    expect(blip.traffic![0]).toBe(first.traffic![0]);
+    // Still idle, 4 KiB later in all: published as it is now.
+    expect(make(at(1000 + 4096, 0, 60), blip).traffic![0]).toMatchObject({ rxBytes: 5096, rxPackets: 60 });
+    // A rate of 64 B/s or more is published at once, and its end too.
+    const busy = make(at(1200, 500, 3), first);
+    expect(busy.traffic![0]).toMatchObject({ rxBytes: 1200, rxBytesPerSec: 500 });
+    expect(make(at(1200, 0, 3), busy).traffic![0]).toMatchObject({ rxBytes: 1200, rxBytesPerSec: 0 });
+    // Counters that went back (the container's namespace anew) are published.
+    expect(make(at(10, 0), first).traffic![0]).toMatchObject({ rxBytes: 10 });
+    // Without a previous document: exact.
+    expect(make(at(1070, 35, 2)).traffic![0]).toMatchObject({ rxBytes: 1070, rxBytesPerSec: 35 });
+  });
   it('diffHostDocument carries a changed section and applies back (and one that went)', () => {
     const moved = toHostDocument({ snapshot: { containers: [web], conntrack: table }, topology, attribution, traffic: new Map([[web.id, { ...traffic.get(web.id)!, rxBytes: 5000 }]]) }, identity, 2000);
     const d = diffHostDocument(doc, moved);

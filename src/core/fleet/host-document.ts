@@ -132,7 +132,17 @@ export interface ToHostDocumentOptions {
   readonly maxFlows?: number;
   /** At most this many sockets are published in all (default 20,000); the rest are counted in `socketsOmitted`. */
   readonly maxSockets?: number;
+  /**
+   * The document made last: an idle container keeps its traffic entry from it as it was (see hostTraffic), so that
+   * background packets do not change every entry (each diff repeats all that changed since the full document).
+   */
+  readonly previous?: HostDocument;
 }
+
+/** Dead band of an idle container's published traffic: counters that moved less than this (bytes, each way)… */
+export const IDLE_TRAFFIC_BYTES = 4096;
+/** …while its rates stay under this (bytes per second, each way) keep the entry published before. */
+export const IDLE_TRAFFIC_RATE = 64;
 
 /** Default cap on the sockets one document carries. */
 export const DEFAULT_MAX_SOCKETS = 20_000;
@@ -172,7 +182,7 @@ export function toHostDocument(state: HostDocumentSource, identity: HostIdentity
     flows,
     ...(all.length > flows.length ? { flowsOmitted: all.length - flows.length } : {}),
     ...(state.attribution ? hostContainers(state.attribution, options.maxSockets ?? DEFAULT_MAX_SOCKETS) : {}),
-    ...(state.traffic ? { traffic: hostTraffic(state.traffic) } : {}),
+    ...(state.traffic ? { traffic: hostTraffic(state.traffic, options.previous?.traffic) } : {}),
   };
 }
 
@@ -204,15 +214,33 @@ export function hostContainers(attribution: Attribution, maxSockets: number): { 
   return { containers, ...(omitted > 0 ? { socketsOmitted: omitted } : {}) };
 }
 
-/** The traffic section: counters per container id, rates in whole bytes per second (fractions would change every interval). */
-export function hostTraffic(traffic: ReadonlyMap<string, ContainerTraffic>): HostTraffic[] {
-  return [...traffic].sort(([a], [b]) => cmp(a, b)).map(([id, t]) => ({
-    id, rxBytes: t.rxBytes, txBytes: t.txBytes, rxPackets: t.rxPackets, txPackets: t.txPackets, rxErrors: t.rxErrors, txErrors: t.txErrors,
-    rxDropped: t.rxDropped, txDropped: t.txDropped,
-    ...(t.rxBytesPerSec !== undefined ? { rxBytesPerSec: Math.round(t.rxBytesPerSec) } : {}),
-    ...(t.txBytesPerSec !== undefined ? { txBytesPerSec: Math.round(t.txBytesPerSec) } : {}),
-    scope: t.scope,
-  }));
+/**
+ * The traffic section: counters per container id, rates in whole bytes per second (fractions would change every
+ * interval). Given the entries published before, an idle container keeps its previous entry as it was — a dead
+ * band: while its rates, then and now, stay under IDLE_TRAFFIC_RATE and its byte counters grew by less than
+ * IDLE_TRAFFIC_BYTES since (none went back). A reader may so see an idle container's counters up to 4 KiB behind
+ * and a rate under 64 B/s as the one published before.
+ */
+export function hostTraffic(traffic: ReadonlyMap<string, ContainerTraffic>, previous: readonly HostTraffic[] = []): HostTraffic[] {
+  const before = new Map(previous.map((p) => [p.id, p]));
+  const idle = (rate: number | undefined) => (rate ?? 0) < IDLE_TRAFFIC_RATE;
+  const grew = (now: number, then: number) => now >= then && now - then < IDLE_TRAFFIC_BYTES;
+  return [...traffic].sort(([a], [b]) => cmp(a, b)).map(([id, t]) => {
+    const rx = t.rxBytesPerSec !== undefined ? Math.round(t.rxBytesPerSec) : undefined;
+    const tx = t.txBytesPerSec !== undefined ? Math.round(t.txBytesPerSec) : undefined;
+    const p = before.get(id);
+    if (p && p.scope === t.scope && idle(p.rxBytesPerSec) && idle(p.txBytesPerSec) && idle(rx) && idle(tx) &&
+      grew(t.rxBytes, p.rxBytes) && grew(t.txBytes, p.txBytes) && t.rxPackets >= p.rxPackets && t.txPackets >= p.txPackets) {
+      return p;
+    }
+    return {
+      id, rxBytes: t.rxBytes, txBytes: t.txBytes, rxPackets: t.rxPackets, txPackets: t.txPackets, rxErrors: t.rxErrors, txErrors: t.txErrors,
+      rxDropped: t.rxDropped, txDropped: t.txDropped,
+      ...(rx !== undefined ? { rxBytesPerSec: rx } : {}),
+      ...(tx !== undefined ? { txBytesPerSec: tx } : {}),
+      scope: t.scope,
+    };
+  });
 }
 
 function compareSockets(a: HostSocket, b: HostSocket): number {
