@@ -10,10 +10,12 @@ import { fetchFromAgent, staleWarning } from './remote.js';
 import { formatEndpoint } from './table.js';
 
 const PS_HEADER = ['CONTAINER', 'PROTO', 'STATE', 'RECV-Q', 'SEND-Q', 'LOCAL', 'REMOTE', 'PROCESS'] as const;
+const FLEET_PS_HEADER = ['HOST', ...PS_HEADER] as const;
 
 /**
  * The ps document as an `ss`-like table, one row per socket, in pieces (columns aligned over every row: the rows
  * are made once, measured, then written a piece at a time). Cells from containers are escaped for the terminal.
+ * A fleet's document (a hub's: its containers name their hosts) gets a HOST column first.
  */
 export function* psTableChunks(doc: PsDocument, options: { foreign?: boolean; chunkChars?: number } = {}): Generator<string> {
   const chunkChars = options.chunkChars ?? 1 << 20;
@@ -31,21 +33,24 @@ export function* psTableChunks(doc: PsDocument, options: { foreign?: boolean; ch
     }
     return t;
   };
+  const fleet = doc.containers.some((c) => c.head.host !== undefined);
+  const header: readonly string[] = fleet ? FLEET_PS_HEADER : PS_HEADER;
   for (const c of doc.containers) {
     const name = escapeTerminal(c.head.name);
+    const host = fleet ? [escapeTerminal(c.head.host?.hostname ?? '-')] : [];
     for (const s of c.sockets()) {
       const procs = s.processes.length === 1 && s.processes[0] ? ownerText(s.processes[0]) : s.processes.map(ownerText).join(',');
-      rows.push([name, own(s.protocol), own(s.state), own(String(s.rxQueue)), own(String(s.txQueue)), own(formatEndpoint(s.local)), own(formatEndpoint(s.remote)), escapeTerminal(procs)]);
+      rows.push([...host, name, own(s.protocol), own(s.state), own(String(s.rxQueue)), own(String(s.txQueue)), own(formatEndpoint(s.local)), own(formatEndpoint(s.remote)), escapeTerminal(procs)]);
     }
   }
-  const widths = PS_HEADER.map((h) => h.length);
+  const widths = header.map((h) => h.length);
   for (const r of rows) for (let i = 0; i < widths.length - 1; i++) if ((r[i] as string).length > (widths[i] as number)) widths[i] = (r[i] as string).length;
   const line = (cells: readonly string[]) => {
     let text = '';
     for (let i = 0; i < cells.length - 1; i++) text += (cells[i] as string).padEnd(widths[i] as number) + '  ';
     return (text + (cells[cells.length - 1] ?? '')).trimEnd() + '\n';
   };
-  let out = line(PS_HEADER);
+  let out = line(header);
   for (const r of rows) {
     out += line(r);
     if (out.length >= chunkChars) {

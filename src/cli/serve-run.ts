@@ -125,10 +125,13 @@ export async function serve(flags: ServeFlags, address: ListenAddress, token: st
   let fleet: FleetPublishing | undefined;
   if (nats) {
     const intervalMs = flags.interval * 1000;
+    // The last document made: idle containers keep their traffic entries from it (core's dead band).
+    let previous: ReturnType<typeof toHostDocumentOf>;
     fleet = startFleetPublishing(agent, {
       nats, logger,
       documentOf: (state) => {
-        const doc = toHostDocumentOf(state, intervalMs);
+        const doc = toHostDocumentOf(state, intervalMs, previous ? { previous } : {});
+        if (doc) previous = doc;
         return doc ? { hostId: hostToken(doc.engineId), doc: doc as unknown as Json } : undefined;
       },
     });

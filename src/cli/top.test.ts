@@ -52,3 +52,15 @@ describe('renderTop', () => {
     expect(text).toMatch(/client-with-a-rather-long-name-0\s+server-0\s+tcp\/7000/);
   });
 });
+
+describe('renderTop of a fleet (a hub\'s rows name their hosts)', () => {
+  it('adds a HOST column first, so that two containers of one name on two hosts are told apart', () => {
+    const v = view(2, 0);
+    const fleet: TopView = { ...v, containers: [{ ...v.containers[0]!, name: 'first', host: { id: 'A:1', hostname: 'h1' } }, { ...v.containers[1]!, name: 'first', host: { id: 'B:2', hostname: 'h2' } }] };
+    const lines = renderTop(fleet, 30).split('\n');
+    expect(lines[2]).toMatch(/^HOST\s+CONTAINER\s+RX\/s/);
+    expect(lines.slice(3, 5).map((l) => l.split(/\s+/).slice(0, 2))).toEqual([['h1', 'first'], ['h2', 'first']]);
+    // One agent's rows have no HOST column.
+    expect(renderTop(v, 30).split('\n')[2]).toMatch(/^CONTAINER\s+RX\/s/);
+  });
+});

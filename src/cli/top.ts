@@ -123,15 +123,17 @@ export function renderTop(view: TopView, limit: number, screen?: ScreenSize): st
   let nContainers = Math.min(limit, view.containers.length);
   let nEdges = Math.min(limit, view.edges.length);
   if (screen) ({ containers: nContainers, edges: nEdges } = fitRows(screen.rows, nContainers, nEdges, warnings.length));
+  // A fleet's rows (a hub's answer) name their hosts: a HOST column first.
+  const fleet = view.containers.some((c) => c.host !== undefined);
   const rows = view.containers.slice(0, nContainers).map((c) => [
-    c.name, formatRate(c.rxBytesPerSec) + scopeMark(c), formatRate(c.txBytesPerSec), formatBytes(c.rxBytes), formatBytes(c.txBytes),
+    ...(fleet ? [c.host?.hostname ?? '-'] : []), c.name, formatRate(c.rxBytesPerSec) + scopeMark(c), formatRate(c.txBytesPerSec), formatBytes(c.rxBytes), formatBytes(c.txBytes),
     String(c.established), String(c.listening), c.rttMeanMs === null ? '-' : c.rttMeanMs.toFixed(2), String(c.retransmits),
   ]);
   const shown = (n: number, of: number, what: string) => (n < of ? `${of} ${what} (${n} shown)` : `${of} ${what}`);
   // The time of day (UTC, as taken) is what a live view needs; the date would crowd an 80-column title.
   const at = /T(\d\d:\d\d:\d\d)/.exec(view.takenAt)?.[1];
   const head = `portolan top — ${at !== undefined ? `${at}Z` : escapeTerminal(view.takenAt)} — ${shown(nContainers, view.containers.length, 'containers')} — sorted by ${view.sort}\n`;
-  const table = renderTable(['CONTAINER', 'RX/s', 'TX/s', 'RX', 'TX', 'CONNS', 'LISTEN', 'RTT ms', 'RETRANS'], rows);
+  const table = renderTable([...(fleet ? ['HOST'] : []), 'CONTAINER', 'RX/s', 'TX/s', 'RX', 'TX', 'CONNS', 'LISTEN', 'RTT ms', 'RETRANS'], rows);
   const edgeRows = view.edges.slice(0, nEdges).map((e) => [
     e.from, e.to, `${e.protocol}/${e.port}`, String(e.connections), formatRate(e.bytesSentPerSec), formatRate(e.bytesReceivedPerSec),
     e.rttMeanMs === null ? '-' : e.rttMeanMs.toFixed(2), e.retransmits === null ? '-' : String(e.retransmits),

@@ -250,7 +250,8 @@ export function createHub(options: HubOptions & { readonly hostname: string }): 
     const topology = internTopology(prev?.topology, r.topology);
     const next: AgentState = {
       seq: (prev?.seq ?? 0) + 1,
-      snapshot: r.snapshot ?? emptySnapshot(topology.takenAt, options.hostname),
+      // The hub's own name at the top of its reports (`host.hostname`); each container names its own host.
+      snapshot: r.snapshot ? { ...r.snapshot, hostname: options.hostname } : emptySnapshot(topology.takenAt, options.hostname),
       attribution: r.attribution ?? EMPTY_ATTRIBUTION,
       topology,
       traffic: r.traffic ?? new Map(),

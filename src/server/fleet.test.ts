@@ -83,6 +83,15 @@ describe('a fleet served with ?host=', () => {
     expect(beta.some((id) => ALPHA.has(id))).toBe(false);
   });
 
+  it('/api/v1/topology/stream?host= of one agent\'s own hostname is the whole topology', async () => {
+    const { port } = await setup(false, true);
+    const base = `http://127.0.0.1:${port}/api/v1/topology/stream`;
+    const [whole] = await readEvents(base, 1);
+    const all = whole?.data as Topology;
+    const [named] = await readEvents(`${base}?host=${encodeURIComponent(all.hostname)}`, 1);
+    expect(named?.data).toEqual(all);
+  });
+
   it('/api/v1/events?host= passes only the host\'s events', async () => {
     const { agent, port } = await setup(true, true);
     const base = `http://127.0.0.1:${port}/api/v1/events?type=container.stopped`;
@@ -116,6 +125,8 @@ describe('one agent with ?host=', () => {
     expect(all.hosts).toBeUndefined();
     expect((await app.inject({ url: `/api/v1/topology?host=${encodeURIComponent(all.hostname)}` })).json()).toEqual(all);
     expect((await app.inject({ url: '/api/v1/topology?host=elsewhere' })).statusCode).toBe(404);
+    // The topology stream likewise: its hostname is everything, another name a 404 before the stream opens.
+    expect((await app.inject({ url: '/api/v1/topology/stream?host=elsewhere' })).statusCode).toBe(404);
     const text = (await app.inject({ url: '/metrics' })).body;
     expect(text).not.toMatch(/host="|from_host=|portolan_fleet_host_stale\{/);
   });

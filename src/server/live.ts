@@ -17,7 +17,8 @@ import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Agent } from '../agent/loop.js';
 import { CHANGE_EVENT_TYPES } from '../core/report/changes.js';
-import { eventOnHost } from '../core/fleet/host-filter.js';
+import { eventOnHost, topologyOfHost } from '../core/fleet/host-filter.js';
+import { diffTopology, isEmptyDiff } from '../core/topology/diff-topology.js';
 import { hostFilter, hostParam } from './routes/api.js';
 import { errorSchema, HttpError, notReady } from './errors.js';
 import { createEventJournal, parseEventId } from './journal.js';
@@ -106,7 +107,10 @@ export function registerLiveRoutes(app: FastifyInstance, agent: Agent, views: Vi
   const minShare = Math.max(16 * 1024, options.minShareBytes ?? 32 * 1024);
   const maxClients = options.maxClients ?? 1000;
   const clients = new Set<Client>();
-  const topologyClients = new Set<Client>();
+  /** Topology clients, each with the fleet host it asked for (`?host=`; undefined: everything). */
+  const topologyClients = new Map<Client, string | undefined>();
+  // The state the last diffs were made to: a host's diff is made between its parts of that state and the next.
+  let lastState = agent.current();
   const eventClients = new Set<EventsEntry>();
   const dropped: Record<DropReason, number> = { slow: 0, behind: 0, stalled: 0, full: 0 };
   // The sum of all clients' buffers, computed at most once per turn of the event loop (pumping 500 clients
@@ -213,9 +217,25 @@ export function registerLiveRoutes(app: FastifyInstance, agent: Agent, views: Vi
     let frame: Buffer | undefined;
     if (u.kind === 'state' && u.diff) frame = Buffer.from(sseFrame('diff', u.diff, u.state.seq));
     else if (u.kind === 'status') frame = Buffer.from(sseFrame('status', freshness(u.status)));
+    // One host's clients get the diff of that host's part (made once per host and state; none when it did not change).
+    let hostFrames: Map<string, Buffer | undefined> | undefined;
+    const prev = lastState;
+    if (u.kind === 'state') lastState = u.state;
+    const frameFor = (host: string | undefined): Buffer | undefined => {
+      if (host === undefined || u.kind !== 'state') return frame;
+      if (!u.diff || !prev) return undefined;
+      hostFrames ??= new Map();
+      if (!hostFrames.has(host)) {
+        const d = diffTopology(topologyOfHost(prev.topology, host), topologyOfHost(u.state.topology, host));
+        hostFrames.set(host, isEmptyDiff(d) ? undefined : Buffer.from(sseFrame('diff', d, u.state.seq)));
+      }
+      return hostFrames.get(host);
+    };
     if (frame !== undefined) {
-      for (const c of topologyClients) {
-        if (mayWrite(c)) write(c, frame);
+      for (const [c, host] of topologyClients) {
+        const f = frameFor(host);
+        if (f === undefined) continue;
+        if (mayWrite(c)) write(c, f);
         else {
           dropLog('slow', { buffered: c.raw.writableLength }, 'topology client too slow; disconnecting it');
           c.close('slow');
@@ -295,30 +315,33 @@ export function registerLiveRoutes(app: FastifyInstance, agent: Agent, views: Vi
 
   // The full-topology frame of the current state, as shared bytes (a new client costs no serialisation).
   let topologyCache: { state: unknown; key: string; frame: Buffer } | undefined;
-  function topologyFrame(state: NonNullable<ReturnType<Agent['current']>>, f: ReturnType<typeof freshness>): Buffer {
-    const key = `${f.stale}|${f.staleSince ?? ''}`;
+  function topologyFrame(state: NonNullable<ReturnType<Agent['current']>>, f: ReturnType<typeof freshness>, host: string | undefined): Buffer {
+    const key = `${f.stale}|${f.staleSince ?? ''}|${host ?? ''}`;
     if (topologyCache?.state !== state || topologyCache.key !== key) {
-      topologyCache = { state, key, frame: Buffer.from(`event: topology\nid: ${state.seq}\ndata: ${views.topology(state, f)}\n\n`) };
+      topologyCache = { state, key, frame: Buffer.from(`event: topology\nid: ${state.seq}\ndata: ${views.topology(state, f, host)}\n\n`) };
     }
     return topologyCache.frame;
   }
 
   const sse = { produces: ['text/event-stream'] };
 
-  app.get('/api/v1/topology/stream', {
+  app.get<{ Querystring: { host?: string } }>('/api/v1/topology/stream', {
     schema: {
       ...sse,
-      summary: 'Server-Sent Events: `topology` (the full topology) first, then `diff` events (nodes and edges added, updated, removed) and `status` events when staleness changes',
-      response: { 200: { type: 'string', description: 'text/event-stream' }, 401: errorSchema, 503: errorSchema },
+      summary: 'Server-Sent Events: `topology` (the full topology) first, then `diff` events (nodes and edges added, updated, removed) and `status` events when staleness changes; ' +
+        'with `?host=`, that fleet host\'s part (as GET /api/v1/topology?host=) and the diffs of that part',
+      querystring: { type: 'object', additionalProperties: false, properties: { host: hostParam } },
+      response: { 200: { type: 'string', description: 'text/event-stream' }, 400: errorSchema, 401: errorSchema, 404: errorSchema, 503: errorSchema },
     },
   }, async (req, reply) => {
     const state = agent.current();
     if (!state) throw notReady();
+    const host = hostFilter(state.topology, req.query.host);
     if (headOnly(req, reply)) return;
     const client = open('topology', req, reply, () => topologyClients.delete(client));
-    topologyClients.add(client);
+    topologyClients.set(client, host);
     // The document GET /api/v1/topology serves, serialised once per state and encoded once for every client.
-    reply.raw.write(topologyFrame(state, freshness(agent.status())));
+    reply.raw.write(topologyFrame(state, freshness(agent.status()), host));
   });
 
   app.get<{ Querystring: { type?: string[]; lastEventId?: string; host?: string } }>('/api/v1/events', {

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAsync } from './deploy-helpers.js';
-import { CLI, normEndpoint, ROOT, RUN_ID, testImage } from './harness.js';
+import { CLI, normEndpoint, ROOT, RUN_ID, ssSockets, testImage, type SsSocket } from './harness.js';
 import { eventually, getJson } from './serve-agent.js';
 
 interface LabHost { name: string; dockerHost: string; address: string; dockerdPid: string; netns: string }
@@ -18,6 +18,9 @@ interface Detail { state: string; client: Endpoint; server: Endpoint; published?
 interface Node { kind: string; id: string; name: string; host?: string; networks?: { ipv4?: string }[] }
 interface Edge { id: string; from: string; to: string; port: number; connections: number; via: string[]; details?: Detail[]; traffic?: { bytesSent: number; bytesReceived: number } }
 interface FleetTopology { nodes: Node[]; edges: Edge[]; hosts?: { id: string; name: string; stale?: boolean }[] }
+
+interface PsSocketJson { protocol: string; state: string; local: Endpoint; remote: Endpoint; inode: number }
+interface PsJson { host: { hostname: string }; containers: { id: string; name: string; host?: { id: string; hostname: string }; sockets: PsSocketJson[] }[] }
 
 const LAB = `f${RUN_ID.slice(0, 3)}`;
 const SCRIPT = path.join(ROOT, 'scripts/fleet-lab.sh');
@@ -211,6 +214,110 @@ describe('the fleet: three hosts, three NATS nodes, one agent per host, the hub'
     }
     // client, first@h2, ocli, osrv, local ×2, first@h3 ×2.
     expect(compared).toBe(8);
+  });
+
+  it('the hub\'s /api/v1/sockets?host= for each host equals ss -tuanpe in every container namespace of that host', async () => {
+    const key = (protocol: string, state: string, local: string, remote: string, inode: number) => `${protocol} ${state} ${local} ${remote} ino=${inode}`;
+    const fromHub = (x: PsSocketJson) => key(x.protocol, x.state, normEndpoint(x.local.address, x.local.port), normEndpoint(x.remote.address, x.remote.port), x.inode);
+    const fromSs = (x: SsSocket) => key(x.protocol, x.state, x.local, x.remote, x.inode);
+    let compared = 0;
+    for (const h of hosts) {
+      const names = at(h, 'ps', '--format', '{{.Names}}').split('\n').filter(Boolean).sort();
+      const ids = new Map(names.map((n) => [n, at(h, 'inspect', '-f', '{{.Id}}', n)]));
+      const pids = new Map(names.map((n) => [n, Number(at(h, 'inspect', '-f', '{{.State.Pid}}', n))]));
+      // Both answers, read one after the other: equal once the hub has the host's state of the kernel's moment
+      // (the agent publishes each 1 s interval); waited for with a bound of many intervals.
+      let last: { hub: Record<string, string[]>; kernel: Record<string, string[]> } = { hub: {}, kernel: {} };
+      const read = async () => {
+        const doc = (await getJson<PsJson>(`http://127.0.0.1:${HUB_PORT}/api/v1/sockets?host=${encodeURIComponent(h.name)}`)).body;
+        for (const c of doc.containers) {
+          expect(c.host, `${c.name} on ${h.name}`).toMatchObject({ hostname: h.name });
+          expect(c.id).toBe(ids.get(c.name));
+        }
+        const hub = Object.fromEntries(doc.containers.map((c) => [c.name, c.sockets.map(fromHub).sort()]));
+        const kernel = Object.fromEntries(names.map((n) => [n, ssSockets(pids.get(n) ?? 0).map(fromSs).sort()]));
+        last = { hub, kernel };
+        return JSON.stringify(hub) === JSON.stringify(kernel);
+      };
+      try {
+        await eventually(read, 20_000, `the hub's sockets of ${h.name} to equal ss`);
+      } catch {
+        expect(last.hub, h.name).toEqual(last.kernel);
+      }
+      compared += Object.values(last.kernel).reduce((a, l) => a + l.length, 0);
+    }
+    // Every listener and connection of the lab, Docker's DNS sockets on the overlay included.
+    expect(compared).toBeGreaterThanOrEqual(12);
+  });
+
+  it('ps --server <hub> lists the three first containers on their hosts; ps --json names each one\'s host', () => {
+    const server = `http://127.0.0.1:${HUB_PORT}`;
+    const table = spawnSync(process.execPath, [CLI, 'ps', '--server', server, '-c', 'first', '--listening'], { encoding: 'utf8' });
+    expect(table.status, table.stderr).toBe(0);
+    const lines = table.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^HOST\s+CONTAINER\s+PROTO\s+STATE/);
+    const rows = lines.slice(1).map((l) => l.split(/\s+/));
+    expect(rows.filter((r) => r[1] === 'first' && r[3] === 'LISTEN' && /:7000$/.test(r[6] ?? '')).map((r) => r[0]).sort()).toEqual(hosts.map((h) => h.name).sort());
+    const json = spawnSync(process.execPath, [CLI, 'ps', '--json', '--server', server, '-c', 'first'], { encoding: 'utf8' });
+    expect(json.status, json.stderr).toBe(0);
+    const doc = JSON.parse(json.stdout) as PsJson;
+    expect(doc.containers.map((c) => c.host?.hostname).sort()).toEqual(hosts.map((h) => h.name).sort());
+    for (const h of hosts) {
+      const c = doc.containers.find((x) => x.host?.hostname === h.name);
+      expect(c?.id, h.name).toBe(at(h, 'inspect', '-f', '{{.Id}}', 'first'));
+      expect(c?.sockets.some((x) => x.state === 'LISTEN' && x.local.port === 7000), h.name).toBe(true);
+    }
+  });
+
+  it('top --server <hub> (a frame into a pipe) lists every host\'s first container with its host', async () => {
+    const p = spawn(process.execPath, [CLI, 'top', '--server', `http://127.0.0.1:${HUB_PORT}`, '--interval', '1', '-n', '1000', '--sort', 'name'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
+    const exited = new Promise((r) => p.once('exit', r));
+    try {
+      await eventually(() => (out.match(/^portolan top — /gm) ?? []).length >= 2, 30_000, 'two frames of top');
+    } finally {
+      p.kill('SIGTERM');
+    }
+    await exited;
+    const frame = (out.split(/^portolan top — /m)[1] ?? '').split('\n\n')[1] ?? '';
+    const lines = frame.split('\n');
+    expect(lines[0]).toMatch(/^HOST\s+CONTAINER\s+RX\/s/);
+    const rows = lines.slice(1).map((l) => l.split(/\s+/));
+    expect(rows.filter((r) => r[1] === 'first').map((r) => r[0]).sort()).toEqual(hosts.map((h) => h.name).sort());
+    // The client on h1 holds its one connection through h2's published port.
+    expect(rows.find((r) => r[0] === host(0).name && r[1] === 'client')?.[6]).toBe('1');
+  });
+
+  it('/api/v1/topology/stream?host= gives that host\'s part only', async () => {
+    const h2 = host(1);
+    const full = await topology(HUB_PORT);
+    const h2Id = full.hosts?.find((x) => x.name === h2.name)?.id;
+    const res = await fetch(`http://127.0.0.1:${HUB_PORT}/api/v1/topology/stream?host=${encodeURIComponent(h2.name)}`);
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    let text = '';
+    try {
+      while (!text.includes('\n\n', text.indexOf('event: topology'))) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += Buffer.from(value).toString();
+      }
+    } finally {
+      await reader.cancel();
+    }
+    const data = /^event: topology\n(?:id: .*\n)?data: (.*)$/m.exec(text)?.[1];
+    const part = JSON.parse(data ?? '{}') as FleetTopology;
+    // Every node is h2's or at the other end of one of h2's edges; every one of h2's containers is there.
+    const mine = new Set(part.nodes.filter((n) => n.host === h2Id).map((n) => n.id));
+    expect([...mine].sort()).toEqual(full.nodes.filter((n) => n.host === h2Id).map((n) => n.id).sort());
+    for (const e of part.edges) expect(mine.has(e.from) || mine.has(e.to)).toBe(true);
+    expect(part.nodes.filter((n) => n.kind === 'container' && n.host !== h2Id).every((n) => part.edges.some((e) => e.from === n.id || e.to === n.id))).toBe(true);
+    // h3's first container (no edge to h2) is not in it.
+    const h3First = at(host(2), 'inspect', '-f', '{{.Id}}', 'first');
+    expect(part.nodes.some((n) => n.id === h3First)).toBe(false);
+    const unknown = await fetch(`http://127.0.0.1:${HUB_PORT}/api/v1/topology/stream?host=nohost`);
+    expect(unknown.status).toBe(404);
   });
 
   it('a host whose agent stops is stale with its last state, then back without duplicates', async () => {

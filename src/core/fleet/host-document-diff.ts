@@ -2,7 +2,7 @@
 // added and removed by their original tuple, and identity, networks and interval only when they changed.
 import type { TopologyDiff } from '../model/topology.js';
 import { applyTopologyDiff, diffTopology, isEmptyDiff } from '../topology/diff-topology.js';
-import { flowKey, type HostDocument, type HostFlow, type HostNetwork } from './host-document.js';
+import { flowKey, type HostContainer, type HostDocument, type HostFlow, type HostNetwork, type HostTraffic } from './host-document.js';
 
 /** What changed between two documents of one host. */
 export interface HostDocumentDiff {
@@ -18,6 +18,9 @@ export interface HostDocumentDiff {
   /** Flows added, and removed by their original tuple's key (`flowKey`). */
   readonly flows: { readonly added: readonly HostFlow[]; readonly removed: readonly string[] };
   readonly flowsOmitted?: number;
+  /** The containers section, whole, when it changed (null: gone). */
+  readonly containers?: { readonly containers: readonly HostContainer[] | null; readonly socketsOmitted: number };
+  readonly traffic?: readonly HostTraffic[] | null;
 }
 
 /** A diff that does not apply: it was made from another document than the one held (a gap: ask for a full one). */
@@ -44,13 +47,16 @@ export function diffHostDocument(prev: HostDocument, next: HostDocument): HostDo
     topology: diffTopology(prev.topology, next.topology),
     flows: { added, removed },
     ...(next.flowsOmitted !== prev.flowsOmitted ? { flowsOmitted: next.flowsOmitted ?? 0 } : {}),
+    ...(JSON.stringify(prev.containers) !== JSON.stringify(next.containers) || prev.socketsOmitted !== next.socketsOmitted
+      ? { containers: { containers: next.containers ?? null, socketsOmitted: next.socketsOmitted ?? 0 } } : {}),
+    ...(JSON.stringify(prev.traffic) !== JSON.stringify(next.traffic) ? { traffic: next.traffic ?? null } : {}),
   };
 }
 
 /** True when a diff changes nothing but the time. */
 export function isEmptyHostDocumentDiff(d: HostDocumentDiff): boolean {
   return d.hostname === undefined && d.addresses === undefined && d.intervalMs === undefined && d.networks === undefined &&
-    d.flowsOmitted === undefined && d.flows.added.length === 0 && d.flows.removed.length === 0 && isEmptyDiff(d.topology);
+    d.flowsOmitted === undefined && d.containers === undefined && d.traffic === undefined && d.flows.added.length === 0 && d.flows.removed.length === 0 && isEmptyDiff(d.topology);
 }
 
 /** Applies a diff to the document it was made from; throws HostDocumentDiffError when it was made from another. */
@@ -62,7 +68,10 @@ export function applyHostDocumentDiff(prev: HostDocument, d: HostDocumentDiff): 
   const flows = [...prev.flows.filter((f) => { const k = flowKey(f.protocol, f.original); return !removed.has(k) && !replaced.has(k); }), ...d.flows.added]
     .sort((a, b) => cmp(flowKey(a.protocol, a.original), flowKey(b.protocol, b.original)));
   const omitted = d.flowsOmitted ?? prev.flowsOmitted;
-  const { flowsOmitted: _o, ...rest } = prev;
+  const { flowsOmitted: _o, containers: _c, socketsOmitted: _so, traffic: _t, ...rest } = prev;
+  const containers = d.containers ? d.containers.containers : prev.containers;
+  const socketsOmitted = d.containers ? d.containers.socketsOmitted : prev.socketsOmitted;
+  const traffic = d.traffic !== undefined ? d.traffic : prev.traffic;
   return {
     ...rest,
     takenAt: d.to,
@@ -73,6 +82,9 @@ export function applyHostDocumentDiff(prev: HostDocument, d: HostDocumentDiff): 
     topology: applyTopologyDiff(prev.topology, d.topology),
     flows,
     ...(omitted ? { flowsOmitted: omitted } : {}),
+    ...(containers ? { containers } : {}),
+    ...(socketsOmitted ? { socketsOmitted } : {}),
+    ...(traffic ? { traffic } : {}),
   };
 }
 

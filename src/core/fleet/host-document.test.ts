@@ -1,4 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import type { Attribution, AttributedSocket } from '../attribute.js';
+import type { ProcessRef } from '../model/process.js';
+import type { SocketState } from '../model/socket.js';
+import type { ContainerTraffic } from '../model/traffic.js';
 import type { ConntrackEntry, ConntrackTable } from '../model/conntrack.js';
 import type { ContainerInfo } from '../model/container.js';
 import type { Topology } from '../model/topology.js';
@@ -104,5 +108,124 @@ describe('diffHostDocument / applyHostDocumentDiff', () => {
     const d = diffHostDocument(a, b);
     expect(() => applyHostDocumentDiff(b, d)).toThrow(HostDocumentDiffError);
     expect(() => applyHostDocumentDiff({ ...a, engineId: 'OTHER' }, d)).toThrow(HostDocumentDiffError);
+  });
+});
+
+describe('the containers section (sockets and traffic)', () => {
+  const other = 'b'.repeat(64);
+  const web: ContainerInfo = { ...containers[0]!, labels: { SECRET: 'x', 'com.docker.compose.project': 'shop', 'com.docker.compose.service': 'web' }, ports: [{ containerPort: 80, protocol: 'tcp', hostIp: '0.0.0.0', hostPort: 8080 }] };
+  const proc = (pid: number, containerId: string | null) => ({ pid, command: pid === 1 ? 'nginx' : 'dockerd', containerId });
+  const sock = (state: SocketState, lport: number, rport: number, inode: number, processes: ProcessRef[]): AttributedSocket => ({
+    protocol: 'tcp', family: 'ipv4', state, local: { address: '172.17.0.2', port: lport }, remote: { address: rport ? '172.17.0.3' : '0.0.0.0', port: rport },
+    inode, uid: 0, rxQueue: 0, txQueue: 3, processes, tcp: { bytesSent: 1, bytesRetrans: 0, bytesReceived: 2, bytesAcked: 1, rttMs: 0.5, rttVarMs: 0.1, minRttMs: 0.1, retransmits: 0, deliveryRateBps: 1, segsOut: 1, segsIn: 1, lastSendMs: 10, lastReceiveMs: 10 },
+  });
+  const attribution: Attribution = {
+    unclaimed: [],
+    containers: [{
+      container: web, netns: 4026532000, ownsNetns: true, source: 'netlink', tcpInfo: true,
+      sockets: [sock('ESTABLISHED', 80, 40000, 12, [proc(1, web.id)]), sock('LISTEN', 80, 0, 11, [proc(1, web.id), proc(2, null)]), sock('ESTABLISHED', 80, 39000, 13, [proc(3, other)])],
+    }],
+  };
+  const traffic = new Map<string, ContainerTraffic>([[web.id, { rxBytes: 100, txBytes: 200, rxPackets: 1, txPackets: 2, rxErrors: 0, txErrors: 0, rxDropped: 0, txDropped: 0, rxBytesPerSec: 12.4, txBytesPerSec: 0.6, scope: 'container', interfaces: [{ name: 'eth0', rxBytes: 100, rxPackets: 1, rxErrors: 0, rxDropped: 0, txBytes: 200, txPackets: 2, txErrors: 0, txDropped: 0 }] }]]);
+  const doc = toHostDocument({ snapshot: { containers: [web], conntrack: table }, topology, attribution, traffic }, identity, 2000);
+
+  it('carries each container\'s identity, compose labels only, and its sockets sorted, without tcp_info', () => {
+    expect(doc.containers).toHaveLength(1);
+    const c = doc.containers![0]!;
+    expect(c).toMatchObject({ id: web.id, name: 'web', image: 'busybox', networkMode: 'bridge', pid: 10, netns: 4026532000, ownsNetns: true, source: 'netlink', ports: web.ports });
+    expect(c.labels).toEqual({ 'com.docker.compose.project': 'shop', 'com.docker.compose.service': 'web' });
+    expect(c.networks).toEqual([{ name: 'bridge', ipv4: '172.17.0.2' }]);
+    expect(JSON.stringify(doc)).not.toContain('SECRET');
+    expect(c.sockets.map((s) => [s.state, s.remote.port])).toEqual([['LISTEN', 0], ['ESTABLISHED', 39000], ['ESTABLISHED', 40000]]);
+    expect(JSON.stringify(c.sockets)).not.toContain('rttMs');
+    // Its own processes name no container; another container's by id; the host's as null.
+    expect(c.sockets[0]!.processes).toEqual([{ pid: 1, command: 'nginx' }, { pid: 2, command: 'dockerd', container: null }]);
+    expect(c.sockets[1]!.processes).toEqual([{ pid: 3, command: 'dockerd', container: other }]);
+    expect(doc.socketsOmitted).toBeUndefined();
+  });
+  it('carries the traffic counters apart, rates in whole bytes per second, no interface list', () => {
+    expect(doc.traffic).toEqual([{ id: web.id, rxBytes: 100, txBytes: 200, rxPackets: 1, txPackets: 2, rxErrors: 0, txErrors: 0, rxDropped: 0, txDropped: 0, rxBytesPerSec: 12, txBytesPerSec: 1, scope: 'container' }]);
+  });
+  it('gives an equal document for the same sockets in another order (an idle host publishes no diff)', () => {
+    const shuffled: Attribution = { ...attribution, containers: [{ ...attribution.containers[0]!, sockets: [...attribution.containers[0]!.sockets].reverse() }] };
+    expect(toHostDocument({ snapshot: { containers: [web], conntrack: table }, topology, attribution: shuffled, traffic }, identity, 2000)).toEqual(doc);
+  });
+  it('keeps an idle container\'s previous traffic entry (a dead band), and publishes a real change or a rate', () => {
+    const at = (rx: number, rate: number, packets = 1) => new Map([[web.id, { ...traffic.get(web.id)!, rxBytes: rx, rxPackets: packets, rxBytesPerSec: rate, txBytesPerSec: 0 }]]);
+    const make = (t: Map<string, ContainerTraffic>, previous?: HostDocument) =>
+      toHostDocument({ snapshot: { containers: [web], conntrack: table }, topology, attribution, traffic: t }, identity, 2000, previous ? { previous } : {});
+    const first = make(at(1000, 0));
+    // A 70-byte background packet (a 35 B/s blip): the entry published before, the very same object.
+    const blip = make(at(1070, 35, 2), first);
+    expect(blip.traffic![0]).toBe(first.traffic![0]);
+    // Still idle, 4 KiB later in all: published as it is now.
+    expect(make(at(1000 + 4096, 0, 60), blip).traffic![0]).toMatchObject({ rxBytes: 5096, rxPackets: 60 });
+    // A rate of 64 B/s or more is published at once, and its end too.
+    const busy = make(at(1200, 500, 3), first);
+    expect(busy.traffic![0]).toMatchObject({ rxBytes: 1200, rxBytesPerSec: 500 });
+    expect(make(at(1200, 0, 3), busy).traffic![0]).toMatchObject({ rxBytes: 1200, rxBytesPerSec: 0 });
+    // Counters that went back (the container's namespace anew) are published.
+    expect(make(at(10, 0), first).traffic![0]).toMatchObject({ rxBytes: 10 });
+    // Without a previous document: exact.
+    expect(make(at(1070, 35, 2)).traffic![0]).toMatchObject({ rxBytes: 1070, rxBytesPerSec: 35 });
+  });
+  it('diffHostDocument carries a changed section and applies back (and one that went)', () => {
+    const moved = toHostDocument({ snapshot: { containers: [web], conntrack: table }, topology, attribution, traffic: new Map([[web.id, { ...traffic.get(web.id)!, rxBytes: 5000 }]]) }, identity, 2000);
+    const d = diffHostDocument(doc, moved);
+    expect(d.containers).toBeUndefined();
+    expect(d.traffic).toEqual(moved.traffic);
+    expect(applyHostDocumentDiff(doc, d)).toEqual(moved);
+    const { containers: _c, traffic: _t, ...older } = doc;
+    expect(applyHostDocumentDiff(doc, diffHostDocument(doc, older as HostDocument))).toEqual(older);
+    expect(isEmptyHostDocumentDiff(diffHostDocument(doc, doc))).toBe(true);
+  });
+  it('caps the sockets and counts the rest', () => {
+    const d = toHostDocument({ snapshot: { containers: [web], conntrack: table }, topology, attribution }, identity, 2000, { maxSockets: 2 });
+    expect(d.containers![0]!.sockets).toHaveLength(2);
+    expect(d.socketsOmitted).toBe(1);
+    expect(parseHostDocument(JSON.stringify(d))).toEqual(d);
+  });
+  it('reads back through parseHostDocument; a document without the section (an older agent) is still accepted', () => {
+    expect(parseHostDocument(JSON.stringify(doc))).toEqual(doc);
+    const { containers: _c, traffic: _t, ...older } = doc;
+    expect(parseHostDocument(JSON.stringify(older))).toEqual(older);
+  });
+
+  type Loose = Omit<HostDocument, 'containers' | 'traffic'> & { containers: Record<string, unknown>[]; traffic: Record<string, unknown>[] };
+  const mutate = (f: (d: Loose) => void) => {
+    const d = structuredClone(doc) as unknown as Loose;
+    f(d);
+    return JSON.stringify(d);
+  };
+  const sockets = (d: { containers: Record<string, unknown>[] }) => d.containers[0]!.sockets as Record<string, unknown>[];
+  const cases: [string, string, string][] = [
+    ['containers not a list', mutate((d) => { (d as unknown as Record<string, unknown>).containers = {}; }), 'containers'],
+    ['a container id that is no id', mutate((d) => { d.containers[0]!.id = 'web'; }), 'containers[0].id'],
+    ['two containers with one id', mutate((d) => { d.containers.push(d.containers[0]!); }), 'containers[1].id'],
+    ['a label that is not compose\'s (an environment leak)', mutate((d) => { d.containers[0]!.labels = { PASSWORD: 'x' }; }), 'containers[0].labels'],
+    ['a network mode with control characters', mutate((d) => { d.containers[0]!.networkMode = 'bridge\u001b[2J'; }), 'containers[0].networkMode'],
+    ['a negative netns', mutate((d) => { d.containers[0]!.netns = -1; }), 'containers[0].netns'],
+    ['a fractional pid', mutate((d) => { d.containers[0]!.pid = 1.5; }), 'containers[0].pid'],
+    ['ownsNetns not a boolean', mutate((d) => { d.containers[0]!.ownsNetns = 'yes'; }), 'containers[0].ownsNetns'],
+    ['an unknown source', mutate((d) => { d.containers[0]!.source = 'ebpf'; }), 'containers[0].source'],
+    ['an unknown socket state', mutate((d) => { sockets(d)[0]!.state = 'DANCING'; }), 'containers[0].sockets[0].state'],
+    ['a port of 70000', mutate((d) => { (sockets(d)[0]!.local as { port: number }).port = 70_000; }), 'containers[0].sockets[0].local.port'],
+    ['an address with escapes', mutate((d) => { (sockets(d)[0]!.remote as { address: string }).address = '1.2.3.4\u001b[31m'; }), 'containers[0].sockets[0].remote.address'],
+    ['a queue of NaN', mutate((d) => { sockets(d)[0]!.rxQueue = 'NaN'; }), 'containers[0].sockets[0].rxQueue'],
+    ['an owner in no container id', mutate((d) => { ((sockets(d)[1]!.processes as Record<string, unknown>[])[0]!).container = '../x'; }), 'containers[0].sockets[1].processes[0].container'],
+    ['too many owners', mutate((d) => { sockets(d)[0]!.processes = Array.from({ length: 65 }, () => ({ pid: 1, command: 'x' })); }), 'containers[0].sockets[0].processes'],
+    ['socketsOmitted negative', mutate((d) => { (d as unknown as Record<string, unknown>).socketsOmitted = -3; }), 'socketsOmitted'],
+    ['traffic of no container id', mutate((d) => { d.traffic[0]!.id = 'x'; }), 'traffic[0].id'],
+    ['traffic with an unknown scope', mutate((d) => { d.traffic[0]!.scope = 'galaxy'; }), 'traffic[0].scope'],
+    ['traffic with a string counter', mutate((d) => { d.traffic[0]!.rxBytes = '1e400'; }), 'traffic[0].rxBytes'],
+  ];
+  it.each(cases)('refuses %s, naming where', (_what, text, path) => {
+    expect(() => parseHostDocument(text)).toThrow(HostDocumentError);
+    try { parseHostDocument(text); } catch (err) { expect((err as HostDocumentError).path).toBe(path); }
+  });
+  it('refuses more sockets in all than the limit, whatever the containers', () => {
+    const many = mutate((d) => { d.containers = [0, 1, 2].map((i) => ({ ...d.containers[0]!, id: String(i).repeat(64) })); });
+    expect(() => parseHostDocument(many, { maxSockets: 8 })).toThrow(/containers\[2\]\.sockets: more than 8 sockets in all/);
+    expect(() => parseHostDocument(many, { maxContainers: 2 })).toThrow(/containers: 3 items, more than 2/);
   });
 });

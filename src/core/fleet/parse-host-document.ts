@@ -1,6 +1,7 @@
 // Reading a host document someone sent (pure): the hub trusts nothing on the wire. Size is checked before
 // parsing, every count is capped, every field the merge, the server or the map reads is checked for its type,
 // and the first problem is the error, named by its path in the document.
+import { SOCKET_STATES } from '../model/socket.js';
 import type { Topology } from '../model/topology.js';
 import { HOST_DOCUMENT_VERSION, type HostDocument, type HostFlow } from './host-document.js';
 
@@ -30,12 +31,16 @@ export interface HostDocumentLimits {
   readonly maxWarnings: number;
   /** Any string field, in characters. */
   readonly maxString: number;
+  /** Containers in the `containers` section. */
+  readonly maxContainers: number;
+  /** Sockets summed over all containers. */
+  readonly maxSockets: number;
 }
 
 /** Default limits: well above a host of 2,000 containers and 100,000 connections. */
 export const DEFAULT_HOST_DOCUMENT_LIMITS: HostDocumentLimits = {
   maxChars: 32 * 1024 * 1024, maxNodes: 50_000, maxEdges: 100_000, maxDetails: 200_000, maxFlows: 50_000,
-  maxAddresses: 1_024, maxNetworks: 4_096, maxWarnings: 1_000, maxString: 4_096,
+  maxAddresses: 1_024, maxNetworks: 4_096, maxWarnings: 1_000, maxString: 4_096, maxContainers: 10_000, maxSockets: 100_000,
 };
 
 const ENGINE_ID = /^[A-Za-z0-9][A-Za-z0-9:_.-]{0,127}$/;
@@ -75,7 +80,102 @@ export function checkHostDocument(value: unknown, limits: Partial<HostDocumentLi
   c.list(d.flows, 'flows', l.maxFlows).forEach((f, i) => checkFlow(c, f, `flows[${i}]`));
   if (d.flowsOmitted !== undefined) c.num(d.flowsOmitted, 'flowsOmitted');
   checkTopology(c, d.topology, l);
+  // Absent from agents older than the section: their containers are shown without sockets.
+  if (d.containers !== undefined) checkContainers(c, d.containers, l);
+  if (d.socketsOmitted !== undefined) c.int(d.socketsOmitted, 'socketsOmitted');
+  if (d.traffic !== undefined) checkTraffic(c, d.traffic, l);
   return value as HostDocument;
+}
+
+const SOCKET_STATE_SET = new Set<string>(SOCKET_STATES);
+const NETWORK_MODE = /^(bridge|host|none|container:[0-9a-f]{64}|[A-Za-z0-9][A-Za-z0-9_.-]*)$/;
+
+function checkContainers(c: Checker, v: unknown, l: HostDocumentLimits): void {
+  const ids = new Set<string>();
+  let sockets = 0;
+  c.list(v, 'containers', l.maxContainers).forEach((x, i) => {
+    const p = `containers[${i}]`;
+    const o = c.obj(x, p);
+    const id = c.str(o.id, `${p}.id`);
+    if (!CONTAINER_ID.test(id)) throw new HostDocumentError(`${p}.id`, 'not a 64-hex container id');
+    if (ids.has(id)) throw new HostDocumentError(`${p}.id`, 'duplicate container id');
+    ids.add(id);
+    c.str(o.name, `${p}.name`);
+    c.str(o.image, `${p}.image`);
+    if (!NETWORK_MODE.test(c.str(o.networkMode, `${p}.networkMode`))) throw new HostDocumentError(`${p}.networkMode`, 'not a Docker network mode');
+    c.int(o.pid, `${p}.pid`);
+    c.int(o.netns, `${p}.netns`);
+    if (typeof o.ownsNetns !== 'boolean') throw new HostDocumentError(`${p}.ownsNetns`, 'not a boolean');
+    if (o.source !== null && o.source !== 'netlink' && o.source !== 'proc') throw new HostDocumentError(`${p}.source`, 'not netlink, proc or null');
+    c.list(o.networks, `${p}.networks`, 64).forEach((y, j) => {
+      const net = c.obj(y, `${p}.networks[${j}]`);
+      c.str(net.name, `${p}.networks[${j}].name`);
+      if (net.ipv4 !== undefined) c.str(net.ipv4, `${p}.networks[${j}].ipv4`);
+      if (net.ipv6 !== undefined) c.str(net.ipv6, `${p}.networks[${j}].ipv6`);
+    });
+    c.list(o.ports, `${p}.ports`, 4_096).forEach((y, j) => checkPortBinding(c, y, `${p}.ports[${j}]`));
+    const labels = c.obj(o.labels, `${p}.labels`);
+    const keys = Object.keys(labels);
+    if (keys.length > 64) throw new HostDocumentError(`${p}.labels`, `${keys.length} labels, more than 64`);
+    for (const k of keys) {
+      // Compose's labels only: anything else could be a secret a host should not have published.
+      if (!k.startsWith('com.docker.compose.') || k.length > 256) throw new HostDocumentError(`${p}.labels`, `label ${JSON.stringify(k.slice(0, 64))} is not one of compose's`);
+      c.str(labels[k], `${p}.labels.${k}`);
+    }
+    const list = c.list(o.sockets, `${p}.sockets`, l.maxSockets);
+    sockets += list.length;
+    if (sockets > l.maxSockets) throw new HostDocumentError(`${p}.sockets`, `more than ${l.maxSockets} sockets in all`);
+    list.forEach((y, j) => checkSocket(c, y, `${p}.sockets[${j}]`));
+  });
+}
+
+function checkPortBinding(c: Checker, v: unknown, p: string): void {
+  const port = c.obj(v, p);
+  c.port(port.containerPort, `${p}.containerPort`);
+  c.port(port.hostPort, `${p}.hostPort`);
+  c.str(port.hostIp, `${p}.hostIp`);
+  if (port.protocol !== 'tcp' && port.protocol !== 'udp' && port.protocol !== 'sctp') throw new HostDocumentError(`${p}.protocol`, 'not tcp, udp or sctp');
+}
+
+function checkSocket(c: Checker, v: unknown, p: string): void {
+  const s = c.obj(v, p);
+  if (s.protocol !== 'tcp' && s.protocol !== 'udp') throw new HostDocumentError(`${p}.protocol`, 'not tcp or udp');
+  if (s.family !== 'ipv4' && s.family !== 'ipv6') throw new HostDocumentError(`${p}.family`, 'not ipv4 or ipv6');
+  if (typeof s.state !== 'string' || !SOCKET_STATE_SET.has(s.state)) throw new HostDocumentError(`${p}.state`, 'not a socket state');
+  for (const end of ['local', 'remote'] as const) {
+    const ep = c.obj(s[end], `${p}.${end}`);
+    const a = c.str(ep.address, `${p}.${end}.address`);
+    // An address goes into tables and JSON templates as it is: only what an address can hold.
+    if (a.length > 64 || !/^[0-9A-Fa-f.:*%a-z]*$/.test(a)) throw new HostDocumentError(`${p}.${end}.address`, 'not an address');
+    c.port(ep.port, `${p}.${end}.port`);
+  }
+  c.int(s.inode, `${p}.inode`);
+  c.int(s.rxQueue, `${p}.rxQueue`);
+  c.int(s.txQueue, `${p}.txQueue`);
+  c.list(s.processes, `${p}.processes`, 64).forEach((y, j) => {
+    const q = `${p}.processes[${j}]`;
+    const o = c.obj(y, q);
+    c.int(o.pid, `${q}.pid`);
+    c.str(o.command, `${q}.command`);
+    if (o.container !== undefined && o.container !== null && !CONTAINER_ID.test(c.str(o.container, `${q}.container`))) throw new HostDocumentError(`${q}.container`, 'not a 64-hex container id or null');
+  });
+}
+
+const TRAFFIC_COUNTERS = ['rxBytes', 'txBytes', 'rxPackets', 'txPackets', 'rxErrors', 'txErrors', 'rxDropped', 'txDropped'] as const;
+
+function checkTraffic(c: Checker, v: unknown, l: HostDocumentLimits): void {
+  const ids = new Set<string>();
+  c.list(v, 'traffic', l.maxContainers).forEach((x, i) => {
+    const p = `traffic[${i}]`;
+    const t = c.obj(x, p);
+    const id = c.str(t.id, `${p}.id`);
+    if (!CONTAINER_ID.test(id)) throw new HostDocumentError(`${p}.id`, 'not a 64-hex container id');
+    if (ids.has(id)) throw new HostDocumentError(`${p}.id`, 'duplicate container id');
+    ids.add(id);
+    for (const k of TRAFFIC_COUNTERS) c.num(t[k], `${p}.${k}`);
+    for (const k of ['rxBytesPerSec', 'txBytesPerSec'] as const) if (t[k] !== undefined) c.num(t[k], `${p}.${k}`);
+    if (t.scope !== 'container' && t.scope !== 'host' && t.scope !== 'shared') throw new HostDocumentError(`${p}.scope`, 'not container, host or shared');
+  });
 }
 
 type Checker = ReturnType<typeof checker>;
@@ -101,6 +201,10 @@ function checker(l: HostDocumentLimits) {
     },
     num(v: unknown, path: string): number {
       if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) fail(path, 'not a finite number ≥ 0');
+      return v as number;
+    },
+    int(v: unknown, path: string): number {
+      if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) fail(path, 'not a whole number ≥ 0');
       return v as number;
     },
     port(v: unknown, path: string): number {

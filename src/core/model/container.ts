@@ -24,6 +24,12 @@ export type NetworkMode =
   | { readonly kind: 'none' }
   | { readonly kind: 'container'; readonly containerId: string };
 
+/** The Docker host a container runs on, in a fleet (a hub's answer): the host's engine id and name. */
+export interface ContainerHost {
+  readonly id: string;
+  readonly hostname: string;
+}
+
 /** A running container as Docker describes it (inventory facts, no sockets). */
 export interface ContainerInfo {
   /** Full 64-hex id. */
@@ -38,6 +44,8 @@ export interface ContainerInfo {
   readonly ports: readonly PortBinding[];
   readonly labels: Readonly<Record<string, string>>;
   readonly startedAt?: string;
+  /** In a fleet only: the host it runs on (one agent's containers have none). */
+  readonly host?: ContainerHost;
 }
 
 /** Renders a network mode the way `docker inspect` spells HostConfig.NetworkMode. */

@@ -2,7 +2,7 @@ import type { Attribution, AttributedSocket } from '../attribute.js';
 import type { ProcessRef } from '../model/process.js';
 import { compileGlob } from '../glob.js';
 import { escapeJsonForTerminal } from './terminal-text.js';
-import { formatNetworkMode, type PortBinding } from '../model/container.js';
+import { formatNetworkMode, type ContainerHost, type PortBinding } from '../model/container.js';
 import type { Snapshot } from '../model/snapshot.js';
 import type { ContainerTraffic } from '../model/traffic.js';
 import { SOCKET_STATES, type Endpoint, type Protocol, type SocketState, type TcpInfo } from '../model/socket.js';
@@ -44,6 +44,8 @@ export interface PsContainer {
   readonly networks: readonly { name: string; ipv4?: string; ipv6?: string }[];
   readonly ports: readonly PortBinding[];
   readonly labels: Readonly<Record<string, string>>;
+  /** In a fleet (a hub's answer) only: the host it runs on. */
+  readonly host?: ContainerHost;
   /** Interface counters (and rates when two samples exist); absent when the namespace was not read. */
   readonly traffic?: Omit<ContainerTraffic, 'interfaces'> & { interfaces: ContainerTraffic['interfaces'] };
   /** Whether per-connection tcp_info (bytes, RTT) was read; false with the /proc source. */
@@ -166,6 +168,7 @@ export function toPsDocument(
         networks: c.networks.map((n) => ({ name: n.name, ...(n.ipv4 ? { ipv4: n.ipv4 } : {}), ...(n.ipv6 ? { ipv6: n.ipv6 } : {}) })),
         ports: c.ports,
         labels: c.labels,
+        ...(c.host ? { host: c.host } : {}),
         ...(traffic.get(c.id) ? { traffic: traffic.get(c.id) } : {}),
         tcpInfo: cs.tcpInfo,
       },
@@ -178,7 +181,7 @@ export function toPsDocument(
       },
     });
   }
-  containers.sort((a, b) => compareText(a.head.name, b.head.name));
+  containers.sort((a, b) => compareText(a.head.name, b.head.name) || compareText(a.head.host?.hostname ?? '', b.head.host?.hostname ?? '') || compareText(a.head.id, b.head.id));
   const warnings = snapshot.issues.map((i) => (i.count > 1 ? `${i.source}: ${i.message} (${i.count} times)` : `${i.source}: ${i.message}`));
   return { takenAt: snapshot.takenAt, host: { hostname: snapshot.hostname }, warnings, containers };
 }

@@ -1,4 +1,5 @@
 import type { Attribution } from '../attribute.js';
+import type { ContainerHost } from '../model/container.js';
 import type { Topology } from '../model/topology.js';
 import type { ContainerTraffic } from '../model/traffic.js';
 import { isDockerDnsSocket } from './docker-dns.js';
@@ -7,6 +8,8 @@ import { isDockerDnsSocket } from './docker-dns.js';
 export interface TopContainer {
   readonly id: string;
   readonly name: string;
+  /** In a fleet (a hub's answer) only: the host it runs on. */
+  readonly host?: ContainerHost;
   readonly rxBytesPerSec: number | null;
   readonly txBytesPerSec: number | null;
   readonly rxBytes: number | null;
@@ -39,6 +42,7 @@ export function toTopContainers(
     return {
       id: cs.container.id,
       name: cs.container.name,
+      ...(cs.container.host ? { host: cs.container.host } : {}),
       rxBytesPerSec: t?.rxBytesPerSec ?? null,
       txBytesPerSec: t?.txBytesPerSec ?? null,
       rxBytes: t?.rxBytes ?? null,
@@ -68,7 +72,7 @@ export function sortTopContainers(rows: readonly TopContainer[], sort: TopSortKe
     retransmits: (a, b) => b.retransmits - a.retransmits,
     name: () => 0,
   };
-  return [...rows].sort((a, b) => by[sort](a, b) || a.name.localeCompare(b.name));
+  return [...rows].sort((a, b) => by[sort](a, b) || a.name.localeCompare(b.name) || (a.host?.hostname ?? '').localeCompare(b.host?.hostname ?? '') || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
 /** Formats a byte rate for humans (B/s, kB/s, MB/s; SI like `docker stats`). */

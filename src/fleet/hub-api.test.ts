@@ -1,0 +1,103 @@
+// The hub's API over real host documents (core's merge and fleetSockets through createFleetRenderer):
+// /api/v1/containers and /api/v1/sockets list every host's containers with their host, with the filters and
+// `?host=`; the topology stream with `?host=` sends that host's part and only the diffs of that part.
+import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FLEET_T, hostDoc } from '../../test/fixtures/fleet/host-documents.js';
+import { readEvents } from '../../test/fixtures/sse.js';
+import type { HostDocument } from '../core/fleet/host-document.js';
+import type { ContainersReport } from '../core/report/containers.js';
+import type { PsReport } from '../core/report/ps.js';
+import type { Topology, TopologyDiff } from '../core/model/topology.js';
+import { buildApp } from '../server/app.js';
+import type { Json } from './doc-patch.js';
+import { diffPatch, type Patch } from './doc-patch.js';
+import { createHub } from './hub.js';
+import { checkFleetDocument, createFleetRenderer } from './hub-render.js';
+import { hostToken } from './wire.js';
+
+const logger = pino({ level: 'silent' });
+const apps: FastifyInstance[] = [];
+afterEach(async () => {
+  for (const a of apps.splice(0)) await a.close();
+});
+
+const A = hostDoc('AAAA:1', 'h1', 'a'.repeat(64), 100);
+const B = hostDoc('BBBB:2', 'h2', 'b'.repeat(64), 200);
+/** A document with a second container node (`extra`) in its topology. */
+const withExtra = (d: HostDocument, id: string): HostDocument => ({
+  ...d, topology: { ...d.topology, nodes: [...d.topology.nodes, { kind: 'container', id, name: 'extra', image: 'busybox', networkMode: 'none', networks: [], ports: [], pid: 7 }] },
+});
+
+async function setup(listen = false) {
+  const now = Date.parse(FLEET_T);
+  const hub = createHub({ render: createFleetRenderer(), check: checkFleetDocument, logger, hostname: 'the-hub', now: () => now, debounceMs: 1 });
+  for (const d of [A, B]) hub.accept({ v: 1, kind: 'full', host: hostToken(d.engineId), epoch: 1, run: 'r', at: now, intervalMs: 2000, doc: d as unknown as Json }, now);
+  hub.setNats('connected');
+  hub.markRebuilt();
+  const app = await buildApp(hub, { metrics: { defaultMetrics: false } });
+  apps.push(app);
+  const port = listen ? Number(new URL(await app.listen({ host: '127.0.0.1', port: 0 })).port) : 0;
+  return { hub, app, port, now };
+}
+
+describe('the hub serves every host\'s containers and sockets', () => {
+  it('/api/v1/sockets: both `first` containers, each with its host and sockets; ?host= and the filters', async () => {
+    const { app } = await setup();
+    const all = (await app.inject({ url: '/api/v1/sockets' })).json() as PsReport;
+    expect(all.host).toEqual({ hostname: 'the-hub' });
+    expect(all.containers.map((c) => [c.name, c.host?.hostname, c.sockets.length])).toEqual([['first', 'h1', 2], ['first', 'h2', 2]]);
+    const h2 = (await app.inject({ url: '/api/v1/sockets?host=h2' })).json() as PsReport;
+    expect(h2.containers.map((c) => c.id)).toEqual(['b'.repeat(64)]);
+    expect((await app.inject({ url: '/api/v1/sockets?host=BBBB:2' })).json()).toEqual(h2);
+    const listening = (await app.inject({ url: '/api/v1/sockets?listening=true&container=first' })).json() as PsReport;
+    expect(listening.containers.map((c) => c.sockets.map((s) => s.state))).toEqual([['LISTEN'], ['LISTEN']]);
+    const est = (await app.inject({ url: '/api/v1/sockets?state=established&host=h1' })).json() as PsReport;
+    expect(est.containers[0]?.sockets.map((s) => s.remote)).toEqual([{ address: '172.17.0.3', port: 40000 }]);
+    expect((await app.inject({ url: '/api/v1/sockets?host=h9' })).statusCode).toBe(404);
+  });
+
+  it('/api/v1/containers: the top rows with their host and traffic; ?host=', async () => {
+    const { app } = await setup();
+    const doc = (await app.inject({ url: '/api/v1/containers' })).json() as ContainersReport;
+    expect(doc.containers.map((c) => [c.host?.hostname, c.top.host?.hostname, c.socketCount, c.top.established, c.top.rxBytes, c.top.rxBytesPerSec])).toEqual([
+      ['h1', 'h1', 2, 1, 100, 10], ['h2', 'h2', 2, 1, 200, 10],
+    ]);
+    const h1 = (await app.inject({ url: '/api/v1/containers?host=h1' })).json() as ContainersReport;
+    expect(h1.containers.map((c) => c.id)).toEqual(['a'.repeat(64)]);
+  });
+
+  it('/api/v1/topology/stream?host= sends the host\'s part, then only the diffs of that part', async () => {
+    const { hub, port, now } = await setup(true);
+    const base = `http://127.0.0.1:${port}/api/v1/topology/stream`;
+    const change = (host: HostDocument, next: HostDocument, seq: number) => {
+      hub.accept({ v: 1, kind: 'diff', host: hostToken(host.engineId), epoch: 1, run: 'r', seq, at: now, intervalMs: 2000, patch: (diffPatch(host as unknown as Json, next as unknown as Json) ?? null) as Patch | null }, now);
+      hub.renderNow();
+    };
+    let h2Read: Promise<Awaited<ReturnType<typeof readEvents>>> | undefined;
+    // h1's stream is open before h2's, whose opening makes h2 change, then h1.
+    const h1 = await readEvents(`${base}?host=h1`, 2, {}, () => {
+      h2Read = readEvents(`${base}?host=h2`, 2, {}, () => {
+        change(B, withExtra(B, 'd'.repeat(64)), 1);
+        change(A, withExtra(A, 'c'.repeat(64)), 1);
+      });
+    });
+    const h2 = await h2Read!;
+    const first = h1[0]?.data as Topology;
+    expect(h1[0]?.event).toBe('topology');
+    expect(first.nodes.map((n) => n.id)).toEqual(['a'.repeat(64)]);
+    expect((h2[0]?.data as Topology).nodes.map((n) => n.id)).toEqual(['b'.repeat(64)]);
+    // h1's first diff is its own change: h2's, which came first, was not sent to it.
+    expect(h1[1]?.event).toBe('diff');
+    expect((h1[1]?.data as TopologyDiff).nodes.added.map((n) => n.id)).toEqual(['c'.repeat(64)]);
+    expect((h2[1]?.data as TopologyDiff).nodes.added.map((n) => n.id)).toEqual(['d'.repeat(64)]);
+  });
+
+  it('/api/v1/topology/stream?host= of an unknown host is a 404 naming the hosts', async () => {
+    const { app } = await setup();
+    const r = await app.inject({ url: '/api/v1/topology/stream?host=nope' });
+    expect(r.statusCode).toBe(404);
+    expect(r.json()).toMatchObject({ code: 'unknown_host', message: expect.stringContaining('h1, h2') });
+  });
+});
