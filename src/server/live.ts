@@ -73,6 +73,9 @@ const KEEP_ALIVE = Buffer.from(': keep-alive\n\n');
 const TURN_BYTES = 256 * 1024;
 const SKIP_COST = 64;
 
+/** The first document of the topology stream: the whole topology, or only the edges between fleet hosts. */
+type StreamEdges = 'all' | 'cross-host';
+
 /** An events client and where it is in the journal. */
 interface EventsEntry {
   readonly client: Client;
@@ -294,22 +297,32 @@ export function registerLiveRoutes(app: FastifyInstance, agent: Agent, views: Vi
   }
 
   // The full-topology frame of the current state, as shared bytes (a new client costs no serialisation).
-  let topologyCache: { state: unknown; key: string; frame: Buffer } | undefined;
-  function topologyFrame(state: NonNullable<ReturnType<Agent['current']>>, f: ReturnType<typeof freshness>): Buffer {
+  // One per kind of first document (whole, or `?edges=cross-host`).
+  const topologyCache = new Map<StreamEdges, { state: unknown; key: string; frame: Buffer }>();
+  function topologyFrame(state: NonNullable<ReturnType<Agent['current']>>, f: ReturnType<typeof freshness>, edges: StreamEdges): Buffer {
     const key = `${f.stale}|${f.staleSince ?? ''}`;
-    if (topologyCache?.state !== state || topologyCache.key !== key) {
-      topologyCache = { state, key, frame: Buffer.from(`event: topology\nid: ${state.seq}\ndata: ${views.topology(state, f)}\n\n`) };
+    let cached = topologyCache.get(edges);
+    if (cached?.state !== state || cached.key !== key) {
+      const doc = edges === 'cross-host' ? views.crossHostTopology(state, f) : views.topology(state, f);
+      cached = { state, key, frame: Buffer.from(`event: topology\nid: ${state.seq}\ndata: ${doc}\n\n`) };
+      topologyCache.set(edges, cached);
     }
-    return topologyCache.frame;
+    return cached.frame;
   }
 
   const sse = { produces: ['text/event-stream'] };
 
-  app.get('/api/v1/topology/stream', {
+  app.get<{ Querystring: { edges?: StreamEdges } }>('/api/v1/topology/stream', {
     schema: {
       ...sse,
-      summary: 'Server-Sent Events: `topology` (the full topology) first, then `diff` events (nodes and edges added, updated, removed) and `status` events when staleness changes',
-      response: { 200: { type: 'string', description: 'text/event-stream' }, 401: errorSchema, 503: errorSchema },
+      summary: 'Server-Sent Events: `topology` (the full topology) first, then `diff` events (nodes and edges added, updated, removed) and `status` events when staleness changes. ' +
+        'With `edges=cross-host`, the first `topology` of a fleet has every node but only the edges between two hosts, and `partial: {edges, omittedEdges}` (what a map with its hosts folded draws; ' +
+        'GET /api/v1/topology has the rest); the diffs are those of the whole topology',
+      querystring: {
+        type: 'object',
+        properties: { edges: { type: 'string', enum: ['all', 'cross-host'], description: 'the first document\'s edges: all (default) or only those between two fleet hosts' } },
+      },
+      response: { 200: { type: 'string', description: 'text/event-stream' }, 400: errorSchema, 401: errorSchema, 503: errorSchema },
     },
   }, async (req, reply) => {
     const state = agent.current();
@@ -318,7 +331,7 @@ export function registerLiveRoutes(app: FastifyInstance, agent: Agent, views: Vi
     const client = open('topology', req, reply, () => topologyClients.delete(client));
     topologyClients.add(client);
     // The document GET /api/v1/topology serves, serialised once per state and encoded once for every client.
-    reply.raw.write(topologyFrame(state, freshness(agent.status())));
+    reply.raw.write(topologyFrame(state, freshness(agent.status()), req.query.edges ?? 'all'));
   });
 
   app.get<{ Querystring: { type?: string[]; lastEventId?: string; host?: string } }>('/api/v1/events', {
