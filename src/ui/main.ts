@@ -11,8 +11,8 @@ import { byId, h } from './dom.js';
 import { edgesCsv, edgesForExport, edgesJson, sceneToSvg } from './export.js';
 import { filterChoices, NO_FILTER, parseQuery, visibleElements, type FilterState, type Visible } from './filter.js';
 import { formatTime } from './format.js';
-import { planView, toGraphModel, type GroupBy, type ViewPlan } from './graph-model.js';
-import { METRICS } from './layered-layout.js';
+import { budgetLines, LINE_BUDGET, planView, toGraphModel, type GraphModel, type GroupBy, type ViewPlan } from './graph-model.js';
+import { METRICS, type Layout } from './layered-layout.js';
 import { createGraphView, FIT_MARGIN, LABEL_PX, READABLE_ZOOM, TITLE_PX, type RenderStats, type Selection } from './graph-view.js';
 import { renderAggregatePanel, renderEdgeGroupPanel, renderEdgePanel, renderNodePanel, type Loaded, type PanelActions } from './panel.js';
 import { mergeRates, samplesToRates, type RatePoint } from './sparkline.js';
@@ -134,7 +134,7 @@ function show(t: Topology, replan = false, nodesChanged = true, planned?: { plan
     state.plan = plan;
     state.planKey = key;
     if (!planned) state.planMs = performance.now() - p0;
-    record(view.render(plan.model, plan.layout, { animate: !first }));
+    record(draw(plan.model, plan.layout, { animate: !first }));
     // The layout's bounds are where everything will be (measuring every label again would cost a frame or ten).
     view.whenSettled(() => view.fit(undefined, plan.layout.bounds));
   } else {
@@ -145,7 +145,7 @@ function show(t: Topology, replan = false, nodesChanged = true, planned?: { plan
     const v = keep ? { ...state.plan.view, ...aggregateEdges(sub.edges, state.plan.view.drawnAs) } : aggregateView(sub, hierarchy, state.plan.open);
     const model = toGraphModel(v, hierarchy, nowMs);
     state.plan = { ...state.plan, hierarchy, view: v, model };
-    record(view.render(model));
+    record(draw(model));
   }
   byId('host').textContent = t.hosts ? `fleet of ${t.hosts.length} hosts` : t.hostname ? `on ${t.hostname}` : '';
   if (nodesChanged || replan) updateChoices(t);
@@ -153,6 +153,24 @@ function show(t: Topology, replan = false, nodesChanged = true, planned?: { plan
   updateEmpty();
   if (state.view === 'table') drawTable();
   refreshPanel();
+}
+
+/** Lines between folded aggregates drawn last time, and how many were left out of how many (LINE_BUDGET). */
+let drawnLines = new Set<string>();
+let lineCounts = { hidden: 0, lines: 0 };
+
+/** Draws a model with at most LINE_BUDGET lines between folded aggregates, all of them around the selection. */
+function draw(model: GraphModel, layout?: Layout, opts?: { animate?: boolean; anchor?: { id: string; at: { x: number; y: number } } }): RenderStats {
+  const sel = state.selection;
+  const budgeted = budgetLines(model, LINE_BUDGET, { keep: new Set(sel ? [sel.id] : []), previous: drawnLines });
+  lineCounts = { hidden: budgeted.hidden, lines: budgeted.lines };
+  drawnLines = new Set(budgeted.model.edges.filter((e) => e.aggregated).map((e) => e.id));
+  return view.render(budgeted.model, layout, opts);
+}
+
+/** Draws the plan's lines again for a new selection, when some are left out. */
+function redrawLines(): void {
+  if (state.plan && lineCounts.hidden > 0) record(draw(state.plan.model));
 }
 
 /** What a plan is made for: the grouping and the filter (another key plans again). */
@@ -175,7 +193,7 @@ function replanWith(open: Set<string>, anchor?: string): void {
   const where = at && at.nonempty() ? { ...(at as unknown as { position(): { x: number; y: number } }).position() } : undefined;
   const plan = planView(sub, state.groupBy, { viewport: viewport(), zoom: READABLE_ZOOM, margin: FIT_MARGIN, nowMs: Date.parse(t.takenAt) || Date.now(), open, all: t.nodes });
   state.plan = plan;
-  record(view.render(plan.model, plan.layout, { animate: true, ...(anchor && where ? { anchor: { id: anchor, at: where } } : {}) }));
+  record(draw(plan.model, plan.layout, { animate: true, ...(anchor && where ? { anchor: { id: anchor, at: where } } : {}) }));
   updateCounts();
   refreshPanel();
 }
@@ -223,7 +241,8 @@ function updateCounts(): void {
   const drawn = state.plan?.view.units.length ?? 0;
   const folded = state.plan ? state.plan.view.units.filter((u) => u.kind === 'aggregate').length : 0;
   countsEl.textContent = `${nodes} node${nodes === 1 ? '' : 's'} · ${edges} edge${edges === 1 ? '' : 's'}${filtered ? ` (of ${t.nodes.length} · ${t.edges.length})` : ''}` +
-    (folded > 0 ? ` · ${drawn} drawn, ${folded} folded` : '') + (partial ? ` · loading ${partial.omittedEdges} edges within hosts…` : '');
+    (folded > 0 ? ` · ${drawn} drawn, ${folded} folded` : '') +
+    (lineCounts.hidden > 0 ? ` · the ${lineCounts.lines - lineCounts.hidden} busiest of ${lineCounts.lines} lines between folded groups drawn (open or select one for all of its)` : '') + (partial ? ` · loading ${partial.omittedEdges} edges within hosts…` : '');
   const f = state.filter;
   if (f.focus !== undefined) {
     byId('focus-name').textContent = t.nodes.find((n) => n.id === f.focus)?.name ?? f.focus;
@@ -617,6 +636,7 @@ function openEdge(id: string): void {
 
 function open(sel: NonNullable<Selection>): void {
   state.selection = sel;
+  redrawLines();
   view.select(sel);
   panelCache = undefined;
   refreshPanel();
@@ -625,7 +645,9 @@ function open(sel: NonNullable<Selection>): void {
 }
 
 function closePanel(): void {
+  const had = state.selection !== undefined;
   state.selection = undefined;
+  if (had) redrawLines();
   view.select(undefined);
   if (!panelEl.hidden) view.keepCentre(() => { panelEl.hidden = true; });
   panelCache = undefined;
@@ -897,6 +919,8 @@ declare global {
         diffMs: readonly number[]; planMs?: number; firstMs?: number; firstTopologyAt?: number; firstFrameAt?: number;
         /** False while the live topology is the stream's cross-host first document; when the whole one came. */
         whole: boolean; wholeAt?: number;
+        /** The shown topology's time; lines between folded groups left out of the drawing (LINE_BUDGET), of how many. */
+        takenAt?: string; hiddenLines: number; lines: number;
       };
     };
   }
@@ -911,5 +935,6 @@ window.portolan = {
     ...(state.firstFrameAt !== undefined ? { firstFrameAt: state.firstFrameAt } : {}),
     ...(state.firstTopologyAt !== undefined ? { firstTopologyAt: state.firstTopologyAt } : {}),
     whole: state.live !== undefined && state.live.partial === undefined, ...(state.wholeAt !== undefined ? { wholeAt: state.wholeAt } : {}),
+    ...(state.shown ? { takenAt: state.shown.takenAt } : {}), hiddenLines: lineCounts.hidden, lines: lineCounts.lines,
   }),
 };
