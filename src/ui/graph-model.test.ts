@@ -170,7 +170,8 @@ describe('sFlow edges on the map', () => {
 
 describe('budgetLines', () => {
   // Ten folded hosts, a line between each pair of neighbours (rates 1..9 B/s, one unmeasured), plus one
-  // container drawn as itself with an edge to a host (never budgeted) and an edge between two containers.
+  // container drawn as itself with an edge to a host and an edge between two containers, and a folded service
+  // inside an open box with a line to a host (none of these three budgeted).
   const node = (id: string, kind: 'aggregate' | 'container'): NodeData => ({ id, kind, label: id, size: 40, health: 'unknown', opacity: 1 });
   const line = (i: number, rate: number | undefined, extra: Partial<EdgeData> = {}): EdgeData => ({
     id: `agg:h${i}->h${i + 1}`, source: `h${i}`, target: `h${i + 1}`, label: '', protocol: 'tcp', width: 2, health: 'ok',
@@ -179,9 +180,10 @@ describe('budgetLines', () => {
   const hosts = Array.from({ length: 10 }, (_, i) => node(`h${i}`, 'aggregate'));
   const model: GraphModel = {
     boxes: [], netns: [],
-    nodes: [...hosts, node('c1', 'container'), node('c2', 'container')],
+    nodes: [...hosts, node('c1', 'container'), node('c2', 'container'), { ...node('svc', 'aggregate'), parent: 'h0-box' }],
     edges: [
       ...Array.from({ length: 9 }, (_, i) => line(i, i === 4 ? undefined : i + 1)),
+      line(22, 0, { id: 'agg:svc->h5', source: 'svc', target: 'h5' }),
       line(20, 5, { id: 'agg:c1->h3', source: 'c1', target: 'h3' }),
       line(21, 9, { id: 'c1->c2/tcp/80', source: 'c1', target: 'c2', aggregated: false }),
     ],
@@ -198,8 +200,9 @@ describe('budgetLines', () => {
     const b = budgetLines(model, 3);
     expect(b.hidden).toBe(6);
     expect(b.lines).toBe(9);
-    // Rates 9, 8, 7 (h8->h9, h7->h8, h6->h7); the line from a container and the edge between containers stay.
-    expect(ids(b.model)).toEqual(['agg:c1->h3', 'agg:h6->h7', 'agg:h7->h8', 'agg:h8->h9', 'c1->c2/tcp/80']);
+    // Rates 9, 8, 7 (h8->h9, h7->h8, h6->h7); the lines from a container and from inside an open box, and the
+    // edge between containers, stay.
+    expect(ids(b.model)).toEqual(['agg:c1->h3', 'agg:h6->h7', 'agg:h7->h8', 'agg:h8->h9', 'agg:svc->h5', 'c1->c2/tcp/80']);
     // The unmeasured line ranks last.
     expect(ids(budgetLines(model, 8).model)).not.toContain('agg:h4->h5');
   });
@@ -214,7 +217,7 @@ describe('budgetLines', () => {
   it('keeps a line drawn before while it ranks within twice the budget, so shifting rates do not swap lines every second', () => {
     // h3->h4 (rate 4) ranks 5th of 9: within 2 × 3, drawn before, so it stays in place of the third busiest.
     const b = budgetLines(model, 3, { previous: new Set(['agg:h3->h4']) });
-    expect(ids(b.model)).toEqual(['agg:c1->h3', 'agg:h3->h4', 'agg:h7->h8', 'agg:h8->h9', 'c1->c2/tcp/80']);
+    expect(ids(b.model)).toEqual(['agg:c1->h3', 'agg:h3->h4', 'agg:h7->h8', 'agg:h8->h9', 'agg:svc->h5', 'c1->c2/tcp/80']);
     // h0->h1 (rate 1) ranks 8th: beyond 2 × 3, it goes.
     expect(ids(budgetLines(model, 3, { previous: new Set(['agg:h0->h1']) }).model)).not.toContain('agg:h0->h1');
   });

@@ -329,7 +329,7 @@ export function planView(t: Topology, groupBy: GroupBy, opts: { viewport: Viewpo
 }
 
 /**
- * Most lines between two folded aggregates drawn at once. A fleet of 100 hosts folded has about 1,100 of them;
+ * Most lines between two outermost folded aggregates drawn at once. A fleet of 100 hosts folded has about 1,100 of them;
  * drawing each one (styles, paths, arrows) was most of the map's first frame, and so many lines cross into a grey
  * mesh. The busiest are drawn, the others counted (the status line says how many) and drawn around what is selected.
  */
@@ -345,13 +345,15 @@ export interface BudgetedModel {
 }
 
 /**
- * The model with at most `budget` lines between two folded aggregates (pure): every other edge stays, and so do
+ * The model with at most `budget` lines between two outermost folded aggregates — folded hosts, say, not a folded
+ * service inside an open host — (pure): every other edge stays, and so do
  * lines that touch an id in `keep` (the selected node) or are in it (the selected line); of the rest, the busiest
  * (bytes/s, then how many edges they stand for). A line drawn before (`previous`) stays while it ranks within
  * twice the budget, so live rates that shift a little do not swap lines in and out every second.
  */
 export function budgetLines(model: GraphModel, budget: number, opts: { keep?: ReadonlySet<string>; previous?: ReadonlySet<string> } = {}): BudgetedModel {
-  const folded = new Set(model.nodes.filter((n) => n.kind === 'aggregate').map((n) => n.id));
+  // Outermost folded aggregates only (a fleet's hosts): lines from inside an open one are all drawn.
+  const folded = new Set(model.nodes.filter((n) => n.kind === 'aggregate' && n.parent === undefined).map((n) => n.id));
   const candidates = model.edges.filter((e) => e.aggregated && folded.has(e.source) && folded.has(e.target));
   if (candidates.length <= budget) return { model, hidden: 0, lines: candidates.length };
   const keep = opts.keep ?? new Set<string>();
