@@ -475,9 +475,9 @@ function takeWhole(whole: TopologyDoc): void {
   state.live = whole;
   state.wholeAt = t0;
   if (state.atMs !== undefined) return;
-  // Same nodes as the partial document: the plan and every place stay, the edges within hosts join.
-  const drawn = state.plan !== undefined;
-  show(state.live, false, !drawn);
+  // Drawn from the partial document: same nodes, so the plan and every place stay and the edges within hosts
+  // join. Else (not drawn, or a map from before the stream reconnected) its nodes are taken in anew.
+  show(state.live, false, !partialShown);
   markFirst(t0);
 }
 
