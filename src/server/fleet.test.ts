@@ -118,6 +118,65 @@ describe('a fleet served with ?host=', () => {
   });
 });
 
+describe('the topology stream with ?edges=cross-host', () => {
+  it('first sends every node and only the edges between two hosts, saying how many it left out; then the whole topology\'s diffs', async () => {
+    const { agent, app, port } = await setup(true, true);
+    const all = (await app.inject({ url: '/api/v1/topology' })).json() as Topology;
+    const hostOf = new Map(all.nodes.map((n) => [n.id, n.host]));
+    const cross = all.edges.filter((e) => hostOf.get(e.from) !== hostOf.get(e.to));
+    expect(cross.length).toBeGreaterThan(0);
+    expect(cross.length).toBeLessThan(all.edges.length);
+    const events = await readEvents(`http://127.0.0.1:${port}/api/v1/topology/stream?edges=cross-host`, 2, {}, () => { void agent.collectNow(); });
+    const first = events[0]?.data as Topology & { partial?: unknown; stale?: boolean };
+    expect(events[0]?.event).toBe('topology');
+    expect(first.nodes).toEqual(all.nodes);
+    expect(first.hosts).toEqual(all.hosts);
+    expect(first.takenAt).toBe(all.takenAt);
+    expect(first.edges.map((e) => e.id).sort()).toEqual(cross.map((e) => e.id).sort());
+    expect(first.partial).toEqual({ edges: 'cross-host', omittedEdges: all.edges.length - cross.length });
+    expect(first.stale).toBe(false);
+    // The diff is the whole topology's: it starts from the document's time and names edges within a host too.
+    expect(events[1]?.event).toBe('diff');
+    const diff = events[1]?.data as { from: string; edges: { removed: string[] } };
+    expect(diff.from).toBe(all.takenAt);
+    expect(diff.edges.removed.some((id) => !cross.some((e) => e.id === id))).toBe(true);
+    // Without the parameter (and with edges=all): the whole topology, no `partial`.
+    for (const q of ['', '?edges=all']) {
+      const [whole] = await readEvents(`http://127.0.0.1:${port}/api/v1/topology/stream${q}`, 1);
+      expect((whole?.data as Topology).edges.length).toBe(agent.current()?.topology.edges.length);
+      expect(whole?.data).not.toHaveProperty('partial');
+    }
+  });
+
+  it('with ?host= too: the host\'s part, of which only the edges to other hosts', async () => {
+    const { app, port } = await setup(true, true);
+    const part = (await app.inject({ url: '/api/v1/topology?host=alpha' })).json() as Topology;
+    const hostOf = new Map(part.nodes.map((n) => [n.id, n.host]));
+    const cross = part.edges.filter((e) => hostOf.get(e.from) !== hostOf.get(e.to));
+    expect(cross.length).toBeGreaterThan(0);
+    expect(cross.length).toBeLessThan(part.edges.length);
+    const [first] = await readEvents(`http://127.0.0.1:${port}/api/v1/topology/stream?host=alpha&edges=cross-host`, 1);
+    const doc = first?.data as Topology & { partial?: unknown };
+    expect(doc.nodes).toEqual(part.nodes);
+    expect(doc.edges.map((e) => e.id).sort()).toEqual(cross.map((e) => e.id).sort());
+    expect(doc.partial).toEqual({ edges: 'cross-host', omittedEdges: part.edges.length - cross.length });
+    // And the whole part with ?host= alone (each kind of first document is cached apart).
+    const [whole] = await readEvents(`http://127.0.0.1:${port}/api/v1/topology/stream?host=alpha`, 1);
+    expect((whole?.data as Topology).edges.map((e) => e.id).sort()).toEqual(part.edges.map((e) => e.id).sort());
+  });
+
+  it('a value it does not know is a 400; on one agent the first document is whole', async () => {
+    const { app } = await setup();
+    const bad = await app.inject({ url: '/api/v1/topology/stream?edges=some' });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json()).toMatchObject({ code: expect.any(String) });
+    const { agent, port } = await setup(false, true);
+    const [first] = await readEvents(`http://127.0.0.1:${port}/api/v1/topology/stream?edges=cross-host`, 1);
+    expect((first?.data as Topology).edges).toEqual(agent.current()?.topology.edges);
+    expect(first?.data).not.toHaveProperty('partial');
+  });
+});
+
 describe('one agent with ?host=', () => {
   it('its own hostname answers everything, another name is a 404; /metrics has no host labels', async () => {
     const { app } = await setup(false);

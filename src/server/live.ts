@@ -74,6 +74,9 @@ const KEEP_ALIVE = Buffer.from(': keep-alive\n\n');
 const TURN_BYTES = 256 * 1024;
 const SKIP_COST = 64;
 
+/** The first document of the topology stream: the whole topology, or only the edges between fleet hosts. */
+type StreamEdges = 'all' | 'cross-host';
+
 /** An events client and where it is in the journal. */
 interface EventsEntry {
   readonly client: Client;
@@ -314,23 +317,39 @@ export function registerLiveRoutes(app: FastifyInstance, agent: Agent, views: Vi
   }
 
   // The full-topology frame of the current state, as shared bytes (a new client costs no serialisation).
-  let topologyCache: { state: unknown; key: string; frame: Buffer } | undefined;
-  function topologyFrame(state: NonNullable<ReturnType<Agent['current']>>, f: ReturnType<typeof freshness>, host: string | undefined): Buffer {
-    const key = `${f.stale}|${f.staleSince ?? ''}|${host ?? ''}`;
-    if (topologyCache?.state !== state || topologyCache.key !== key) {
-      topologyCache = { state, key, frame: Buffer.from(`event: topology\nid: ${state.seq}\ndata: ${views.topology(state, f, host)}\n\n`) };
+  // One per kind of first document (whole, or `?edges=cross-host`) and fleet host (`?host=`).
+  const topologyCache = new Map<string, { state: unknown; key: string; frame: Buffer }>();
+  function topologyFrame(state: NonNullable<ReturnType<Agent['current']>>, f: ReturnType<typeof freshness>, edges: StreamEdges, host: string | undefined): Buffer {
+    const key = `${f.stale}|${f.staleSince ?? ''}`;
+    const kind = `${edges}|${host ?? ''}`;
+    let cached = topologyCache.get(kind);
+    if (cached?.state !== state || cached.key !== key) {
+      const doc = edges === 'cross-host' ? views.crossHostTopology(state, f, host) : views.topology(state, f, host);
+      cached = { state, key, frame: Buffer.from(`event: topology\nid: ${state.seq}\ndata: ${doc}\n\n`) };
+      // Bounded: a state's frames only (a new state makes every kind again).
+      if (topologyCache.size > 64) topologyCache.clear();
+      topologyCache.set(kind, cached);
     }
-    return topologyCache.frame;
+    return cached.frame;
   }
 
   const sse = { produces: ['text/event-stream'] };
 
-  app.get<{ Querystring: { host?: string } }>('/api/v1/topology/stream', {
+  app.get<{ Querystring: { host?: string; edges?: StreamEdges } }>('/api/v1/topology/stream', {
     schema: {
       ...sse,
       summary: 'Server-Sent Events: `topology` (the full topology) first, then `diff` events (nodes and edges added, updated, removed) and `status` events when staleness changes; ' +
-        'with `?host=`, that fleet host\'s part (as GET /api/v1/topology?host=) and the diffs of that part',
-      querystring: { type: 'object', additionalProperties: false, properties: { host: hostParam } },
+        'with `?host=`, that fleet host\'s part (as GET /api/v1/topology?host=) and the diffs of that part. ' +
+        'With `edges=cross-host`, the first `topology` of a fleet has every node but only the edges between two hosts, and `partial: {edges, omittedEdges}` (what a map with its hosts folded draws; ' +
+        'GET /api/v1/topology has the rest); the diffs are those of the whole topology (or host part)',
+      querystring: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          host: hostParam,
+          edges: { type: 'string', enum: ['all', 'cross-host'], description: 'the first document\'s edges: all (default) or only those between two fleet hosts' },
+        },
+      },
       response: { 200: { type: 'string', description: 'text/event-stream' }, 400: errorSchema, 401: errorSchema, 404: errorSchema, 503: errorSchema },
     },
   }, async (req, reply) => {
@@ -341,7 +360,7 @@ export function registerLiveRoutes(app: FastifyInstance, agent: Agent, views: Vi
     const client = open('topology', req, reply, () => topologyClients.delete(client));
     topologyClients.set(client, host);
     // The document GET /api/v1/topology serves, serialised once per state and encoded once for every client.
-    reply.raw.write(topologyFrame(state, freshness(agent.status()), host));
+    reply.raw.write(topologyFrame(state, freshness(agent.status()), req.query.edges ?? 'all', host));
   });
 
   app.get<{ Querystring: { type?: string[]; lastEventId?: string; host?: string } }>('/api/v1/events', {

@@ -6,6 +6,7 @@ import { toContainersReport } from '../core/report/containers.js';
 import { toOutpost } from '../core/report/outpost.js';
 import { toPsReport, type PsFilter, type PsReport } from '../core/report/ps.js';
 import { toTopContainers } from '../core/report/top.js';
+import { toCrossHostTopology } from '../core/topology/cross-host.js';
 
 /** Fields every document from a live agent carries besides its own. */
 export interface Freshness {
@@ -59,6 +60,16 @@ export function createViews(outpostInterfaces: readonly string[]) {
     /** `/api/v1/topology`; with a fleet host id, that host's part. */
     topology(state: AgentState, f: Freshness, host?: string): string {
       return memo(state, `topology|${fkey(f)}|${host ?? ''}`, () => JSON.stringify({ ...(host !== undefined ? topologyOfHost(state.topology, host) : state.topology), ...f }));
+    },
+    /**
+     * The topology stream's first document with `?edges=cross-host`: every node, only the edges between two fleet
+     * hosts, and `partial` saying how many were left out (the whole topology on one agent); with a host, of its part.
+     */
+    crossHostTopology(state: AgentState, f: Freshness, host?: string): string {
+      return memo(state, `topology-cross-host|${fkey(f)}|${host ?? ''}`, () => {
+        const { topology, partial } = toCrossHostTopology(host !== undefined ? topologyOfHost(state.topology, host) : state.topology);
+        return JSON.stringify({ ...topology, ...f, ...(partial ? { partial } : {}) });
+      });
     },
     /** `GET /` for outpost clients. */
     outpost(state: AgentState): string {

@@ -74,14 +74,17 @@ export interface LiveHandlers {
   onConnection(state: 'open' | 'retrying'): void;
 }
 
-/** Follows /api/v1/topology/stream until closed, reconnecting for ever. */
-export function openLive(handlers: LiveHandlers, retryMs = 2000): { close(): void } {
+/**
+ * Follows /api/v1/topology/stream until closed, reconnecting for ever. The map asks for `edges=cross-host`: a
+ * fleet's first document then has only the edges between hosts (`partial` says so) and the rest is fetched.
+ */
+export function openLive(handlers: LiveHandlers, retryMs = 2000, path = '/api/v1/topology/stream?edges=cross-host'): { close(): void } {
   let source: EventSource | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let closed = false;
   const parse = (ev: Event) => JSON.parse((ev as MessageEvent<string>).data) as unknown;
   const connect = () => {
-    const s = new EventSource('/api/v1/topology/stream');
+    const s = new EventSource(path);
     source = s;
     s.addEventListener('open', () => handlers.onConnection('open'));
     s.addEventListener('topology', (ev) => handlers.onTopology(parse(ev) as TopologyDoc));

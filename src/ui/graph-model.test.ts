@@ -5,7 +5,7 @@ import type { EdgeSflow, EdgeTraffic, Topology, TopologyEdge } from '../core/mod
 import { formatRate } from './format.js';
 import { buildTopology } from '../core/topology/build-topology.js';
 import { aggregateView, buildHierarchy } from './aggregate.js';
-import { aggregatedEdgeLabel, edgeLabel, edgeWidth, fade, fitsAt, isIdleEdge, planView, shortName, toGraphModel } from './graph-model.js';
+import { aggregatedEdgeLabel, budgetLines, edgeLabel, edgeWidth, fade, fitsAt, isIdleEdge, planView, shortName, toGraphModel, type EdgeData, type GraphModel, type NodeData } from './graph-model.js';
 
 const topology = () => buildTopology(syntheticSnapshot());
 
@@ -165,5 +165,60 @@ describe('sFlow edges on the map', () => {
     const fromHistory = between(edge(undefined, { connections: 0, states: {}, via: [], sflow: { bytesSource: 'sflow', agents: ['10.0.0.9'], samplingRates: [10] } }));
     expect(edgeLabel(fromHistory)).toBe('tcp/80 · sFlow');
     expect(openModel({ ...topology(), edges: [fromHistory] }).edges.find((x) => x.id === fromHistory.id)).toMatchObject({ sflowOnly: true, width: 1.5 });
+  });
+});
+
+describe('budgetLines', () => {
+  // Ten folded hosts, a line between each pair of neighbours (rates 1..9 B/s, one unmeasured), plus one
+  // container drawn as itself with an edge to a host and an edge between two containers, and a folded service
+  // inside an open box with a line to a host (none of these three budgeted).
+  const node = (id: string, kind: 'aggregate' | 'container'): NodeData => ({ id, kind, label: id, size: 40, health: 'unknown', opacity: 1 });
+  const line = (i: number, rate: number | undefined, extra: Partial<EdgeData> = {}): EdgeData => ({
+    id: `agg:h${i}->h${i + 1}`, source: `h${i}`, target: `h${i + 1}`, label: '', protocol: 'tcp', width: 2, health: 'ok',
+    ...(rate !== undefined ? { rate } : {}), idle: false, count: 1, aggregated: true, closed: false, opacity: 0.6, sflowOnly: false, ...extra,
+  });
+  const hosts = Array.from({ length: 10 }, (_, i) => node(`h${i}`, 'aggregate'));
+  const model: GraphModel = {
+    boxes: [], netns: [],
+    nodes: [...hosts, node('c1', 'container'), node('c2', 'container'), { ...node('svc', 'aggregate'), parent: 'h0-box' }],
+    edges: [
+      ...Array.from({ length: 9 }, (_, i) => line(i, i === 4 ? undefined : i + 1)),
+      line(22, 0, { id: 'agg:svc->h5', source: 'svc', target: 'h5' }),
+      line(20, 5, { id: 'agg:c1->h3', source: 'c1', target: 'h3' }),
+      line(21, 9, { id: 'c1->c2/tcp/80', source: 'c1', target: 'c2', aggregated: false }),
+    ],
+  };
+  const ids = (m: GraphModel) => m.edges.map((e) => e.id).sort();
+
+  it('draws every line when there are no more than the budget', () => {
+    const b = budgetLines(model, 9);
+    expect(b.model).toBe(model);
+    expect(b).toMatchObject({ hidden: 0, lines: 9 });
+  });
+
+  it('keeps the busiest lines between folded aggregates and every other edge, counting the rest', () => {
+    const b = budgetLines(model, 3);
+    expect(b.hidden).toBe(6);
+    expect(b.lines).toBe(9);
+    // Rates 9, 8, 7 (h8->h9, h7->h8, h6->h7); the lines from a container and from inside an open box, and the
+    // edge between containers, stay.
+    expect(ids(b.model)).toEqual(['agg:c1->h3', 'agg:h6->h7', 'agg:h7->h8', 'agg:h8->h9', 'agg:svc->h5', 'c1->c2/tcp/80']);
+    // The unmeasured line ranks last.
+    expect(ids(budgetLines(model, 8).model)).not.toContain('agg:h4->h5');
+  });
+
+  it('draws every line of the selected node, and the selected line, beyond the budget', () => {
+    const b = budgetLines(model, 3, { keep: new Set(['h1']) });
+    expect(ids(b.model)).toEqual(expect.arrayContaining(['agg:h0->h1', 'agg:h1->h2', 'agg:h6->h7', 'agg:h7->h8', 'agg:h8->h9']));
+    expect(b.hidden).toBe(4);
+    expect(ids(budgetLines(model, 3, { keep: new Set(['agg:h4->h5']) }).model)).toContain('agg:h4->h5');
+  });
+
+  it('keeps a line drawn before while it ranks within twice the budget, so shifting rates do not swap lines every second', () => {
+    // h3->h4 (rate 4) ranks 5th of 9: within 2 × 3, drawn before, so it stays in place of the third busiest.
+    const b = budgetLines(model, 3, { previous: new Set(['agg:h3->h4']) });
+    expect(ids(b.model)).toEqual(['agg:c1->h3', 'agg:h3->h4', 'agg:h7->h8', 'agg:h8->h9', 'agg:svc->h5', 'c1->c2/tcp/80']);
+    // h0->h1 (rate 1) ranks 8th: beyond 2 × 3, it goes.
+    expect(ids(budgetLines(model, 3, { previous: new Set(['agg:h0->h1']) }).model)).not.toContain('agg:h0->h1');
   });
 });

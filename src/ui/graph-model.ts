@@ -327,3 +327,52 @@ export function planView(t: Topology, groupBy: GroupBy, opts: { viewport: Viewpo
   }
   return plan as ViewPlan;
 }
+
+/**
+ * Most lines between two outermost folded aggregates drawn at once. A fleet of 100 hosts folded has about 1,100 of them;
+ * drawing each one (styles, paths, arrows) was most of the map's first frame, and so many lines cross into a grey
+ * mesh. The busiest are drawn, the others counted (the status line says how many) and drawn around what is selected.
+ */
+export const LINE_BUDGET = 150;
+
+/** What `budgetLines` drew and left out. */
+export interface BudgetedModel {
+  readonly model: GraphModel;
+  /** Lines between folded aggregates left out. */
+  readonly hidden: number;
+  /** Lines between folded aggregates in all (drawn or not). */
+  readonly lines: number;
+}
+
+/**
+ * The model with at most `budget` lines between two outermost folded aggregates — folded hosts, say, not a folded
+ * service inside an open host — (pure): every other edge stays, and so do
+ * lines that touch an id in `keep` (the selected node) or are in it (the selected line); of the rest, the busiest
+ * (bytes/s, then how many edges they stand for). A line drawn before (`previous`) stays while it ranks within
+ * twice the budget, so live rates that shift a little do not swap lines in and out every second.
+ */
+export function budgetLines(model: GraphModel, budget: number, opts: { keep?: ReadonlySet<string>; previous?: ReadonlySet<string> } = {}): BudgetedModel {
+  // Outermost folded aggregates only (a fleet's hosts): lines from inside an open one are all drawn.
+  const folded = new Set(model.nodes.filter((n) => n.kind === 'aggregate' && n.parent === undefined).map((n) => n.id));
+  const candidates = model.edges.filter((e) => e.aggregated && folded.has(e.source) && folded.has(e.target));
+  if (candidates.length <= budget) return { model, hidden: 0, lines: candidates.length };
+  const keep = opts.keep ?? new Set<string>();
+  const previous = opts.previous ?? new Set<string>();
+  const ranked = [...candidates].sort((a, b) => (b.rate ?? -1) - (a.rate ?? -1) || b.count - a.count || compareIds(a.id, b.id));
+  const drawn = new Set<string>();
+  for (const e of ranked) if (keep.has(e.id) || keep.has(e.source) || keep.has(e.target)) drawn.add(e.id);
+  let room = budget;
+  for (let i = 0; i < ranked.length && i < 2 * budget && room > 0; i++) {
+    const e = ranked[i] as EdgeData;
+    if (previous.has(e.id) && !drawn.has(e.id)) { drawn.add(e.id); room--; }
+  }
+  for (let i = 0; i < ranked.length && room > 0; i++) {
+    const e = ranked[i] as EdgeData;
+    if (!drawn.has(e.id)) { drawn.add(e.id); room--; }
+  }
+  const isCandidate = new Set(candidates.map((e) => e.id));
+  const edges = model.edges.filter((e) => !isCandidate.has(e.id) || drawn.has(e.id));
+  return { model: { ...model, edges }, hidden: model.edges.length - edges.length, lines: candidates.length };
+}
+
+const compareIds = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);

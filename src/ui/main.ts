@@ -1,7 +1,7 @@
 // The web map's page: wires the live stream, the map, the table, the side panel, the filters and the time
 // slider around one state. Everything shown is computed from `shown` (the live topology, or history's at
 // the slider's instant) by the pure modules; this file only fetches and routes events.
-import type { Topology, TopologyNode } from '../core/model/topology.js';
+import type { Topology, TopologyDiff, TopologyNode } from '../core/model/topology.js';
 import { healthRuleText } from '../core/report/edge-health.js';
 import { applyTopologyDiff } from '../core/topology/diff-topology.js';
 import { aggregateEdges, aggregateView, buildHierarchy, chooseOpen, openingFor, type Aggregate } from './aggregate.js';
@@ -11,8 +11,8 @@ import { byId, h } from './dom.js';
 import { edgesCsv, edgesForExport, edgesJson, sceneToSvg } from './export.js';
 import { filterChoices, NO_FILTER, parseQuery, visibleElements, type FilterState, type Visible } from './filter.js';
 import { formatTime } from './format.js';
-import { planView, toGraphModel, type GroupBy, type ViewPlan } from './graph-model.js';
-import { METRICS } from './layered-layout.js';
+import { budgetLines, LINE_BUDGET, planView, toGraphModel, type GraphModel, type GroupBy, type ViewPlan } from './graph-model.js';
+import { METRICS, type Layout } from './layered-layout.js';
 import { createGraphView, FIT_MARGIN, LABEL_PX, READABLE_ZOOM, TITLE_PX, type RenderStats, type Selection } from './graph-view.js';
 import { renderAggregatePanel, renderEdgeGroupPanel, renderEdgePanel, renderNodePanel, type Loaded, type PanelActions } from './panel.js';
 import { mergeRates, samplesToRates, type RatePoint } from './sparkline.js';
@@ -64,6 +64,8 @@ interface State {
   /** When the first topology arrived and the first map frame was drawn (ms since navigation start). */
   firstTopologyAt?: number;
   firstFrameAt?: number;
+  /** When the whole topology replaced the stream's cross-host first document (ms since navigation start). */
+  wholeAt?: number;
 }
 
 const state: State = {
@@ -112,7 +114,7 @@ const viewport = () => ({ width: mapEl.clientWidth || 800, height: mapEl.clientH
  * Shows a topology. `replan`: lay the map out again (a view change: group-by, filter, the person's Re-layout or
  * a resize); otherwise, when the plan's key is the same, a live update keeps every node where it is.
  */
-function show(t: Topology, replan = false, nodesChanged = true): void {
+function show(t: Topology, replan = false, nodesChanged = true, planned?: { plan: ViewPlan; key: string }): void {
   state.shown = t;
   const f = state.filter;
   const filtered = isFiltered(f);
@@ -123,16 +125,16 @@ function show(t: Topology, replan = false, nodesChanged = true): void {
     state.visible = undefined;
   }
   const sub = filtered && state.visible ? restrict(t, state.visible) : t;
-  const key = JSON.stringify([state.groupBy, filtered ? f : null]);
+  const key = planKey();
   const nowMs = Date.parse(t.takenAt) || Date.now();
   if (replan || !state.plan || state.planKey !== key) {
     const first = !state.plan;
     const p0 = performance.now();
-    const plan = planView(sub, state.groupBy, { viewport: viewport(), zoom: READABLE_ZOOM, margin: FIT_MARGIN, nowMs, keep: state.userOpen, closed: state.userClosed, all: t.nodes });
+    const plan = planned && planned.key === key ? planned.plan : planView(sub, state.groupBy, { viewport: viewport(), zoom: READABLE_ZOOM, margin: FIT_MARGIN, nowMs, keep: state.userOpen, closed: state.userClosed, all: t.nodes });
     state.plan = plan;
     state.planKey = key;
-    state.planMs = performance.now() - p0;
-    record(view.render(plan.model, plan.layout, { animate: !first }));
+    if (!planned) state.planMs = performance.now() - p0;
+    record(draw(plan.model, plan.layout, { animate: !first }));
     // The layout's bounds are where everything will be (measuring every label again would cost a frame or ten).
     view.whenSettled(() => view.fit(undefined, plan.layout.bounds));
   } else {
@@ -143,7 +145,7 @@ function show(t: Topology, replan = false, nodesChanged = true): void {
     const v = keep ? { ...state.plan.view, ...aggregateEdges(sub.edges, state.plan.view.drawnAs) } : aggregateView(sub, hierarchy, state.plan.open);
     const model = toGraphModel(v, hierarchy, nowMs);
     state.plan = { ...state.plan, hierarchy, view: v, model };
-    record(view.render(model));
+    record(draw(model));
   }
   byId('host').textContent = t.hosts ? `fleet of ${t.hosts.length} hosts` : t.hostname ? `on ${t.hostname}` : '';
   if (nodesChanged || replan) updateChoices(t);
@@ -151,6 +153,29 @@ function show(t: Topology, replan = false, nodesChanged = true): void {
   updateEmpty();
   if (state.view === 'table') drawTable();
   refreshPanel();
+}
+
+/** Lines between folded aggregates drawn last time, and how many were left out of how many (LINE_BUDGET). */
+let drawnLines = new Set<string>();
+let lineCounts = { hidden: 0, lines: 0 };
+
+/** Draws a model with at most LINE_BUDGET lines between folded aggregates, all of them around the selection. */
+function draw(model: GraphModel, layout?: Layout, opts?: { animate?: boolean; anchor?: { id: string; at: { x: number; y: number } } }): RenderStats {
+  const sel = state.selection;
+  const budgeted = budgetLines(model, LINE_BUDGET, { keep: new Set(sel ? [sel.id] : []), previous: drawnLines });
+  lineCounts = { hidden: budgeted.hidden, lines: budgeted.lines };
+  drawnLines = new Set(budgeted.model.edges.filter((e) => e.aggregated).map((e) => e.id));
+  return view.render(budgeted.model, layout, opts);
+}
+
+/** Draws the plan's lines again for a new selection, when some are left out. */
+function redrawLines(): void {
+  if (state.plan && lineCounts.hidden > 0) record(draw(state.plan.model));
+}
+
+/** What a plan is made for: the grouping and the filter (another key plans again). */
+function planKey(): string {
+  return JSON.stringify([state.groupBy, isFiltered(state.filter) ? state.filter : null]);
 }
 
 function record(stats: RenderStats): void {
@@ -168,7 +193,7 @@ function replanWith(open: Set<string>, anchor?: string): void {
   const where = at && at.nonempty() ? { ...(at as unknown as { position(): { x: number; y: number } }).position() } : undefined;
   const plan = planView(sub, state.groupBy, { viewport: viewport(), zoom: READABLE_ZOOM, margin: FIT_MARGIN, nowMs: Date.parse(t.takenAt) || Date.now(), open, all: t.nodes });
   state.plan = plan;
-  record(view.render(plan.model, plan.layout, { animate: true, ...(anchor && where ? { anchor: { id: anchor, at: where } } : {}) }));
+  record(draw(plan.model, plan.layout, { animate: true, ...(anchor && where ? { anchor: { id: anchor, at: where } } : {}) }));
   updateCounts();
   refreshPanel();
 }
@@ -211,10 +236,13 @@ function updateCounts(): void {
   const filtered = isFiltered(state.filter);
   const nodes = filtered && state.visible ? state.visible.nodes.size : t.nodes.length;
   const edges = filtered && state.visible ? state.visible.edges.size : t.edges.length;
+  // The stream's cross-host first document: the edges within each host are on their way.
+  const partial = t === state.live ? state.live.partial : undefined;
   const drawn = state.plan?.view.units.length ?? 0;
   const folded = state.plan ? state.plan.view.units.filter((u) => u.kind === 'aggregate').length : 0;
   countsEl.textContent = `${nodes} node${nodes === 1 ? '' : 's'} · ${edges} edge${edges === 1 ? '' : 's'}${filtered ? ` (of ${t.nodes.length} · ${t.edges.length})` : ''}` +
-    (folded > 0 ? ` · ${drawn} drawn, ${folded} folded` : '');
+    (folded > 0 ? ` · ${drawn} drawn, ${folded} folded` : '') +
+    (lineCounts.hidden > 0 ? ` · the ${lineCounts.lines - lineCounts.hidden} busiest of ${lineCounts.lines} lines between folded groups drawn (open or select one for all of its)` : '') + (partial ? ` · loading ${partial.omittedEdges} edges within hosts…` : '');
   const f = state.filter;
   if (f.focus !== undefined) {
     byId('focus-name').textContent = t.nodes.find((n) => n.id === f.focus)?.name ?? f.focus;
@@ -348,17 +376,109 @@ function tell(text: string): void {
 
 // ---- live stream --------------------------------------------------------------------------------------
 
+/** Marks the first map drawn from the live stream (for the benchmark): arrived at `t0`, handled until now. */
+function markFirst(t0: number): void {
+  if (state.firstMs !== undefined) return;
+  state.firstTopologyAt = t0;
+  state.firstMs = performance.now() - t0;
+  requestAnimationFrame(() => { state.firstFrameAt = performance.now(); });
+}
+
+// A fleet's first document from the stream has only the edges between hosts (`partial`): what a map with every
+// host folded draws. The map draws it at once when its plan keeps every host folded, then fetches the whole
+// topology and brings it up to the stream's time with the diffs received meanwhile (they are the whole
+// topology's; applied to the partial one they keep it current for what it holds).
+/** Diffs received since the partial document, to bring the whole topology fetched meanwhile up to date. */
+let diffsSincePartial: TopologyDiff[] = [];
+/** The whole topology fetched, still behind the live one's time: the next diffs bring it there. */
+let pendingWhole: TopologyDoc | undefined;
+let wholeAbort: AbortController | undefined;
+/** True when the partial live document is drawn (else the map waits for the whole one, diffs included). */
+let partialShown = false;
+/** Most diffs kept for that; a whole topology older than they reach is fetched again. */
+const DIFFS_KEPT = 100;
+
+/** True when a plan draws everything the partial document holds as it would the whole one: every host folded. */
+function foldsEveryHost(plan: ViewPlan): boolean {
+  for (const id of plan.open) if (plan.hierarchy.aggregates.get(id)?.kind === 'host') return false;
+  return true;
+}
+
 function onLiveTopology(doc: TopologyDoc): void {
   const t0 = performance.now();
+  wholeAbort?.abort();
+  pendingWhole = undefined;
+  diffsSincePartial = [];
+  partialShown = false;
   state.live = doc;
   state.freshness = { stale: doc.stale === true, ...(doc.staleSince ? { staleSince: doc.staleSince } : {}) };
   updateBanner();
-  if (state.atMs === undefined) show(doc);
-  if (state.firstMs === undefined) {
-    state.firstTopologyAt = t0;
-    state.firstMs = performance.now() - t0;
-    requestAnimationFrame(() => { state.firstFrameAt = performance.now(); });
+  if (doc.partial) {
+    fetchWhole();
+    // A map already drawn (the stream reconnected), history or a filter: wait for the whole topology.
+    if (state.plan || state.atMs !== undefined || isFiltered(state.filter)) return;
+    // Drawn now only when the edges it lacks would not be drawn anyway (inside folded hosts).
+    const p0 = performance.now();
+    const plan = planView(doc, state.groupBy, { viewport: viewport(), zoom: READABLE_ZOOM, margin: FIT_MARGIN, nowMs: Date.parse(doc.takenAt) || Date.now(), keep: state.userOpen, closed: state.userClosed, all: doc.nodes });
+    state.planMs = performance.now() - p0;
+    if (!foldsEveryHost(plan)) return;
+    partialShown = true;
+    show(doc, true, true, { plan, key: planKey() });
+    markFirst(t0);
+    return;
   }
+  state.wholeAt ??= t0;
+  if (state.atMs === undefined) {
+    show(doc);
+    markFirst(t0);
+  }
+}
+
+/** Fetches the whole topology behind a partial first document, once the map's frame is drawn; retried on failure. */
+function fetchWhole(): void {
+  const abort = new AbortController();
+  wholeAbort = abort;
+  const attempt = () => {
+    if (abort.signal.aborted) return;
+    fetchTopology(undefined, abort.signal).then((whole) => {
+      if (!abort.signal.aborted) adoptWhole(whole);
+    }, (err: unknown) => {
+      if (abort.signal.aborted || (err as Error).name === 'AbortError') return;
+      setTimeout(attempt, 2000);
+    });
+  };
+  requestAnimationFrame(() => setTimeout(attempt, 0));
+}
+
+/** Takes the whole topology in place of the partial live one, once both are of the same time. */
+function adoptWhole(fetched: TopologyDoc): void {
+  const live = state.live;
+  if (!live?.partial) return;
+  let whole = fetched;
+  for (const d of diffsSincePartial) if (d.from === whole.takenAt) whole = applyTopologyDiff(whole, d);
+  if (whole.takenAt === live.takenAt) {
+    takeWhole(whole);
+  } else if (Date.parse(whole.takenAt) > Date.parse(live.takenAt)) {
+    pendingWhole = whole;
+  } else {
+    // Older than the diffs kept reach: fetch again.
+    fetchWhole();
+  }
+}
+
+function takeWhole(whole: TopologyDoc): void {
+  const t0 = performance.now();
+  wholeAbort?.abort();
+  pendingWhole = undefined;
+  diffsSincePartial = [];
+  // Fetched from GET /api/v1/topology: whole, no `partial`.
+  state.live = whole;
+  state.wholeAt = t0;
+  if (state.atMs !== undefined) return;
+  // Drawn from the partial document: same nodes, so the plan and every place stay and the edges within hosts
+  // join. Else (not drawn, or a map from before the stream reconnected) its nodes are taken in anew.
+  show(state.live, false, !partialShown);
+  markFirst(t0);
 }
 
 let resyncing = false;
@@ -375,6 +495,16 @@ openLive({
     }
     const t0 = performance.now();
     state.live = applyTopologyDiff(state.live, diff);
+    if (state.live.partial) {
+      diffsSincePartial = [...diffsSincePartial.slice(-(DIFFS_KEPT - 1)), diff];
+      if (pendingWhole && diff.from === pendingWhole.takenAt) pendingWhole = applyTopologyDiff(pendingWhole, diff);
+      if (pendingWhole && pendingWhole.takenAt === state.live.takenAt) {
+        takeWhole(pendingWhole);
+        return;
+      }
+      // Not drawn (a host would be open, or the map shows what it had): the whole topology is drawn when it comes.
+      if (!partialShown) return;
+    }
     if (state.atMs === undefined) show(state.live, false, diff.nodes.added.length + diff.nodes.updated.length + diff.nodes.removed.length > 0 || diff.hosts !== undefined);
     state.diffMs = [...state.diffMs.slice(-99), performance.now() - t0];
     if (diff.nodes.added.some((n) => n.kind === 'container')) void pollContainers();
@@ -464,7 +594,8 @@ function goLive(): void {
   modeBadge.hidden = true;
   document.body.classList.remove('past');
   timeline.setMode(undefined);
-  if (state.live) show(state.live);
+  // A partial live document not drawn yet: the whole topology is drawn when it comes.
+  if (state.live && !(state.live.partial && !partialShown)) show(state.live);
   void refreshHistory();
 }
 
@@ -505,6 +636,7 @@ function openEdge(id: string): void {
 
 function open(sel: NonNullable<Selection>): void {
   state.selection = sel;
+  redrawLines();
   view.select(sel);
   panelCache = undefined;
   refreshPanel();
@@ -513,7 +645,9 @@ function open(sel: NonNullable<Selection>): void {
 }
 
 function closePanel(): void {
+  const had = state.selection !== undefined;
   state.selection = undefined;
+  if (had) redrawLines();
   view.select(undefined);
   if (!panelEl.hidden) view.keepCentre(() => { panelEl.hidden = true; });
   panelCache = undefined;
@@ -783,6 +917,10 @@ declare global {
         /** The topology's edges the map shows, as themselves or inside an aggregated line. */
         shownEdges: readonly string[];
         diffMs: readonly number[]; planMs?: number; firstMs?: number; firstTopologyAt?: number; firstFrameAt?: number;
+        /** False while the live topology is the stream's cross-host first document; when the whole one came. */
+        whole: boolean; wholeAt?: number;
+        /** The shown topology's time; lines between folded groups left out of the drawing (LINE_BUDGET), of how many. */
+        takenAt?: string; hiddenLines: number; lines: number;
       };
     };
   }
@@ -796,5 +934,7 @@ window.portolan = {
     diffMs: state.diffMs, ...(state.planMs !== undefined ? { planMs: state.planMs } : {}), ...(state.firstMs !== undefined ? { firstMs: state.firstMs } : {}),
     ...(state.firstFrameAt !== undefined ? { firstFrameAt: state.firstFrameAt } : {}),
     ...(state.firstTopologyAt !== undefined ? { firstTopologyAt: state.firstTopologyAt } : {}),
+    whole: state.live !== undefined && state.live.partial === undefined, ...(state.wholeAt !== undefined ? { wholeAt: state.wholeAt } : {}),
+    ...(state.shown ? { takenAt: state.shown.takenAt } : {}), hiddenLines: lineCounts.hidden, lines: lineCounts.lines,
   }),
 };

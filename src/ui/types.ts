@@ -4,6 +4,7 @@
 import type { PortBinding } from '../core/model/container.js';
 import type { Endpoint, Protocol, SocketState, TcpInfo } from '../core/model/socket.js';
 import type { Topology } from '../core/model/topology.js';
+import type { PartialTopology } from '../core/topology/cross-host.js';
 
 /** Freshness fields every live document carries. */
 export interface Freshness {
@@ -11,8 +12,11 @@ export interface Freshness {
   readonly staleSince?: string;
 }
 
-/** `/api/v1/topology` and the stream's `topology` event. */
-export type TopologyDoc = Topology & Partial<Freshness>;
+/**
+ * `/api/v1/topology` and the stream's `topology` event; `partial` when the stream left out the edges within each
+ * fleet host (`edges=cross-host`).
+ */
+export type TopologyDoc = Topology & Partial<Freshness> & { readonly partial?: PartialTopology };
 
 /** One container of `/api/v1/containers`. */
 export interface ContainerSummary {

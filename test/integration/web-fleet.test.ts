@@ -104,4 +104,43 @@ describe('web map of a real three-host fleet', () => {
     await page.context().close();
     expect(noise).toEqual([]);
   }, 120_000);
+
+  it('a fleet whose hosts open at once is drawn from the whole topology, not from the stream\'s cross-host document', async () => {
+    // Three real lab hosts of 50 containers (bench/fleet-capture.mjs), with edges within each host and between two.
+    const labDocs = ['h1', 'h2', 'h3'].map((h) => parseHostDocument(fs.readFileSync(path.join(ROOT, `test/fixtures/fleet/plfn1-${h}.json`), 'utf8')));
+    const now = Math.max(...labDocs.map((d) => Date.parse(d.takenAt)));
+    const lab = mergeFleet(labDocs.map((document) => ({ document, lastSeenMs: now })), now);
+    const hostOf = new Map(lab.nodes.map((n) => [n.id, n.host]));
+    const within = lab.edges.filter((e) => hostOf.get(e.from) === hostOf.get(e.to));
+    expect(within.length).toBeGreaterThan(10);
+    const labServer = await startMapServer({ ui: UI, topology: lab, holdTopology: true });
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, colorScheme: 'light' });
+    try {
+      const page = await context.newPage();
+      page.on('console', (m) => noise.push(`${m.type()}: ${m.text()}`));
+      page.on('pageerror', (e) => noise.push(`pageerror: ${e.message}`));
+      await page.goto(labServer.base, { waitUntil: 'domcontentloaded' });
+      type Stats = { firstFrameAt?: number; whole: boolean; shownEdges: string[]; drawnAs: Record<string, string> };
+      const stats = () => page.evaluate(() => (globalThis as unknown as { portolan?: { stats(): Stats } }).portolan?.stats());
+      // The cross-host document came (the whole topology is asked for) but nothing is drawn from it: hosts would be open.
+      await expect.poll(() => labServer.topologyGets, { timeout: 30_000 }).toBe(1);
+      expect((await stats())?.firstFrameAt).toBeUndefined();
+      expect((await probe(page)).nodes).toHaveLength(0);
+      labServer.release();
+      await page.waitForFunction(() => (globalThis as unknown as { portolan?: { stats(): { firstFrameAt?: number } } }).portolan?.stats().firstFrameAt !== undefined, null, { timeout: 60_000 });
+      await settle(page);
+      const st = await stats();
+      if (!st) throw new Error('no stats');
+      expect(st.whole).toBe(true);
+      // Every edge between two things drawn apart is shown, those within a host included.
+      const as = (id: string) => st.drawnAs[id];
+      const expected = lab.edges.filter((e) => as(e.from) !== undefined && as(e.to) !== undefined && as(e.from) !== as(e.to)).map((e) => e.id);
+      expect([...st.shownEdges].sort()).toEqual(expected.sort());
+      expect(within.filter((e) => st.shownEdges.includes(e.id)).length).toBeGreaterThan(5);
+      expect(noise).toEqual([]);
+    } finally {
+      await context.close();
+      await labServer.close();
+    }
+  }, 120_000);
 });

@@ -10,7 +10,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type ConsoleMessage, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Topology } from '../../src/core/model/topology.js';
+import type { Topology, TopologyDiff, TopologyEdge } from '../../src/core/model/topology.js';
+import { toCrossHostTopology } from '../../src/core/topology/cross-host.js';
+import { applyTopologyDiff } from '../../src/core/topology/diff-topology.js';
+import { LINE_BUDGET } from '../../src/ui/graph-model.js';
 import { startMapServer, type MapServer } from '../fixtures/topology/map-server.mjs';
 import { fleetMap, pairsMap, projectsMap, smallMap } from '../fixtures/topology/synthetic-map.mjs';
 import { ROOT } from './harness.js';
@@ -26,7 +29,7 @@ const servers: MapServer[] = [];
 const noise: string[] = [];
 
 /** Opens a page on a server for this topology, at this size; resolves once the map's first frame is drawn. */
-async function openMap(topology: Topology, size = { width: 1440, height: 900 }, opts: { stale?: boolean; ready?: boolean } = {}): Promise<{ page: Page; context: BrowserContext; server: MapServer }> {
+async function openMap(topology: Topology, size = { width: 1440, height: 900 }, opts: { stale?: boolean; ready?: boolean; holdTopology?: boolean } = {}): Promise<{ page: Page; context: BrowserContext; server: MapServer }> {
   const server = await startMapServer({ ui: UI, topology, ...opts });
   servers.push(server);
   const context = await browser.newContext({ viewport: size, colorScheme: 'light', acceptDownloads: true });
@@ -322,6 +325,91 @@ describe('web map: exports and live updates', () => {
     await shot(page, 'live-closed-exited');
     await context.close();
   }, 120_000);
+});
+
+/** What the page tells about the map it shows (window.portolan.stats()). */
+interface MapStats { whole: boolean; takenAt?: string; shownEdges: string[]; drawnAs: Record<string, string>; hiddenLines: number; lines: number }
+const mapStats = (page: Page) => page.evaluate(() => (globalThis as unknown as { portolan: { stats(): MapStats } }).portolan.stats());
+const sorted = (xs: Iterable<string>) => [...xs].sort();
+
+describe('web map: a fleet drawn first from the stream\'s cross-host document', () => {
+  it('100 hosts folded from the cross-host edges, the busiest lines drawn; the whole topology, with the diffs sent meanwhile, then comes in; an opened host shows its edges and follows live diffs', async () => {
+    const t0 = fleetMap();
+    const { page, context, server } = await openMap(t0, undefined, { holdTopology: true });
+    // Drawn from the stream's first document: the edges between hosts, the whole topology asked for (and held).
+    const cross = toCrossHostTopology(t0);
+    expect(cross.partial?.omittedEdges).toBeGreaterThan(10_000);
+    let st = await mapStats(page);
+    expect(st.whole).toBe(false);
+    expect(sorted(st.shownEdges)).toEqual(sorted(cross.topology.edges.map((e) => e.id)));
+    expect(new Set(Object.values(st.drawnAs)).size).toBe(100);
+    expect(st.lines).toBeGreaterThan(LINE_BUDGET);
+    expect(st.lines - st.hiddenLines).toBe(LINE_BUDGET);
+    expect((await probe(page)).edges.length).toBe(LINE_BUDGET);
+    await expect.poll(() => page.locator('#counts').textContent()).toMatch(new RegExp(`loading ${cross.partial?.omittedEdges} edges within hosts…`));
+    expect(await page.locator('#counts').textContent()).toContain(`the ${LINE_BUDGET} busiest of ${st.lines} lines between folded groups drawn`);
+    await expect.poll(() => server.topologyGets, { timeout: 30_000 }).toBe(1);
+    await shot(page, 'fleet-cross-host-first');
+
+    // While the whole topology is on its way, two diffs: on h000, one edge between two projects goes and one comes.
+    const on0 = t0.nodes.filter((n) => n.kind === 'container' && n.host === 'h000');
+    const project = new Map(on0.map((n) => [n.id, n.kind === 'container' ? n.compose?.project : undefined]));
+    const apart = (e: TopologyEdge) => project.has(e.from) && project.has(e.to) && project.get(e.from) !== project.get(e.to);
+    const gone = t0.edges.find(apart);
+    const a = on0.find((n) => project.get(n.id) === 'shop');
+    const b = on0.find((n) => project.get(n.id) !== 'shop' && project.get(n.id) !== undefined);
+    if (!gone || !a || !b) throw new Error('fleetMap has no edge between two projects of h000');
+    const late = (at: number): TopologyEdge => ({ ...gone, id: `${a.id}->${b.id}/tcp/${at}`, from: a.id, to: b.id, port: at });
+    const next = (t: Topology, change: Partial<Pick<TopologyDiff, 'edges'>>['edges']): { diff: TopologyDiff; t: Topology } => {
+      const to = new Date(Date.parse(t.takenAt) + 1000).toISOString();
+      const diff: TopologyDiff = { from: t.takenAt, to, nodes: { added: [], updated: [], removed: [] }, edges: change ?? { added: [], updated: [], removed: [] } };
+      return { diff, t: applyTopologyDiff(t, diff) };
+    };
+    const d1 = next(t0, { added: [late(9001)], updated: [], removed: [gone.id] });
+    server.send(d1.diff, d1.t);
+    const d2 = next(d1.t, { added: [], updated: [{ ...cross.topology.edges[0] as TopologyEdge, connections: 3 }], removed: [] });
+    server.send(d2.diff, d2.t);
+    await expect.poll(async () => (await mapStats(page)).takenAt, { timeout: 30_000 }).toBe(d2.t.takenAt);
+    expect((await mapStats(page)).whole).toBe(false);
+
+    // The whole topology as it was when asked (t0), older than the map's: brought up to date with the two diffs.
+    expect(server.release()).toBe(1);
+    await expect.poll(async () => (await mapStats(page)).whole, { timeout: 60_000 }).toBe(true);
+    st = await mapStats(page);
+    expect(st.takenAt).toBe(d2.t.takenAt);
+    expect(server.topologyGets).toBe(1);
+    await expect.poll(() => page.locator('#counts').textContent(), { timeout: 30_000 }).not.toMatch(/loading/);
+
+    // h000 opened: its containers drawn, and every edge of the API's topology (d2.t) between two things drawn apart shown.
+    await clickNode(page, 'host:h000');
+    await settle(page);
+    st = await mapStats(page);
+    const shownAs = (id: string) => st.drawnAs[id];
+    const expected = d2.t.edges.filter((e) => shownAs(e.from) !== undefined && shownAs(e.to) !== undefined && shownAs(e.from) !== shownAs(e.to)).map((e) => e.id);
+    expect(sorted(st.shownEdges)).toEqual(sorted(expected));
+    expect(shownAs(a.id)).not.toBe(shownAs(b.id));
+    expect(st.shownEdges).toContain(late(9001).id);
+    expect(st.shownEdges).not.toContain(gone.id);
+    expect(d2.t.edges.filter((e) => project.has(e.from) && project.has(e.to) && st.shownEdges.includes(e.id)).length).toBeGreaterThan(5);
+    // Every line between the open host and the others is drawn (the line budget is for lines between folded hosts).
+    const on0ids = new Set(on0.map((n) => n.id));
+    const hostLines = new Set(d2.t.edges.filter((e) => on0ids.has(e.from) !== on0ids.has(e.to)).map((e) => {
+      const [s0, t0x] = [shownAs(e.from), shownAs(e.to)];
+      return s0 === e.from && t0x === e.to ? e.id : `agg:${s0}->${t0x}`;
+    }));
+    expect(hostLines.size).toBeGreaterThan(5);
+    const opened = await probe(page);
+    const drawnIds = new Set(opened.edges.map((e) => e.id));
+    expect([...hostLines].filter((id) => !drawnIds.has(id))).toEqual([]);
+    expectReadable(opened, 'fleet from the cross-host document, one host open');
+
+    // The opened host follows live diffs: an edge added within it is shown.
+    const d3 = next(d2.t, { added: [late(9002)], updated: [], removed: [] });
+    server.send(d3.diff, d3.t);
+    await expect.poll(async () => (await mapStats(page)).shownEdges.includes(late(9002).id), { timeout: 30_000 }).toBe(true);
+    await shot(page, 'fleet-cross-host-host-open');
+    await context.close();
+  }, 180_000);
 });
 
 describe('web map: console', () => {
