@@ -94,6 +94,20 @@ describe('the hub serves every host\'s containers and sockets', () => {
     expect((h2[1]?.data as TopologyDiff).nodes.added.map((n) => n.id)).toEqual(['d'.repeat(64)]);
   });
 
+  it('/metrics: each container\'s traffic, sockets and connections carry its host, like portolan_container_info', async () => {
+    const { app } = await setup();
+    const text = (await app.inject({ url: '/metrics' })).body;
+    for (const [host, id] of [['h1', 'a'], ['h2', 'b']] as const) {
+      const of = (metric: string) => text.split('\n').filter((l) => l.startsWith(`${metric}{`) && l.includes(`id="${id.repeat(12)}"`));
+      expect(of('portolan_container_info')[0]).toContain(`host="${host}"`);
+      for (const metric of ['portolan_container_network_receive_bytes_total', 'portolan_container_sockets', 'portolan_container_established_connections']) {
+        const lines = of(metric);
+        expect(lines.length, metric).toBeGreaterThan(0);
+        for (const l of lines) expect(l, metric).toContain(`host="${host}"`);
+      }
+    }
+  });
+
   it('/api/v1/topology/stream?host= of an unknown host is a 404 naming the hosts', async () => {
     const { app } = await setup();
     const r = await app.inject({ url: '/api/v1/topology/stream?host=nope' });

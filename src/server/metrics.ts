@@ -84,19 +84,22 @@ export function createMetrics(agent: Agent, options: MetricsOptions = {}): Metri
     },
   });
 
+  // On a hub, every container series also names its host (as portolan_container_info does); one agent's have no host label.
+  const hostLabel = (c: { readonly host?: { readonly hostname: string } }): { host?: string } => (c.host ? { host: c.host.hostname } : {});
+
   // Kernel counters are absolute values: each scrape replaces the series with the current ones. `scope` says whose
   // counters they are, so that sums count each interface once: sum by (...) ({scope="own"}).
   const scopeLabel: Record<ContainerTraffic['scope'], string> = { container: 'own', shared: 'shared', host: 'host' };
   const containerCounter = (name: string, help: string, pick: (t: ContainerTraffic) => number) =>
     new Counter({
-      name, help, labelNames: ['container', 'id', 'scope'], registers: [registry],
+      name, help, labelNames: ['container', 'id', 'scope', 'host'], registers: [registry],
       collect() {
         this.reset();
         const s = current();
         if (!s) return;
         for (const c of s.snapshot.containers) {
           const t = s.traffic.get(c.id);
-          if (t) this.inc({ container: c.name, id: shortId(c.id), scope: scopeLabel[t.scope] }, pick(t));
+          if (t) this.inc({ container: c.name, id: shortId(c.id), scope: scopeLabel[t.scope], ...hostLabel(c) }, pick(t));
         }
       },
     });
@@ -108,7 +111,7 @@ export function createMetrics(agent: Agent, options: MetricsOptions = {}): Metri
 
   new Gauge({
     name: 'portolan_container_sockets', help: 'Sockets attributed to the container, by protocol and kernel state (without Docker\'s embedded DNS sockets on 127.0.0.11, which are dockerd\'s).',
-    labelNames: ['container', 'id', 'protocol', 'state'], registers: [registry],
+    labelNames: ['container', 'id', 'protocol', 'state', 'host'], registers: [registry],
     collect() {
       this.reset();
       const s = current();
@@ -118,20 +121,20 @@ export function createMetrics(agent: Agent, options: MetricsOptions = {}): Metri
         for (const so of cs.sockets) if (!isDockerDnsSocket(so)) counts.set(`${so.protocol}|${so.state}`, (counts.get(`${so.protocol}|${so.state}`) ?? 0) + 1);
         for (const [k, n] of counts) {
           const [protocol, state] = k.split('|');
-          this.set({ container: cs.container.name, id: shortId(cs.container.id), protocol, state }, n);
+          this.set({ container: cs.container.name, id: shortId(cs.container.id), protocol, state, ...hostLabel(cs.container) }, n);
         }
       }
     },
   });
   new Gauge({
     name: 'portolan_container_established_connections', help: 'Established TCP connections the container holds.',
-    labelNames: ['container', 'id'], registers: [registry],
+    labelNames: ['container', 'id', 'host'], registers: [registry],
     collect() {
       this.reset();
       const s = current();
       if (!s) return;
       for (const cs of s.attribution.containers) {
-        this.set({ container: cs.container.name, id: shortId(cs.container.id) }, cs.sockets.filter((x) => x.protocol === 'tcp' && x.state === 'ESTABLISHED').length);
+        this.set({ container: cs.container.name, id: shortId(cs.container.id), ...hostLabel(cs.container) }, cs.sockets.filter((x) => x.protocol === 'tcp' && x.state === 'ESTABLISHED').length);
       }
     },
   });
