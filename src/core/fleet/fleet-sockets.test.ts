@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { toContainersReport } from '../report/containers.js';
 import { toPsReport } from '../report/ps.js';
 import { toTopContainers } from '../report/top.js';
-import { createFleetSocketsMemory, fleetSockets, parseNetworkMode } from './fleet-sockets.js';
+import { toNetworkMode } from '../docker/containers.js';
+import { createFleetSocketsMemory, fleetSockets } from './fleet-sockets.js';
 import type { HostDocument } from './host-document.js';
 import { FLEET_T, hostDoc } from '../../../test/fixtures/fleet/host-documents.js';
 import { mergeFleet } from './merge-fleet.js';
@@ -77,9 +78,9 @@ describe('fleetSockets', () => {
     expect(r.issues).toEqual([{ source: 'host h1', message: '7 sockets not published (over the agent\'s cap)', count: 1 }]);
   });
 
-  it('parses network modes back as formatNetworkMode spells them', () => {
+  it('reads network modes back as formatNetworkMode spells them (toNetworkMode, as from docker inspect)', () => {
     for (const m of [{ kind: 'host' }, { kind: 'none' }, { kind: 'bridge', name: 'shop_net' }, { kind: 'container', containerId: 'c'.repeat(64) }] as const) {
-      expect(parseNetworkMode(formatNetworkMode(m))).toEqual(m);
+      expect(toNetworkMode(formatNetworkMode(m))).toEqual(m);
     }
   });
 });

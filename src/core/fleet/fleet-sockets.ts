@@ -5,7 +5,8 @@
 // older agent) gives its containers from its topology, without sockets.
 import type { Attribution, AttributedSocket, ContainerSockets } from '../attribute.js';
 import type { CollectionIssue } from '../model/snapshot.js';
-import type { ContainerHost, ContainerInfo, NetworkMode } from '../model/container.js';
+import { toNetworkMode } from '../docker/containers.js';
+import type { ContainerHost, ContainerInfo } from '../model/container.js';
 import type { ProcessRef } from '../model/process.js';
 import type { Topology } from '../model/topology.js';
 import type { ContainerTraffic } from '../model/traffic.js';
@@ -83,7 +84,7 @@ function hostPart(doc: HostDocument): HostPart {
       if (n.kind !== 'container' || n.exitedAt !== undefined) continue;
       sockets.push({
         container: {
-          id: n.id, name: n.name, image: n.image, networkMode: parseNetworkMode(n.networkMode), pid: n.pid,
+          id: n.id, name: n.name, image: n.image, networkMode: toNetworkMode(n.networkMode), pid: n.pid,
           networks: n.networks.map((x) => ({ name: x.name, ...(x.ipv4 ? { ipv4: x.ipv4 } : {}), ...(x.ipv6 ? { ipv6: x.ipv6 } : {}) })),
           ports: n.ports, labels: composeLabels(n.compose), host,
         },
@@ -119,7 +120,7 @@ function containerSockets(c: HostContainer, host: ContainerHost): ContainerSocke
   }));
   return {
     container: {
-      id: c.id, name: c.name, image: c.image, networkMode: parseNetworkMode(c.networkMode), pid: c.pid, networks: c.networks,
+      id: c.id, name: c.name, image: c.image, networkMode: toNetworkMode(c.networkMode), pid: c.pid, networks: c.networks,
       ports: c.ports, labels: c.labels, host,
     },
     netns: c.netns, ownsNetns: c.ownsNetns, source: c.source ?? undefined,
@@ -127,14 +128,6 @@ function containerSockets(c: HostContainer, host: ContainerHost): ContainerSocke
     tcpInfo: false,
     sockets,
   };
-}
-
-/** A network mode as `docker inspect` spells it, back to the model's union (formatNetworkMode's inverse). */
-export function parseNetworkMode(text: string): NetworkMode {
-  if (text === 'host') return { kind: 'host' };
-  if (text === 'none') return { kind: 'none' };
-  if (text.startsWith('container:')) return { kind: 'container', containerId: text.slice('container:'.length) };
-  return { kind: 'bridge', name: text };
 }
 
 function composeLabels(compose: { readonly project?: string; readonly service?: string } | undefined): Record<string, string> {
