@@ -107,13 +107,7 @@ function checkContainers(c: Checker, v: unknown, l: HostDocumentLimits): void {
     c.int(o.netns, `${p}.netns`);
     if (typeof o.ownsNetns !== 'boolean') throw new HostDocumentError(`${p}.ownsNetns`, 'not a boolean');
     if (o.source !== null && o.source !== 'netlink' && o.source !== 'proc') throw new HostDocumentError(`${p}.source`, 'not netlink, proc or null');
-    c.list(o.networks, `${p}.networks`, 64).forEach((y, j) => {
-      const net = c.obj(y, `${p}.networks[${j}]`);
-      c.str(net.name, `${p}.networks[${j}].name`);
-      if (net.ipv4 !== undefined) c.str(net.ipv4, `${p}.networks[${j}].ipv4`);
-      if (net.ipv6 !== undefined) c.str(net.ipv6, `${p}.networks[${j}].ipv6`);
-    });
-    c.list(o.ports, `${p}.ports`, 4_096).forEach((y, j) => checkPortBinding(c, y, `${p}.ports[${j}]`));
+    checkNetworksAndPorts(c, o, p);
     const labels = c.obj(o.labels, `${p}.labels`);
     const keys = Object.keys(labels);
     if (keys.length > 64) throw new HostDocumentError(`${p}.labels`, `${keys.length} labels, more than 64`);
@@ -129,12 +123,22 @@ function checkContainers(c: Checker, v: unknown, l: HostDocumentLimits): void {
   });
 }
 
-function checkPortBinding(c: Checker, v: unknown, p: string): void {
-  const port = c.obj(v, p);
-  c.port(port.containerPort, `${p}.containerPort`);
-  c.port(port.hostPort, `${p}.hostPort`);
-  c.str(port.hostIp, `${p}.hostIp`);
-  if (port.protocol !== 'tcp' && port.protocol !== 'udp' && port.protocol !== 'sctp') throw new HostDocumentError(`${p}.protocol`, 'not tcp, udp or sctp');
+/** A container's `networks` and `ports`, as a topology node and the containers section both carry them. */
+function checkNetworksAndPorts(c: Checker, o: Record<string, unknown>, p: string): void {
+  c.list(o.networks, `${p}.networks`, 64).forEach((y, j) => {
+    const net = c.obj(y, `${p}.networks[${j}]`);
+    c.str(net.name, `${p}.networks[${j}].name`);
+    if (net.ipv4 !== undefined) c.str(net.ipv4, `${p}.networks[${j}].ipv4`);
+    if (net.ipv6 !== undefined) c.str(net.ipv6, `${p}.networks[${j}].ipv6`);
+  });
+  c.list(o.ports, `${p}.ports`, 4_096).forEach((y, j) => {
+    const q = `${p}.ports[${j}]`;
+    const port = c.obj(y, q);
+    c.port(port.containerPort, `${q}.containerPort`);
+    c.port(port.hostPort, `${q}.hostPort`);
+    c.str(port.hostIp, `${q}.hostIp`);
+    if (port.protocol !== 'tcp' && port.protocol !== 'udp' && port.protocol !== 'sctp') throw new HostDocumentError(`${q}.protocol`, 'not tcp, udp or sctp');
+  });
 }
 
 function checkSocket(c: Checker, v: unknown, p: string): void {
@@ -255,19 +259,7 @@ function checkTopology(c: Checker, v: unknown, l: HostDocumentLimits): Topology 
         c.str(n.image, `${p}.image`);
         c.str(n.networkMode, `${p}.networkMode`);
         c.num(n.pid, `${p}.pid`);
-        c.list(n.networks, `${p}.networks`, 64).forEach((y, j) => {
-          const net = c.obj(y, `${p}.networks[${j}]`);
-          c.str(net.name, `${p}.networks[${j}].name`);
-          if (net.ipv4 !== undefined) c.str(net.ipv4, `${p}.networks[${j}].ipv4`);
-          if (net.ipv6 !== undefined) c.str(net.ipv6, `${p}.networks[${j}].ipv6`);
-        });
-        c.list(n.ports, `${p}.ports`, 4_096).forEach((y, j) => {
-          const port = c.obj(y, `${p}.ports[${j}]`);
-          c.port(port.containerPort, `${p}.ports[${j}].containerPort`);
-          c.port(port.hostPort, `${p}.ports[${j}].hostPort`);
-          c.str(port.hostIp, `${p}.ports[${j}].hostIp`);
-          if (port.protocol !== 'tcp' && port.protocol !== 'udp' && port.protocol !== 'sctp') throw new HostDocumentError(`${p}.ports[${j}].protocol`, 'not tcp, udp or sctp');
-        });
+        checkNetworksAndPorts(c, n, p);
         if (n.compose !== undefined) {
           const co = c.obj(n.compose, `${p}.compose`);
           if (co.project !== undefined) c.str(co.project, `${p}.compose.project`);
