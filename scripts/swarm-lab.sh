@@ -6,6 +6,8 @@
 #   swarm-lab.sh up ID N X IMAGE...   start N hosts (hostnames plID-hI), load IMAGEs into each; prints HOSTS lines
 #   swarm-lab.sh down ID              remove everything of lab ID (containers, swarm, dockerds, mounts, namespaces)
 # ID: 1-4 lower-case letters or digits. Host I's engine: unix:///tmp/portolan-lab-ID/hI/run/docker.sock.
+# LAB_IPV6=1: the LAN is dual-stack too (fd79:X::I/64, the root namespace fd79:X::254), and each dockerd runs with
+# IPv6 on its default bridge (fd7a:X::/64 on every host, as 172.17.0.0/16 is) and ip6tables (experimental on 20.10): IPv6 published ports are DNATed.
 set -euo pipefail
 id=${2:?usage: swarm-lab.sh up|down ID ...}
 [[ $id =~ ^[a-z0-9]{1,4}$ ]] || { echo "swarm-lab: bad ID $id" >&2; exit 2; }
@@ -23,6 +25,7 @@ up() {
   ip link add "pl${id}r" type veth peer name "pl${id}s" netns "$sw"
   ip -n "$sw" link set "pl${id}s" master br0 up
   ip addr add "10.79.$x.254/24" dev "pl${id}r"
+  if [ "${LAB_IPV6:-}" = 1 ]; then ip addr add "fd79:$x::254/64" dev "pl${id}r" nodad; fi
   ip link set "pl${id}r" up
   for i in $(seq 1 "$n"); do
     d=$L/h$i; mkdir -p "$d/run"
@@ -32,9 +35,14 @@ up() {
     ip link set "pl${id}p$i" netns "$sw"
     ip -n "$sw" link set "pl${id}p$i" master br0 up
     ip -n "pl${id}h$i" addr add "10.79.$x.$i/24" dev eth0
+    if [ "${LAB_IPV6:-}" = 1 ]; then ip -n "pl${id}h$i" addr add "fd79:$x::$i/64" dev eth0 nodad; fi
     ip -n "pl${id}h$i" link set eth0 up
     # Its own trust key: its own engine ID (the default /etc/docker/key.json would give every host the main one's).
-    printf '{"deprecated-key-path": "%s/key.json"}\n' "$d" > "$d/daemon.json"
+    if [ "${LAB_IPV6:-}" = 1 ]; then
+      printf '{"deprecated-key-path": "%s/key.json", "ipv6": true, "fixed-cidr-v6": "fd7a:%s::/64", "experimental": true, "ip6tables": true}\n' "$d" "$x" > "$d/daemon.json"
+    else
+      printf '{"deprecated-key-path": "%s/key.json"}\n' "$d" > "$d/daemon.json"
+    fi
     # nsenter --net (the netns file is still visible) -> unshare UTS and mount -> bind its own run dir over /run ->
     # dockerd, with its socket, pid file, exec root and containerd under that /run. No fork on the way: $! is dockerd.
     setsid nsenter --net="/var/run/netns/pl${id}h$i" unshare --uts --mount --propagation private -- \
@@ -60,12 +68,15 @@ up() {
 }
 
 own_pids() { # processes in the lab's network namespaces (dockerd, containerd, shims, proxies) or naming $L/
-  local nss="" ns p
+  # One find and one grep over /proc, not a fork per process (with a few hundred processes that took 20-90 s);
+  # the pattern `$L[/]` does not match grep's own command line.
+  local nss="" ns
   for ns in /var/run/netns/pl"${id}"h[0-9]* "/var/run/netns/$sw"; do [ -e "$ns" ] && nss="$nss net:[$(stat -L -c %i "$ns")]"; done
-  for p in /proc/[0-9]*; do
-    ns=$(readlink "$p/ns/net" 2>/dev/null) || continue
-    if [[ -n "$nss" && " $nss " == *" $ns "* ]] || { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null | grep -qF "$L/"; then echo "${p#/proc/}"; fi
-  done; true
+  {
+    [ -n "$nss" ] && find /proc -mindepth 3 -maxdepth 3 -path '/proc/[0-9]*/ns/net' -printf '%h %l\n' 2>/dev/null \
+      | awk -v nss="$nss " '{ split($1, p, "/"); if (index(nss, " " $2 " ")) print p[3] }'
+    grep -lsE -- "$L[/]" /proc/[0-9]*/cmdline | awk -F/ '{ print $3 }'
+  } | sort -un; true
 }
 
 down() {
