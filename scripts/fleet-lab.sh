@@ -6,6 +6,7 @@
 #   fleet-lab.sh nats-stop ID K               kill node K (1-3) of the cluster (SIGKILL: a crash)
 #   fleet-lab.sh nats-start ID K              start node K again on its data (prints its NATS= line)
 #   fleet-lab.sh down ID                      remove everything of lab ID
+# LAB_IPV6=1 (passed on to swarm-lab.sh): a dual-stack LAN and IPv6 engines with ip6tables.
 # Ports: node K listens on BASEPORT+K (clients), BASEPORT+10+K (routes), BASEPORT+20+K (monitoring).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
