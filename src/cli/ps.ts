@@ -5,6 +5,7 @@ import { compileGlob } from '../core/glob.js';
 import { parseStateFilter, psDocumentOf, toPsDocument, type PsDocument, type PsFilter, type PsReport, type PsSocket } from '../core/report/ps.js';
 import { psJsonChunks } from '../core/report/ps-json.js';
 import { escapeTerminal } from '../core/report/terminal-text.js';
+import { utf8Chunks } from '../core/report/utf8-chunks.js';
 import { collectOnce, printWarnings, withCollectionOptions, type CollectionFlags } from './common.js';
 import { fetchFromAgent, staleWarning } from './remote.js';
 import { formatEndpoint } from './table.js';
@@ -17,8 +18,12 @@ const FLEET_PS_HEADER = ['HOST', ...PS_HEADER] as const;
  * are made once, measured, then written a piece at a time). Cells from containers are escaped for the terminal.
  * A fleet's document (a hub's: its containers name their hosts) gets a HOST column first.
  */
-export function* psTableChunks(doc: PsDocument, options: { foreign?: boolean; chunkChars?: number } = {}): Generator<string> {
-  const chunkChars = options.chunkChars ?? 1 << 20;
+export function psTableChunks(doc: PsDocument, options: { foreign?: boolean; chunkBytes?: number } = {}): Generator<Buffer> {
+  return utf8Chunks(psTableLines(doc, options), options.chunkBytes);
+}
+
+/** The table's lines, header first (see psTableChunks). */
+function* psTableLines(doc: PsDocument, options: { foreign?: boolean }): Generator<string> {
   // Locally every cell but the name and the processes is portolan's own text; a document read from an agent is all foreign.
   const own = options.foreign ? escapeTerminal : (t: string) => t;
   const rows: string[][] = [];
@@ -50,15 +55,8 @@ export function* psTableChunks(doc: PsDocument, options: { foreign?: boolean; ch
     for (let i = 0; i < cells.length - 1; i++) text += (cells[i] as string).padEnd(widths[i] as number) + '  ';
     return (text + (cells[cells.length - 1] ?? '')).trimEnd() + '\n';
   };
-  let out = line(header);
-  for (const r of rows) {
-    out += line(r);
-    if (out.length >= chunkChars) {
-      yield out;
-      out = '';
-    }
-  }
-  yield out;
+  yield line(header);
+  for (const r of rows) yield line(r);
 }
 
 

@@ -4,28 +4,30 @@
 // It is safe for a terminal as it is (what came from containers or an agent is escaped: escapeJsonForTerminal).
 import type { PsDocument } from './ps.js';
 import { escapeJsonForTerminal } from './terminal-text.js';
+import { utf8Chunks } from './utf8-chunks.js';
 
-/** The ps document as JSON text in pieces of about `chunkChars` characters (pure; the caller writes them). */
-export function* psJsonChunks(doc: PsDocument, chunkChars = 1 << 20): Generator<string> {
+/** The ps document as JSON text in UTF-8 buffers of about `chunkBytes` (pure; the caller writes them). */
+export function psJsonChunks(doc: PsDocument, chunkBytes = 1 << 20): Generator<Buffer> {
+  return utf8Chunks(psJsonPieces(doc), chunkBytes);
+}
+
+/** The ps document as JSON text, a small piece at a time (a socket's line, a container's head). */
+export function* psJsonPieces(doc: PsDocument): Generator<string> {
   const json = (v: unknown) => escapeJsonForTerminal(JSON.stringify(v));
-  let out = `{\n  "takenAt": ${json(doc.takenAt)},\n  "host": ${json(doc.host)},\n  "warnings": ${json(doc.warnings)},\n  "containers": [`;
+  yield `{\n  "takenAt": ${json(doc.takenAt)},\n  "host": ${json(doc.host)},\n  "warnings": ${json(doc.warnings)},\n  "containers": [`;
   for (let i = 0; i < doc.containers.length; i++) {
     const c = doc.containers[i];
     if (!c) continue;
     const head = json(c.head);
     // The head's fields, then its sockets: `{…,"sockets":[` with the head's closing brace cut off.
-    out += `${i === 0 ? '' : ','}\n    ${head.slice(0, -1)},"sockets":[`;
+    yield `${i === 0 ? '' : ','}\n    ${head.slice(0, -1)},"sockets":[`;
     let first = true;
     for (const s of c.socketsJson()) {
-      out += `${first ? '' : ','}\n      ${s}`;
+      yield first ? '\n      ' : ',\n      ';
+      yield s;
       first = false;
-      if (out.length >= chunkChars) {
-        yield out;
-        out = '';
-      }
     }
-    out += first ? ']}' : '\n    ]}';
+    yield first ? ']}' : '\n    ]}';
   }
-  out += `${doc.containers.length > 0 ? '\n  ' : ''}]\n}\n`;
-  yield out;
+  yield `${doc.containers.length > 0 ? '\n  ' : ''}]\n}\n`;
 }
