@@ -114,9 +114,12 @@ describe('events replay: streamed from the journal under a global budget', () =>
     // Each is written what the kernel takes (~4 MB on loopback) plus its floor, and the budget is shared;
     // nothing more is queued in the agent, however long they do not read.
     await until(async () => (await stats()).bufferedBytes > budget / 2, 20_000, 'the kernel buffers to fill and the agent to hold data');
-    const frame = 700;
+    // Over the budget, each client may hold its floor, the one frame that crossed it and its response head: an
+    // event frame is ~650 bytes of JSON plus the SSE lines (under 1 KiB), the head under 1 KiB. (With 700 bytes for
+    // both, the bound was exceeded by 17 KB once at load 10-14.)
+    const slack = 2 * 1024;
     for (let i = 0; i < 10; i++) {
-      expect((await stats()).bufferedBytes).toBeLessThanOrEqual(budget + 20 * (floor + frame));
+      expect((await stats()).bufferedBytes).toBeLessThanOrEqual(budget + 20 * (floor + slack));
       await new Promise((r) => setTimeout(r, 100));
     }
     // And a client that reads still gets everything.
