@@ -62,6 +62,27 @@ describe('conntrackEntriesOfDump', () => {
   });
 });
 
+describe('conntrackEntriesOfDump under fuzzing', () => {
+  it('bit flips and cuts of the real dump: never a throw, every entry whole, errors counted', () => {
+    let seed = Number(process.env.FUZZ_SEED ?? 7) >>> 0;
+    const rand = () => ((seed = (Math.imul(seed ^ (seed >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0) / 4294967296);
+    let errors = 0;
+    const bad: string[] = [];
+    for (let i = 0; i < 500; i++) {
+      const src = datagrams[i % datagrams.length]!;
+      const bytes = Uint8Array.from(src.subarray(0, rand() < 0.3 ? Math.floor(rand() * src.length) : src.length));
+      for (let f = 0; f < 1 + Math.floor(rand() * 8); f++) bytes[Math.floor(rand() * bytes.length)] ^= 1 << Math.floor(rand() * 8);
+      const r = conntrackEntriesOfDump([bytes], isConntrackEntryUsed);
+      errors += r.errors;
+      for (const e of r.entries) {
+        if (typeof e.original.src !== 'string' || typeof e.reply.dst !== 'string' || (e.protocol !== 'tcp' && e.protocol !== 'udp')) bad.push(JSON.stringify(e));
+      }
+    }
+    expect(bad).toEqual([]);
+    expect(errors).toBeGreaterThan(0);
+  });
+});
+
 describe('isConntrackEntryUsed', () => {
   const tuple = (src: string, sport: number, dst: string, dport: number, bytes?: number) => ({ src, sport, dst, dport, ...(bytes !== undefined ? { packets: 1, bytes } : {}) });
   const entry = (over: Partial<ConntrackEntry>): ConntrackEntry => ({
