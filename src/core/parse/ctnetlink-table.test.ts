@@ -71,7 +71,10 @@ describe('conntrackEntriesOfDump under fuzzing', () => {
     for (let i = 0; i < 500; i++) {
       const src = datagrams[i % datagrams.length]!;
       const bytes = Uint8Array.from(src.subarray(0, rand() < 0.3 ? Math.floor(rand() * src.length) : src.length));
-      for (let f = 0; f < 1 + Math.floor(rand() * 8); f++) bytes[Math.floor(rand() * bytes.length)] ^= 1 << Math.floor(rand() * 8);
+      for (let f = 0; f < 1 + Math.floor(rand() * 8); f++) {
+        const at = Math.floor(rand() * bytes.length);
+        bytes[at] = (bytes[at] ?? 0) ^ (1 << Math.floor(rand() * 8));
+      }
       const r = conntrackEntriesOfDump([bytes], isConntrackEntryUsed);
       errors += r.errors;
       for (const e of r.entries) {
