@@ -2,7 +2,8 @@
 // CPU of one read of the host's conntrack table by the collector (src/collectors/conntrack.ts) while the host opens
 // RATE connections a second that are reset at once (the bench/capture.mjs load: each stays 10 s in CLOSE, so the
 // table holds ~10 × RATE TCP entries nothing reads). Compares, alternately in the same seconds: the text of
-// /proc/self/net/nf_conntrack (the collector without dumps), the filtered ctnetlink dumps (the agent's default), and
+// /proc/self/net/nf_conntrack (the collector without dumps), the filtered ctnetlink dumps, the agent's choice between
+// them (dumps from DUMP_FROM_ENTRIES entries), and
 // with BEFORE=/other/dist another build's collector (e.g. main's). CPU is this process's user+system time over the
 // read (the kernel's formatting included); the generator is a child process. Needs `npm run build`, root and Docker.
 //   node bench/conntrack-read.mjs [RATE=5000] [READS=10]
@@ -47,7 +48,8 @@ try {
   const variants = [
     ...(before ? [['before (text, all TCP/UDP entries)', before.createConntrackCollector(before.createProcfs('/proc'))]] : []),
     ['text, used entries', after.createConntrackCollector(after.createProcfs('/proc'))],
-    ['filtered dumps', after.createConntrackCollector(after.createProcfs('/proc'), { dump: after.dumpConntrack })],
+    ['filtered dumps', after.createConntrackCollector(after.createProcfs('/proc'), { dump: after.dumpConntrack, dumpFromEntries: 0 })],
+    [`agent (dumps from ${after.DUMP_FROM_ENTRIES} entries)`, after.createConntrackCollector(after.createProcfs('/proc'), { dump: after.dumpConntrack })],
   ];
   const cpu = variants.map(() => []);
   const kept = variants.map(() => []);

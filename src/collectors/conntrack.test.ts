@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ConntrackEntry } from '../core/model/conntrack.js';
 import type { ConntrackDumpFilter } from '../sources/ctnetlink.js';
-import { conntrackDumpFilters, createConntrackCollector, enableConntrackAccounting, type ConntrackDump, type NetnsFiles } from './conntrack.js';
+import { conntrackDumpFilters, createConntrackCollector, DUMP_FROM_ENTRIES, enableConntrackAccounting, type ConntrackDump, type NetnsFiles } from './conntrack.js';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'portolan-conntrack-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -105,6 +105,11 @@ describe('conntrack collector with dumps', () => {
   const datagrams = readFileSync(path.join(FIX, 'dump-acct.hex'), 'utf8').split('\n').filter(Boolean).map((l) => new Uint8Array(Buffer.from(l, 'hex')));
   mkdirSync(path.join(root, '66/net'), { recursive: true });
   writeFileSync(path.join(root, '66/net/nf_conntrack'), readFileSync(path.join(FIX, 'dump-acct.txt'), 'utf8'));
+  // The namespace's entry count (net/stat/nf_conntrack, first column, hex), per CPU: at the threshold, dumps are read.
+  const STAT_HEAD = 'entries  clashres found new invalid ignore delete chainlength insert insert_failed drop early_drop icmp_error  expect_new expect_create expect_delete search_restart';
+  const stat = (entries: number) => `${STAT_HEAD}\n${[entries.toString(16).padStart(8, '0'), ...Array(16).fill('00000000')].join(' ')}\n`;
+  mkdirSync(path.join(root, '66/net/stat'), { recursive: true });
+  writeFileSync(path.join(root, '66/net/stat/nf_conntrack'), stat(DUMP_FROM_ENTRIES));
   const comparable = (entries: readonly ConntrackEntry[]) => entries.map(({ timeout: _t, ...e }) => JSON.stringify(e)).sort();
   /** A dump that answers the first filter with the whole fixture and the others with nothing; records the calls. */
   const fakeDump = (answer: (i: number) => Promise<Uint8Array[]> = (i) => Promise.resolve(i === 0 ? datagrams : [])) => {
@@ -127,6 +132,18 @@ describe('conntrack collector with dumps', () => {
     expect(comparable(byDump.entries)).toEqual(comparable(byText.entries));
     expect(calls.map((c) => c.nsPath)).toEqual(Array(4).fill(path.join(root, '66/ns/net')));
     expect(calls.map((c) => c.filter)).toEqual(conntrackDumpFilters('on'));
+  });
+
+  it('a small table (under DUMP_FROM_ENTRIES) is read as text: four walks of the hash table cost more', async () => {
+    const { dump, calls } = fakeDump();
+    writeFileSync(path.join(root, '66/net/stat/nf_conntrack'), stat(DUMP_FROM_ENTRIES - 1));
+    try {
+      const r = await entriesOf(createConntrackCollector(createProcfs(root), { netnsFiles: acctIs('1\n'), dump }));
+      expect(calls).toHaveLength(0);
+      expect(r.entries.length).toBe(10);
+    } finally {
+      writeFileSync(path.join(root, '66/net/stat/nf_conntrack'), stat(DUMP_FROM_ENTRIES));
+    }
   });
 
   it('asks the kernel for NATed entries and, without NAT, for UDP only when accounting is off, for TCP too otherwise', () => {

@@ -35,6 +35,12 @@ export type ConntrackDump = (nsPath: string, timeoutMs: number, filter: Conntrac
 const IPS_SRC_NAT = 1 << 4;
 const IPS_DST_NAT = 1 << 5;
 const NAT = IPS_SRC_NAT | IPS_DST_NAT;
+/**
+ * The four dumps walk every bucket of the kernel's hash table four times (262,144 buckets here: ~14 ms of CPU with a
+ * near-empty table, ~40 ms with 30,000 entries; bench/conntrack-read.mjs), the text costs ~5 µs a line: below this
+ * many entries the text is as cheap or cheaper.
+ */
+export const DUMP_FROM_ENTRIES = 5_000;
 /** After a dump failed, the text is read for this long before a dump is tried again. */
 const DUMP_RETRY_MS = 5 * 60_000;
 const DUMP_TIMEOUT_MS = 10_000;
@@ -64,10 +70,13 @@ export interface ConntrackCollectorOptions {
    * Read the table with filtered ctnetlink dumps (the agent passes sources/ctnetlink.ts's dumpConntrack; without it,
    * the text of /proc/<pid>/net/nf_conntrack is read).
    * The kernel then formats only what is used (conntrackDumpFilters) rather than every line of a table that, on a
-   * busy host, holds tens of thousands of closed connections; should a dump fail (no netlink module, a kernel
+   * busy host, holds tens of thousands of closed connections (a table under DUMP_FROM_ENTRIES is read as text);
+   * should a dump fail (no netlink module, a kernel
    * without dump filters, no privilege), the text is read, and a dump tried again 5 minutes later.
    */
   readonly dump?: ConntrackDump;
+  /** Dumps from this many entries on (default DUMP_FROM_ENTRIES; 0: always, e.g. to test the dumps). */
+  readonly dumpFromEntries?: number;
   /**
    * For collections that repeat: the table is read again only when a container's sockets sent or received (every
    * flow portolan shows has a container at one end, and its segments or datagrams count there), when the
@@ -108,6 +117,18 @@ function readAccounting(procfs: Procfs, files: NetnsFiles, hostPid: number | 'se
   return { accounting: 'unknown', accountingReason: `${file} holds "${value}", expected 0 or 1` };
 }
 
+/** The entries of the namespace's table (`net/stat/nf_conntrack`'s first column, hex), or undefined when unreadable. */
+function conntrackCount(procfs: Procfs, pid: number | 'self'): number | undefined {
+  try {
+    const field = procfs.readText(pid, 'net/stat/nf_conntrack').split('\n')[1]?.trim().split(/\s+/)[0] ?? '';
+    const n = /^[0-9a-f]{1,8}$/i.test(field) ? parseInt(field, 16) : NaN;
+    return Number.isNaN(n) ? undefined : n;
+  } catch (err) {
+    void err;
+    return undefined;
+  }
+}
+
 /**
  * Reads the Docker host's conntrack table from /proc/<host pid>/net/nf_conntrack (the table of that pid's
  * network namespace), and whether byte accounting is on there. A missing or unreadable table is not a failure:
@@ -124,6 +145,8 @@ export function createConntrackCollector(procfs: Procfs, options: ConntrackColle
   /** The used entries by dumps, or undefined when a dump failed (then the text is read). */
   const readByDump = async (hostPid: number | 'self', accounting: ConntrackAccounting): Promise<{ entries: ConntrackEntry[]; issues: CollectionIssue[] } | undefined> => {
     if (!dump || (dumpFailedAt !== undefined && now() - dumpFailedAt < DUMP_RETRY_MS)) return undefined;
+    const count = conntrackCount(procfs, hostPid);
+    if (count !== undefined && count < (options.dumpFromEntries ?? DUMP_FROM_ENTRIES)) return undefined;
     const nsPath = procfs.pathOf(hostPid, 'ns/net');
     const datagrams: Uint8Array[] = [];
     try {
