@@ -134,6 +134,14 @@ describe('conntrack collector with dumps', () => {
     expect(calls.map((c) => c.filter)).toEqual(conntrackDumpFilters('on'));
   });
 
+  it('a kernel that ignores the filters (every dump the whole table): each entry kept once', async () => {
+    const { dump, calls } = fakeDump(() => Promise.resolve(datagrams));
+    const byDump = await entriesOf(createConntrackCollector(createProcfs(root), { netnsFiles: acctIs('1\n'), dump }));
+    const byText = await entriesOf(createConntrackCollector(createProcfs(root), { netnsFiles: acctIs('1\n') }));
+    expect(calls).toHaveLength(4);
+    expect(comparable(byDump.entries)).toEqual(comparable(byText.entries));
+  });
+
   it('a small table (under DUMP_FROM_ENTRIES) is read as text: four walks of the hash table cost more', async () => {
     const { dump, calls } = fakeDump();
     writeFileSync(path.join(root, '66/net/stat/nf_conntrack'), stat(DUMP_FROM_ENTRIES - 1));

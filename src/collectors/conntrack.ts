@@ -157,8 +157,17 @@ export function createConntrackCollector(procfs: Procfs, options: ConntrackColle
       return undefined;
     }
     dumpFailedAt = undefined;
-    // The kernel's filters only spare work: what is kept is decided here, as for the text.
-    const table = conntrackEntriesOfDump(datagrams, isConntrackEntryUsed);
+    // The kernel's filters only spare work: what is kept is decided here, as for the text. A kernel that ignores
+    // a filter (CTA_STATUS before Linux 5.19) lists an entry in more than one dump: each is kept once (an original
+    // tuple and zone name one entry).
+    const seen = new Set<string>();
+    const table = conntrackEntriesOfDump(datagrams, (e) => {
+      if (!isConntrackEntryUsed(e)) return false;
+      const key = `${e.family}|${e.protocolNumber}|${e.original.src}|${e.original.sport ?? ''}|${e.original.dst}|${e.original.dport ?? ''}|${e.zone ?? 0}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
     const issues: CollectionIssue[] = table.errors > 0
       ? [{ source: 'conntrack', message: `skipped malformed dump messages, first: ${table.firstError ?? ''}`, count: table.errors }]
       : [];
