@@ -9,6 +9,7 @@
 //   node bench/capture.mjs [rate ...]        (default: 0 1000 2500 5000 connections per second, 10 s each; 0 = idle baseline)
 //   PROFILE=DIR node bench/capture.mjs ...  (the agent runs with --cpu-prof into DIR; read it with bench/cpuprofile.mjs)
 //   BENCH_CLI=/other/dist/cli/main.js       (another build, e.g. a before worktree's, measured the same way)
+//   BENCH_LABEL=org.portolan.run=NAME      (the label of the servers' container)
 //
 // What is measured, per rate:
 //   - the load: a generator (this process) opens `rate` TCP connections a second to four servers in the container and
@@ -39,7 +40,7 @@ const PHASE_MS = 10_000;
 const PORT = 19420;
 const SERVER_PORTS = [19423, 19424, 19425, 19426];
 const IMAGE = process.env.BENCH_IMAGE ?? 'node:20-bookworm-slim';
-const LABEL = 'org.portolan.run=capfast-bench';
+const LABEL = process.env.BENCH_LABEL ?? 'org.portolan.run=capfast-bench';
 let SERVERS = [];
 const TICK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 

@@ -5,7 +5,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { NetnsEntryError } from '../sources/netns.js';
 import { createProcfs, type Procfs } from '../sources/procfs.js';
 import { emptyParts, type CollectContext } from './collector.js';
-import { createConntrackCollector, enableConntrackAccounting, type NetnsFiles } from './conntrack.js';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { ConntrackEntry } from '../core/model/conntrack.js';
+import type { ConntrackDumpFilter } from '../sources/ctnetlink.js';
+import { conntrackDumpFilters, createConntrackCollector, DUMP_FROM_ENTRIES, enableConntrackAccounting, type ConntrackDump, type NetnsFiles } from './conntrack.js';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'portolan-conntrack-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -92,6 +96,93 @@ describe('conntrack collector', () => {
     const r = await createConntrackCollector(createProcfs(root)).collect(ctx(1, 0));
     expect(r.conntrack.status).toBe('unavailable');
     await expect(createConntrackCollector(failingProcfs('EIO')).collect(ctx(1))).rejects.toThrow(/EIO/);
+  });
+});
+
+describe('conntrack collector with dumps', () => {
+  // A real dump and the text read right after it (test/fixtures/ctnetlink/README.md).
+  const FIX = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../test/fixtures/ctnetlink');
+  const datagrams = readFileSync(path.join(FIX, 'dump-acct.hex'), 'utf8').split('\n').filter(Boolean).map((l) => new Uint8Array(Buffer.from(l, 'hex')));
+  mkdirSync(path.join(root, '66/net'), { recursive: true });
+  writeFileSync(path.join(root, '66/net/nf_conntrack'), readFileSync(path.join(FIX, 'dump-acct.txt'), 'utf8'));
+  // The namespace's entry count (net/stat/nf_conntrack, first column, hex), per CPU: at the threshold, dumps are read.
+  const STAT_HEAD = 'entries  clashres found new invalid ignore delete chainlength insert insert_failed drop early_drop icmp_error  expect_new expect_create expect_delete search_restart';
+  const stat = (entries: number) => `${STAT_HEAD}\n${[entries.toString(16).padStart(8, '0'), ...Array(16).fill('00000000')].join(' ')}\n`;
+  mkdirSync(path.join(root, '66/net/stat'), { recursive: true });
+  writeFileSync(path.join(root, '66/net/stat/nf_conntrack'), stat(DUMP_FROM_ENTRIES));
+  const comparable = (entries: readonly ConntrackEntry[]) => entries.map(({ timeout: _t, ...e }) => JSON.stringify(e)).sort();
+  /** A dump that answers the first filter with the whole fixture and the others with nothing; records the calls. */
+  const fakeDump = (answer: (i: number) => Promise<Uint8Array[]> = (i) => Promise.resolve(i === 0 ? datagrams : [])) => {
+    const calls: { nsPath: string; filter: ConntrackDumpFilter }[] = [];
+    const dump: ConntrackDump = (nsPath, _timeoutMs, filter) => answer(calls.push({ nsPath, filter }) - 1);
+    return { dump, calls };
+  };
+  const entriesOf = async (c: ReturnType<typeof createConntrackCollector>) => {
+    const r = await c.collect(ctx(66));
+    if (r.conntrack.status !== 'ok') throw new Error('table expected');
+    return { entries: r.conntrack.entries, issues: r.issues };
+  };
+
+  it('gives the entries the text gives (the used ones), from the host pid\'s namespace, with the four dumps', async () => {
+    const { dump, calls } = fakeDump();
+    const byDump = await entriesOf(createConntrackCollector(createProcfs(root), { netnsFiles: acctIs('1\n'), dump }));
+    const byText = await entriesOf(createConntrackCollector(createProcfs(root), { netnsFiles: acctIs('1\n') }));
+    expect(byDump.issues).toEqual([]);
+    expect(byDump.entries.length).toBe(10);
+    expect(comparable(byDump.entries)).toEqual(comparable(byText.entries));
+    expect(calls.map((c) => c.nsPath)).toEqual(Array(4).fill(path.join(root, '66/ns/net')));
+    expect(calls.map((c) => c.filter)).toEqual(conntrackDumpFilters('on'));
+  });
+
+  it('a kernel that ignores the filters (every dump the whole table): each entry kept once', async () => {
+    const { dump, calls } = fakeDump(() => Promise.resolve(datagrams));
+    const byDump = await entriesOf(createConntrackCollector(createProcfs(root), { netnsFiles: acctIs('1\n'), dump }));
+    const byText = await entriesOf(createConntrackCollector(createProcfs(root), { netnsFiles: acctIs('1\n') }));
+    expect(calls).toHaveLength(4);
+    expect(comparable(byDump.entries)).toEqual(comparable(byText.entries));
+  });
+
+  it('a small table (under DUMP_FROM_ENTRIES) is read as text: four walks of the hash table cost more', async () => {
+    const { dump, calls } = fakeDump();
+    writeFileSync(path.join(root, '66/net/stat/nf_conntrack'), stat(DUMP_FROM_ENTRIES - 1));
+    try {
+      const r = await entriesOf(createConntrackCollector(createProcfs(root), { netnsFiles: acctIs('1\n'), dump }));
+      expect(calls).toHaveLength(0);
+      expect(r.entries.length).toBe(10);
+    } finally {
+      writeFileSync(path.join(root, '66/net/stat/nf_conntrack'), stat(DUMP_FROM_ENTRIES));
+    }
+  });
+
+  it('asks the kernel for NATed entries and, without NAT, for UDP only when accounting is off, for TCP too otherwise', () => {
+    const nat = [{ status: { value: 16, mask: 16 } }, { status: { value: 32, mask: 48 } }];
+    expect(conntrackDumpFilters('off')).toEqual([...nat,
+      { family: 'ipv4', status: { value: 0, mask: 48 }, protocol: 17 }, { family: 'ipv6', status: { value: 0, mask: 48 }, protocol: 17 }]);
+    for (const a of ['on', 'unknown'] as const) {
+      expect(conntrackDumpFilters(a)).toEqual([...nat, { family: 'ipv4', status: { value: 0, mask: 48 } }, { family: 'ipv6', status: { value: 0, mask: 48 } }]);
+    }
+  });
+
+  it('a failed dump: the text is read, and no dump tried again for 5 minutes', async () => {
+    let t = 1_000_000;
+    const { dump, calls } = fakeDump(() => Promise.reject(new Error('conntrack dump failed: errno 22')));
+    const c = createConntrackCollector(createProcfs(root), { netnsFiles: acctIs('0\n'), dump, repeat: { reuseForMs: 0, now: () => t } });
+    const byText = await entriesOf(createConntrackCollector(createProcfs(root), { netnsFiles: acctIs('0\n') }));
+    expect(comparable((await entriesOf(c)).entries)).toEqual(comparable(byText.entries));
+    expect(calls).toHaveLength(1);
+    t += 299_000;
+    expect(comparable((await entriesOf(c)).entries)).toEqual(comparable(byText.entries));
+    expect(calls).toHaveLength(1);
+    t += 2_000;
+    await entriesOf(c);
+    expect(calls).toHaveLength(2);
+  });
+
+  it('malformed dump messages are skipped and said as one issue', async () => {
+    const cut = datagrams[0]!.subarray(0, 100);
+    const { dump } = fakeDump((i) => Promise.resolve(i === 0 ? [cut, ...datagrams.slice(1)] : []));
+    const r = await entriesOf(createConntrackCollector(createProcfs(root), { netnsFiles: acctIs('0\n'), dump }));
+    expect(r.issues).toEqual([{ source: 'conntrack', message: expect.stringMatching(/^skipped malformed dump messages, first: /), count: 1 }]);
   });
 });
 

@@ -10,6 +10,7 @@ import { runCollectors, type AnyCollector, type CollectorRun } from './collector
 import type { Logger } from 'pino';
 import { createCaptureReceiver, type CaptureConfig, type CaptureReceiver } from './capture.js';
 import { createConntrackCollector, enableConntrackAccounting, type AccountingChange } from './conntrack.js';
+import { dumpConntrack } from '../sources/ctnetlink.js';
 import { createDockerEventsFollower, type DockerEventsFollower } from './docker-events.js';
 import { createDockerCollector } from './docker.js';
 import { createIdentityCollector } from './identity.js';
@@ -137,7 +138,7 @@ export function createCollection(config: CollectionConfig = {}): Collection {
       ...(forSockets ? { hostTable: 'when-shared' as const } : {}),
     }),
     createNetdevCollector(procfs, { repeat: config.repeat !== undefined }),
-    ...(forSockets ? [] : [createConntrackCollector(procfs, config.repeat ? { repeat: { reuseForMs: fullEveryMs } } : {})]),
+    ...(forSockets ? [] : [createConntrackCollector(procfs, { ...(procfs.root === '/proc' ? { dump: dumpConntrack } : {}), ...(config.repeat ? { repeat: { reuseForMs: fullEveryMs } } : {}) })]),
   ];
   if (config.identity) {
     collectors.push(createIdentityCollector(docker, procfs, { hostname: os.hostname(), ...(config.repeat ? { repeat: { reuseForMs: fullEveryMs } } : {}) }));

@@ -206,10 +206,61 @@ export function subscribeConntrackEvents(nsPath: string, handlers: CtnetlinkEven
 }
 
 /**
- * Dumps the conntrack table of the namespace at `nsPath` (every family): resolves to the datagrams of the dump as
- * read, in order, the last holding NLMSG_DONE. Rejects after `timeoutMs` or on a netlink error.
+ * What the kernel itself leaves out of a dump (nf_conntrack_netlink.c, ctnetlink_filter_match): entries whose
+ * CTA_STATUS bits under `status.mask` are not `status.value` (CTA_STATUS + CTA_STATUS_MASK, Linux 5.19+), and with
+ * `protocol` those of another layer-4 protocol (CTA_FILTER with CTA_FILTER_ORIG_FLAGS = CTA_PROTO_NUM, Linux 5.8+;
+ * only with a `family`), with `family` those of the other address family.
+ * A kernel without them answers EINVAL (or ignores them: callers check what they got).
  */
-export function dumpConntrack(nsPath: string, timeoutMs = 10_000): Promise<Buffer[]> {
+export interface ConntrackDumpFilter {
+  /** Only this address family (nfgenmsg's; a protocol filter needs one: EOPNOTSUPP with AF_UNSPEC). */
+  readonly family?: 'ipv4' | 'ipv6';
+  readonly status?: { readonly value: number; readonly mask: number };
+  readonly protocol?: number;
+}
+
+// Attributes of a filtered dump request (uapi nfnetlink_conntrack.h; the filter flag is kernel-internal,
+// CTA_FILTER_F_CTA_PROTO_NUM in nf_conntrack_netlink.c).
+const CTA_TUPLE_ORIG = 1;
+const CTA_TUPLE_PROTO = 2;
+const CTA_PROTO_NUM = 1;
+const CTA_STATUS = 3;
+const CTA_FILTER = 25;
+const CTA_STATUS_MASK = 26;
+const CTA_FILTER_ORIG_FLAGS = 1;
+const CTA_FILTER_F_CTA_PROTO_NUM = 1 << 3;
+const NLA_F_NESTED = 0x8000;
+
+/** The netlink attributes (after the nfgenmsg) that ask the kernel for `filter` (exported for a unit test). */
+export function dumpFilterAttributes(filter: ConntrackDumpFilter | undefined): Buffer {
+  const parts: Buffer[] = [];
+  const attr = (type: number, payload: Buffer): Buffer => {
+    const len = 4 + payload.length;
+    const b = Buffer.alloc((len + 3) & ~3);
+    if (HOST_LE) { b.writeUInt16LE(len, 0); b.writeUInt16LE(type, 2); } else { b.writeUInt16BE(len, 0); b.writeUInt16BE(type, 2); }
+    payload.copy(b, 4);
+    return b;
+  };
+  const be32 = (v: number) => { const b = Buffer.alloc(4); b.writeUInt32BE(v >>> 0, 0); return b; };
+  if (filter?.status) {
+    parts.push(attr(CTA_STATUS, be32(filter.status.value)), attr(CTA_STATUS_MASK, be32(filter.status.mask)));
+  }
+  if (filter?.protocol !== undefined) {
+    const flags = Buffer.alloc(4);
+    if (HOST_LE) flags.writeUInt32LE(CTA_FILTER_F_CTA_PROTO_NUM, 0); else flags.writeUInt32BE(CTA_FILTER_F_CTA_PROTO_NUM, 0);
+    parts.push(attr(CTA_FILTER | NLA_F_NESTED, attr(CTA_FILTER_ORIG_FLAGS, flags)));
+    const proto = attr(CTA_PROTO_NUM, Buffer.from([filter.protocol & 0xff]));
+    parts.push(attr(CTA_TUPLE_ORIG | NLA_F_NESTED, attr(CTA_TUPLE_PROTO | NLA_F_NESTED, proto)));
+  }
+  return Buffer.concat(parts);
+}
+
+/**
+ * Dumps the conntrack table of the namespace at `nsPath` (every family), or with `filter` only what it lets
+ * through: resolves to the datagrams of the dump as read, in order, the last holding NLMSG_DONE. Rejects after
+ * `timeoutMs` or on a netlink error (a kernel that does not know a filter: errno 22, EINVAL).
+ */
+export function dumpConntrack(nsPath: string, timeoutMs = 10_000, filter?: ConntrackDumpFilter): Promise<Buffer[]> {
   const raw = open(nsPath, 4 << 20, DUMP_DATAGRAM_SIZE);
   const datagrams: Buffer[] = [];
   return new Promise<Buffer[]>((resolve, reject) => {
@@ -255,7 +306,9 @@ export function dumpConntrack(nsPath: string, timeoutMs = 10_000): Promise<Buffe
     };
     raw.on('error', (err) => finish(err));
     raw.on('truncatedMessage', () => finish(new Error(`conntrack dump datagram truncated in ${nsPath}`)));
-    const req = Buffer.alloc(NLMSG_HDRLEN + 4);
+    const attributes = dumpFilterAttributes(filter);
+    const req = Buffer.alloc(NLMSG_HDRLEN + 4 + attributes.length);
+    attributes.copy(req, NLMSG_HDRLEN + 4);
     const w32 = (v: number, o: number) => (HOST_LE ? req.writeUInt32LE(v, o) : req.writeUInt32BE(v, o));
     const w16 = (v: number, o: number) => (HOST_LE ? req.writeUInt16LE(v, o) : req.writeUInt16BE(v, o));
     w32(req.length, 0);
@@ -263,8 +316,8 @@ export function dumpConntrack(nsPath: string, timeoutMs = 10_000): Promise<Buffe
     w16(NLM_F_REQUEST | NLM_F_DUMP, 6);
     w32(1, 8);
     w32(0, 12);
-    // struct nfgenmsg: AF_UNSPEC (every family), NFNETLINK_V0, res_id 0.
-    req[16] = 0;
+    // struct nfgenmsg: AF_UNSPEC (every family) or the filter's, NFNETLINK_V0, res_id 0.
+    req[16] = filter?.family === 'ipv4' ? 2 : filter?.family === 'ipv6' ? 10 : 0;
     req[17] = 0;
     raw.send(req, undefined, (err) => {
       if (err) finish(err);

@@ -149,16 +149,19 @@ function parseMessage(r: Reader, off: number, len: number): CtnetlinkMessage {
   return { kind: 'event', event: parseConntrack(r, off + NLMSG_HDRLEN + NFGENMSG_LEN, off + len, kind, family) };
 }
 
-/** Calls `fn(type, start, end)` for each attribute in [start, end); throws on a length that does not fit. */
-function attrs(r: Reader, start: number, end: number, fn: (type: number, s: number, e: number) => void): void {
-  let o = start;
-  while (o + 4 <= end) {
-    const len = r.v.getUint16(o, HOST_LITTLE_ENDIAN);
-    const type = r.v.getUint16(o + 2, HOST_LITTLE_ENDIAN) & NLA_TYPE_MASK;
-    if (len < 4 || o + len > end) throw new CtnetlinkParseError(`attribute ${type} at ${o}: length ${len} outside its parent`);
-    fn(type, o + 4, o + len);
-    o += align4(len);
-  }
+/**
+ * The attribute at `o` in [o, end): its type in `at.type`, payload in [o + 4, at.end), the next one's offset
+ * returned; throws on a length that does not fit. (A loop over this rather than a callback per attribute: the
+ * decoder runs for every event, and closures made per message were a good part of its allocations.)
+ */
+const at = { type: 0, end: 0 };
+function attrAt(r: Reader, o: number, end: number): number {
+  const len = r.v.getUint16(o, HOST_LITTLE_ENDIAN);
+  const type = r.v.getUint16(o + 2, HOST_LITTLE_ENDIAN) & NLA_TYPE_MASK;
+  if (len < 4 || o + len > end) throw new CtnetlinkParseError(`attribute ${type} at ${o}: length ${len} outside its parent`);
+  at.type = type;
+  at.end = o + len;
+  return o + align4(len);
 }
 
 function need(s: number, e: number, n: number, what: string): void {
@@ -185,38 +188,65 @@ function counter(r: Reader, type: number, s: number, e: number, what: string): n
 interface MutableTuple { src?: string; dst?: string; sport?: number; dport?: number; proto?: number; packets?: number; bytes?: number }
 
 function parseTuple(r: Reader, s: number, e: number, family: Family, t: MutableTuple): void {
-  attrs(r, s, e, (type, as, ae) => {
+  for (let o = s; o + 4 <= e;) {
+    const next = attrAt(r, o, e);
+    const type = at.type;
+    const ae = at.end;
     if (type === CTA_TUPLE_IP) {
-      attrs(r, as, ae, (ip, is, ie) => {
+      for (let i = o + 4; i + 4 <= ae;) {
+        const inext = attrAt(r, i, ae);
+        const ip = at.type;
+        const is = i + 4;
+        const ie = at.end;
         if (ip === CTA_IP_V4_SRC || ip === CTA_IP_V4_DST) {
           if (family !== 'ipv4') throw new CtnetlinkParseError('IPv4 address in an IPv6 flow');
           need(is, ie, 4, 'CTA_IP_V4');
-          const a = formatIpv4(r.b.subarray(is, is + 4));
+          const a = formatIpv4(r.b, is);
           if (ip === CTA_IP_V4_SRC) t.src = a;
           else t.dst = a;
         } else if (ip === CTA_IP_V6_SRC || ip === CTA_IP_V6_DST) {
           if (family !== 'ipv6') throw new CtnetlinkParseError('IPv6 address in an IPv4 flow');
           need(is, ie, 16, 'CTA_IP_V6');
-          const a = formatIpv6(r.b.subarray(is, is + 16));
+          const a = formatIpv6(r.b, is);
           if (ip === CTA_IP_V6_SRC) t.src = a;
           else t.dst = a;
         }
-      });
+        i = inext;
+      }
     } else if (type === CTA_TUPLE_PROTO) {
-      attrs(r, as, ae, (p, ps, pe) => {
+      for (let i = o + 4; i + 4 <= ae;) {
+        const inext = attrAt(r, i, ae);
+        const p = at.type;
+        const ps = i + 4;
+        const pe = at.end;
         if (p === CTA_PROTO_NUM) { need(ps, pe, 1, 'CTA_PROTO_NUM'); t.proto = r.b[ps]!; }
         else if (p === CTA_PROTO_SRC_PORT) { need(ps, pe, 2, 'CTA_PROTO_SRC_PORT'); t.sport = r.v.getUint16(ps, false); }
         else if (p === CTA_PROTO_DST_PORT) { need(ps, pe, 2, 'CTA_PROTO_DST_PORT'); t.dport = r.v.getUint16(ps, false); }
-      });
+        i = inext;
+      }
     }
-  });
+    o = next;
+  }
 }
 
 function parseCounters(r: Reader, s: number, e: number, t: MutableTuple): void {
-  attrs(r, s, e, (type, as, ae) => {
-    if (type === CTA_COUNTERS_PACKETS || type === CTA_COUNTERS32_PACKETS) t.packets = counter(r, type, as, ae, 'CTA_COUNTERS_PACKETS');
-    else if (type === CTA_COUNTERS_BYTES || type === CTA_COUNTERS32_BYTES) t.bytes = counter(r, type, as, ae, 'CTA_COUNTERS_BYTES');
-  });
+  for (let o = s; o + 4 <= e;) {
+    const next = attrAt(r, o, e);
+    const type = at.type;
+    if (type === CTA_COUNTERS_PACKETS || type === CTA_COUNTERS32_PACKETS) t.packets = counter(r, type, o + 4, at.end, 'CTA_COUNTERS_PACKETS');
+    else if (type === CTA_COUNTERS_BYTES || type === CTA_COUNTERS32_BYTES) t.bytes = counter(r, type, o + 4, at.end, 'CTA_COUNTERS_BYTES');
+    o = next;
+  }
+}
+
+/** A tuple as decoded, with only the fields it had (the reply's addresses from the original's when it lacks them). */
+function toTuple(t: MutableTuple, fallback: MutableTuple): ConntrackTuple {
+  const out: { -readonly [K in keyof ConntrackTuple]: ConntrackTuple[K] } = { src: t.src ?? fallback.dst ?? '', dst: t.dst ?? fallback.src ?? '' };
+  if (t.sport !== undefined) out.sport = t.sport;
+  if (t.dport !== undefined) out.dport = t.dport;
+  if (t.packets !== undefined) out.packets = t.packets;
+  if (t.bytes !== undefined) out.bytes = t.bytes;
+  return out;
 }
 
 function parseConntrack(r: Reader, s: number, e: number, kind: ConntrackEventKind, family: Family): ConntrackEvent {
@@ -232,7 +262,11 @@ function parseConntrack(r: Reader, s: number, e: number, kind: ConntrackEventKin
   let stopNs: bigint | undefined;
   let seenOrig = false;
   let seenReply = false;
-  attrs(r, s, e, (type, as, ae) => {
+  for (let o = s; o + 4 <= e;) {
+    const next = attrAt(r, o, e);
+    const type = at.type;
+    const as = o + 4;
+    const ae = at.end;
     switch (type) {
       case CTA_TUPLE_ORIG: seenOrig = true; parseTuple(r, as, ae, family, orig); break;
       case CTA_TUPLE_REPLY: seenReply = true; parseTuple(r, as, ae, family, reply); break;
@@ -244,45 +278,55 @@ function parseConntrack(r: Reader, s: number, e: number, kind: ConntrackEventKin
       case CTA_COUNTERS_ORIG: parseCounters(r, as, ae, orig); break;
       case CTA_COUNTERS_REPLY: parseCounters(r, as, ae, reply); break;
       case CTA_PROTOINFO:
-        attrs(r, as, ae, (p, ps, pe) => {
-          if (p !== CTA_PROTOINFO_TCP) return;
-          attrs(r, ps, pe, (f, fs, fe) => {
-            if (f !== CTA_PROTOINFO_TCP_STATE) return;
-            need(fs, fe, 1, 'CTA_PROTOINFO_TCP_STATE');
-            const code = r.b[fs]!;
-            state = CT_TCP_STATES[code] ?? `STATE_${code}`;
-          });
-        });
+        for (let p = as; p + 4 <= ae;) {
+          const pnext = attrAt(r, p, ae);
+          const pe = at.end;
+          if (at.type === CTA_PROTOINFO_TCP) {
+            for (let f = p + 4; f + 4 <= pe;) {
+              const fnext = attrAt(r, f, pe);
+              if (at.type === CTA_PROTOINFO_TCP_STATE) {
+                need(f + 4, at.end, 1, 'CTA_PROTOINFO_TCP_STATE');
+                const code = r.b[f + 4]!;
+                state = CT_TCP_STATES[code] ?? `STATE_${code}`;
+              }
+              f = fnext;
+            }
+          }
+          p = pnext;
+        }
         break;
       case CTA_TIMESTAMP:
-        attrs(r, as, ae, (t, ts, te) => {
-          if (t === CTA_TIMESTAMP_START) startNs = be64(r, ts, te, 'CTA_TIMESTAMP_START');
-          else if (t === CTA_TIMESTAMP_STOP) stopNs = be64(r, ts, te, 'CTA_TIMESTAMP_STOP');
-        });
+        for (let t = as; t + 4 <= ae;) {
+          const tnext = attrAt(r, t, ae);
+          if (at.type === CTA_TIMESTAMP_START) startNs = be64(r, t + 4, at.end, 'CTA_TIMESTAMP_START');
+          else if (at.type === CTA_TIMESTAMP_STOP) stopNs = be64(r, t + 4, at.end, 'CTA_TIMESTAMP_STOP');
+          t = tnext;
+        }
         break;
       default: break;
     }
-  });
+    o = next;
+  }
   if (!seenOrig || orig.src === undefined || orig.dst === undefined) throw new CtnetlinkParseError('conntrack message without an original tuple');
   if (orig.proto === undefined) throw new CtnetlinkParseError('conntrack message without a layer-4 protocol');
   const protocolNumber = orig.proto;
-  const tuple = (t: MutableTuple, fallback: MutableTuple): ConntrackTuple => ({
-    src: t.src ?? fallback.dst ?? '', dst: t.dst ?? fallback.src ?? '',
-    ...(t.sport !== undefined ? { sport: t.sport } : {}), ...(t.dport !== undefined ? { dport: t.dport } : {}),
-    ...(t.packets !== undefined ? { packets: t.packets } : {}), ...(t.bytes !== undefined ? { bytes: t.bytes } : {}),
-  });
   // A DESTROY always carries both tuples; should one lack the reply, it is the original reversed (no NAT).
-  const replyTuple = seenReply && reply.src !== undefined ? tuple(reply, orig) : {
-    src: orig.dst, dst: orig.src,
-    ...(orig.dport !== undefined ? { sport: orig.dport } : {}), ...(orig.sport !== undefined ? { dport: orig.sport } : {}),
-    ...(reply.packets !== undefined ? { packets: reply.packets } : {}), ...(reply.bytes !== undefined ? { bytes: reply.bytes } : {}),
+  let replyTuple: ConntrackTuple;
+  if (seenReply && reply.src !== undefined) replyTuple = toTuple(reply, orig);
+  else {
+    const reversed: MutableTuple = { src: orig.dst, dst: orig.src, sport: orig.dport, dport: orig.sport, packets: reply.packets, bytes: reply.bytes };
+    replyTuple = toTuple(reversed, {});
+  }
+  const event: { -readonly [K in keyof ConntrackEvent]: ConntrackEvent[K] } = {
+    kind, family, protocol: PROTOCOL_NAMES[protocolNumber] ?? 'unknown', protocolNumber, original: toTuple(orig, {}), reply: replyTuple,
   };
-  return {
-    kind, family, protocol: PROTOCOL_NAMES[protocolNumber] ?? 'unknown', protocolNumber,
-    ...(id !== undefined ? { id } : {}),
-    original: tuple(orig, {}), reply: replyTuple,
-    ...(status !== undefined ? { status } : {}), ...(state !== undefined ? { state } : {}),
-    ...(timeout !== undefined ? { timeout } : {}), ...(startNs !== undefined ? { startNs } : {}), ...(stopNs !== undefined ? { stopNs } : {}),
-    ...(mark !== undefined ? { mark } : {}), ...(zone !== undefined ? { zone } : {}),
-  };
+  if (id !== undefined) event.id = id;
+  if (status !== undefined) event.status = status;
+  if (state !== undefined) event.state = state;
+  if (timeout !== undefined) event.timeout = timeout;
+  if (startNs !== undefined) event.startNs = startNs;
+  if (stopNs !== undefined) event.stopNs = stopNs;
+  if (mark !== undefined) event.mark = mark;
+  if (zone !== undefined) event.zone = zone;
+  return event;
 }

@@ -39,6 +39,20 @@ export function indexConntrack(table: ConntrackTable): ConntrackIndex {
   };
 }
 
+/**
+ * Whether anything portolan derives from the polled table reads this entry (pure): NATed TCP and UDP entries
+ * (lookups by tuple here, the fleet's NATed flows), every UDP entry (flows no connected socket shows, their bytes),
+ * and TCP entries that are over (TIME_WAIT, CLOSE) with counters (bytes of connections that closed between samples,
+ * report/edge-bytes.ts). The rest — most of a busy table: open or closed TCP connections without NAT or counters —
+ * is read by nothing, so the collector keeps none of it and need not ask the kernel for it.
+ */
+export function isConntrackEntryUsed(e: ConntrackEntry): boolean {
+  if (e.protocol === 'udp') return true;
+  if (e.protocol !== 'tcp') return false;
+  if (isDnat(e) || isSnat(e)) return true;
+  return e.original.bytes !== undefined && e.reply.bytes !== undefined && (e.state === 'TIME_WAIT' || e.state === 'CLOSE');
+}
+
 /** True when the destination was rewritten (DNAT, e.g. a published port without the userland proxy). */
 export function isDnat(e: ConntrackEntry): boolean {
   return e.reply.src !== e.original.dst || e.reply.sport !== e.original.dport;
