@@ -53,10 +53,16 @@ export async function startHubConsumer(nc: NatsConnection, hub: Hub, options: Hu
   const js = nc.jetstream();
   const consumer = await js.consumers.get(STATE_STREAM, durable);
   const info = await consumer.info();
-  // Nothing to read back: the fleet is (empty and) rebuilt at once.
-  if (info.num_pending === 0) hub.markRebuilt();
-  hub.setNats('connected');
   let stopped = false;
+  let stop!: () => void;
+  const stopping = new Promise<void>((r) => { stop = r; });
+  // Events are read once the state is rebuilt, so each event's host is known by its engine id (see the hub).
+  let rebuilt!: () => void;
+  const untilRebuilt = new Promise<void>((r) => { rebuilt = r; });
+  const markRebuilt = () => { hub.markRebuilt(); rebuilt(); };
+  // Nothing to read back: the fleet is (empty and) rebuilt at once.
+  if (info.num_pending === 0) markRebuilt();
+  hub.setNats('connected');
   let messages: ConsumerMessages | undefined;
 
   void (async () => {
@@ -82,7 +88,7 @@ export async function startHubConsumer(nc: NatsConnection, hub: Hub, options: Hu
             hub.reject(`${m.subject}: ${(err as Error).message}`);
           }
           m.ack();
-          if (m.info.pending === 0) hub.markRebuilt();
+          if (m.info.pending === 0) markRebuilt();
         }
       } catch (err) {
         if (stopped) break;
@@ -98,6 +104,7 @@ export async function startHubConsumer(nc: NatsConnection, hub: Hub, options: Hu
   // After a failure, on from the message after the last one read (no event twice).
   let nextSeq: number | undefined;
   const eventsLoop = (async () => {
+    await Promise.race([untilRebuilt, stopping]);
     while (!stopped) {
       try {
         const { state } = await jsm.streams.info(EVENTS_STREAM);
@@ -129,6 +136,7 @@ export async function startHubConsumer(nc: NatsConnection, hub: Hub, options: Hu
   return {
     async stop() {
       stopped = true;
+      stop();
       messages?.stop();
       eventMessages?.stop();
       await Promise.all([loop, eventsLoop]);

@@ -277,8 +277,11 @@ export function createHub(options: HubOptions & { readonly hostname: string }): 
    */
   function acceptEvents(m: EventsMessage): string | undefined {
     let checked;
+    // The host as the topology names it (its engine id, which the subject token may spell differently), once its
+    // document is held; the hub reads events after the fleet's state is rebuilt, so a host still publishing is known.
+    const engineId = (hosts.get(m.host)?.doc as { engineId?: unknown } | undefined)?.engineId;
     try {
-      checked = checkHostEvents(m.host, m.events, options.eventLimits);
+      checked = checkHostEvents(typeof engineId === 'string' ? engineId : m.host, m.events, options.eventLimits);
     } catch (err) {
       return refuse(`events of ${m.host} refused: ${(err as Error).message}`);
     }
