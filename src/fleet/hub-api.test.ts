@@ -40,7 +40,7 @@ const withExtra = (d: HostDocument, id: string): HostDocument => ({
   ...d, topology: { ...d.topology, nodes: [...d.topology.nodes, { kind: 'container', id, name: 'extra', image: 'busybox', networkMode: 'none', networks: [], ports: [], pid: 7 }] },
 });
 
-async function setup(listen = false, history = false) {
+async function setup(listen = false, history = false, docs: readonly HostDocument[] = [A, B]) {
   const now = Date.parse(FLEET_T);
   let store: HistoryStore | undefined;
   if (history) {
@@ -49,7 +49,7 @@ async function setup(listen = false, history = false) {
     stores.push({ store, dir });
   }
   const hub = createHub({ render: createFleetRenderer(), check: checkFleetDocument, logger, hostname: 'the-hub', now: () => now, debounceMs: 1, ...(store ? { store } : {}) });
-  for (const d of [A, B]) hub.accept({ v: 1, kind: 'full', host: hostToken(d.engineId), epoch: 1, run: 'r', at: now, intervalMs: 2000, doc: d as unknown as Json }, now);
+  for (const d of docs) hub.accept({ v: 1, kind: 'full', host: hostToken(d.engineId), epoch: 1, run: 'r', at: now, intervalMs: 2000, doc: d as unknown as Json }, now);
   hub.setNats('connected');
   hub.markRebuilt();
   const app = await buildApp(hub, { metrics: { defaultMetrics: false } });
@@ -103,6 +103,17 @@ describe('the hub serves every host\'s containers and sockets', () => {
     ]);
     const h1 = (await app.inject({ url: '/api/v1/containers?host=h1' })).json() as ContainersReport;
     expect(h1.containers.map((c) => c.id)).toEqual(['a'.repeat(64)]);
+    // Documents without tcp figures (an agent on /proc, or older): no RTT.
+    expect(doc.containers.map((c) => c.top.rttMeanMs)).toEqual([null, null]);
+  });
+
+  it('/api/v1/containers and top: each container\'s RTT and retransmits as its agent summed them up from tcp_info', async () => {
+    const { app } = await setup(false, false, [hostDoc('AAAA:1', 'h1', 'a'.repeat(64), 100, 0.04321), hostDoc('BBBB:2', 'h2', 'b'.repeat(64), 200, 25.5)]);
+    const doc = (await app.inject({ url: '/api/v1/containers' })).json() as ContainersReport;
+    expect(doc.containers.map((c) => [c.host?.hostname, c.top.rttMeanMs, c.top.rttMaxMs, c.top.retransmits])).toEqual([['h1', 0.043, 0.043, 3], ['h2', 26, 26, 3]]);
+    // The sockets themselves stay without tcp_info (only the sums are published).
+    const ps = (await app.inject({ url: '/api/v1/sockets' })).json() as PsReport;
+    expect(JSON.stringify(ps)).not.toContain('rttMs');
   });
 
   it('/api/v1/topology/stream?host= sends the host\'s part, then only the diffs of that part', async () => {
