@@ -22,7 +22,7 @@ const dash = process.argv.indexOf('--');
 const clis = dash > 0 ? process.argv.slice(dash + 1) : [path.join(ROOT, 'dist/cli/main.js')];
 const LAB = `i${process.pid % 1000}`;
 const SCRIPT = path.join(ROOT, 'scripts/fleet-lab.sh');
-const RUN = `org.portolan.run=hubapi-idle-${LAB}`;
+const RUN = `org.portolan.run=${process.env.PORTOLAN_RUN_LABEL ?? 'fleet-idle'}-${LAB}`;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const getJson = (url) => new Promise((resolve, reject) => {
   http.get(url, (res) => { let b = ''; res.on('data', (d) => { b += d; }); res.on('end', () => { try { resolve(JSON.parse(b)); } catch (e) { reject(e); } }); }).on('error', reject);

@@ -14,7 +14,10 @@
 //     heartbeats, which need the documents already in the stream).
 //   - the hub's time per render over the window, from its /metrics: the merge alone (collector "merge") and the whole
 //     render (merge, then every node and edge equal to the previous render's replaced by that object);
-//   node bench/fleet.mjs [--hosts 100] [--busy 10] [--seconds 30] [--ports 19370]  (after npm run build; needs nats-server;
+// Each document carries the `containers` and `traffic` sections an agent publishes (`--no-containers`: without them,
+// as an older agent's), made from the captured topology: per container a LISTEN socket on 7000 (the lab's servers)
+// and one ESTABLISHED socket per connection end it holds, its process, interface counters and tcp_info summary.
+//   node bench/fleet.mjs [--hosts 100] [--busy 10] [--seconds 30] [--ports 19370] [--no-containers]  (after npm run build; needs nats-server;
 //   --ports BASE: NATS clients BASE+1..3, routes BASE+11..13, monitoring BASE+21..23, the hub BASE+29)
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -26,6 +29,7 @@ import { fileURLToPath } from 'node:url';
 import { connect } from 'nats';
 import { createPublisher } from '../dist/fleet/publisher.js';
 import { hostToken } from '../dist/fleet/wire.js';
+import { checkHostDocument } from '../dist/core/fleet/parse-host-document.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const arg = (name, dflt) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? Number(process.argv[i + 1]) : dflt; };
@@ -69,8 +73,37 @@ const rssMiB = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/
 const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]; };
 
 // A distinct host from the captured one: its engine id, hostname, address and container ids are its own.
-const template = readFileSync(path.join(ROOT, 'test/fixtures/fleet/plfn1-h3.json'), 'utf8');
-const captured = JSON.parse(template);
+const captured = JSON.parse(readFileSync(path.join(ROOT, 'test/fixtures/fleet/plfn1-h3.json'), 'utf8'));
+const CONTAINERS = !process.argv.includes('--no-containers');
+if (CONTAINERS) Object.assign(captured, containersOf(captured));
+checkHostDocument(captured);
+const template = JSON.stringify(captured);
+
+/** The containers and traffic sections of the captured host, from its topology (see the header). */
+function containersOf(doc) {
+  const nodes = doc.topology.nodes.filter((n) => n.kind === 'container');
+  const sockets = new Map(nodes.map((n) => [n.id, [{ protocol: 'tcp', family: 'ipv4', state: 'LISTEN', local: { address: '0.0.0.0', port: 7000 }, remote: { address: '0.0.0.0', port: 0 } }]]));
+  for (const e of doc.topology.edges) {
+    for (const d of e.details ?? []) {
+      sockets.get(e.from)?.push({ protocol: e.protocol, family: 'ipv4', state: d.state, local: d.client, remote: d.server });
+      sockets.get(e.to)?.push({ protocol: e.protocol, family: 'ipv4', state: d.state, local: d.server, remote: d.client });
+    }
+  }
+  let inode = 100_000;
+  const containers = nodes.map((n) => ({
+    id: n.id, name: n.name, image: n.image, networkMode: n.networkMode, pid: n.pid, netns: 4026532000 + (inode % 1000), ownsNetns: true, source: 'netlink',
+    networks: n.networks, ports: n.ports, labels: {},
+    sockets: sockets.get(n.id).map((s) => ({ ...s, inode: inode++, rxQueue: 0, txQueue: 0, processes: [{ pid: n.pid, command: 'node' }] })),
+  })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const traffic = nodes.map((n, i) => {
+    const est = sockets.get(n.id).filter((s) => s.state === 'ESTABLISHED').length;
+    return {
+      id: n.id, rxBytes: 10_000 + i, txBytes: 20_000 + i, rxPackets: 100 + i, txPackets: 200 + i, rxErrors: 0, txErrors: 0, rxDropped: 0, txDropped: 0,
+      rxBytesPerSec: 0, txBytesPerSec: 0, scope: 'container', ...(est > 0 ? { tcp: { rttMeanMs: 0.061, rttMaxMs: 0.082, retransmits: 0 } } : {}),
+    };
+  }).sort((a, b) => (a.id < b.id ? -1 : 1));
+  return { containers, traffic };
+}
 function hostDoc(k) {
   const engineId = `BNCH:${String(k).padStart(4, '0')}:${createHash('sha256').update(String(k)).digest('hex').slice(0, 24).toUpperCase()}`;
   let text = template.replace(/[0-9a-f]{64}/g, (id) => createHash('sha256').update(`${k}:${id}`).digest('hex'))

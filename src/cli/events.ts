@@ -79,18 +79,24 @@ async function followEvents(flags: EventsFlags & { server: string }, filter: Ret
   const containers = new Map<string, ExportContainer>();
   const capturing = status.capture?.state === 'running';
   let hostname = status.dockerHost?.hostname ?? '';
+  // On a hub: the fleet's hosts (id → name), from its containers, to name each event's own Docker host.
+  const fleetHosts = new Map<string, string>();
   const refresh = async () => {
     const doc = await fetchFromAgent<ContainersReport>(server, 'api/v1/containers');
     hostname ||= doc.host.hostname;
-    for (const c of doc.containers) containers.set(c.id, { id: c.id, name: c.name, image: c.image, labels: c.labels, ports: c.ports });
+    for (const c of doc.containers) {
+      containers.set(c.id, { id: c.id, name: c.name, image: c.image, labels: c.labels, ports: c.ports });
+      if (c.host) fleetHosts.set(c.host.id, c.host.hostname);
+    }
   };
   await refresh().catch((err: unknown) => {
     // Not ready yet (no collection): containers are named from the events until a refresh succeeds.
     process.stderr.write(`portolan: warning: ${escapeTerminal((err as Error).message)}\n`);
   });
-  const ctx = (): ConnbeatContext => ({
+  const ctx = (event: ChangeEvent): ConnbeatContext => ({
     beat: { hostname, name: 'portolan', version: VERSION },
-    dockerHost: { hostname, ips: status.dockerHost?.ips ?? [] },
+    // A hub's event names the host whose agent published it (its addresses are not in the answer).
+    dockerHost: event.host !== undefined ? { hostname: fleetHosts.get(event.host) ?? event.host, ips: [] } : { hostname, ips: status.dockerHost?.ips ?? [] },
     containers,
   });
   const tty = process.stdout.isTTY === true;
@@ -177,7 +183,7 @@ async function followEvents(flags: EventsFlags & { server: string }, filter: Ret
     if (event.type === 'container.started' && !containers.has(event.container.id)) await refresh().catch(() => undefined);
     let docs;
     try {
-      docs = toConnbeatDocuments(event, ctx());
+      docs = toConnbeatDocuments(event, ctx(event));
     } catch {
       process.stderr.write(`portolan: warning: an event of unknown shape skipped (${escapeTerminal(e.data.slice(0, 80))})\n`);
       return;

@@ -103,6 +103,8 @@ export function startFleetPublishing(agent: Agent, options: FleetPublishingOptio
   };
   const unsubscribe = agent.subscribe((u) => {
     if (u.kind === 'state') offer(u.state, u.events as unknown as Json[]);
+    // Captured between collections (eBPF): published as they come, once the host is known.
+    else if (u.kind === 'events') publisher?.offerEvents(u.events as unknown as Json[]);
   });
   const current = agent.current();
   if (current) offer(current, []);

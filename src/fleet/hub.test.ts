@@ -4,6 +4,7 @@ import type { Topology } from '../core/model/topology.js';
 import { diffPatch, type Json, type Patch } from './doc-patch.js';
 import { createHub, type HubHost } from './hub.js';
 import type { FleetMessage } from './wire.js';
+import { AGENT_EVENTS } from '../../test/fixtures/fleet/agent-events.js';
 
 const logger = () => ({ info: vi.fn(), warn: vi.fn(), error: vi.fn(), debug: vi.fn() });
 // A stand-in merge: one container node per name in each host's document (the real one is core's mergeFleet).
@@ -110,39 +111,39 @@ describe('internTopology', () => {
 });
 
 describe('hub events', () => {
-  it('are the events of the whole topologies, found from the changed part only', async () => {
-    const { toChangeEvents } = await import('../core/report/changes.js');
-    // A merge with connections: doc.conns lists [client name, server name, client port].
-    const withEdges = (hosts: readonly HubHost[], now: number): { topology: Topology } => {
-      const t = render(hosts, now).topology;
-      const edges = hosts.flatMap((h) => ((h.doc as { conns?: [string, string, number][] }).conns ?? []).map(([c, s, p]) => ({
-        id: `${h.hostId}/${c}->${h.hostId}/${s}/tcp/80`, from: `${h.hostId}/${c}`, to: `${h.hostId}/${s}`, protocol: 'tcp' as const, port: 80, connections: 1, states: { ESTABLISHED: 1 }, via: ['socket' as const],
-        details: [{ state: 'ESTABLISHED' as const, via: 'socket' as const, client: { address: '10.0.0.1', port: p }, server: { address: '10.0.0.2', port: 80 }, clientPids: [], serverPids: [] }],
-      })));
-      return { topology: { ...t, edges } };
-    };
+  const events = (host: string, list: readonly unknown[], at = 5): FleetMessage => ({ v: 1, kind: 'events', host, at, events: list as Json[] });
+
+  it('serves the agents\' own events, each with its host, as they arrive (also while rebuilding); derives none', () => {
     let t = 0;
-    const hub = createHub({ render: withEdges, logger: logger(), hostname: 'hub', now: () => t });
-    const states: { topology: Topology; events: readonly unknown[] }[] = [];
-    hub.subscribe((u) => { if (u.kind === 'state') states.push({ topology: u.state.topology, events: u.events }); });
-    const docs: Json[] = [
-      { names: ['a', 'b', 'c'], conns: [['a', 'b', 1000], ['c', 'b', 1001]] },
-      { names: ['a', 'b', 'd'], conns: [['a', 'b', 1000], ['d', 'b', 1002]] },
-      { names: ['a', 'b', 'd'], conns: [['a', 'b', 1003], ['d', 'b', 1002]] },
-    ];
-    hub.accept(full('h', 1, docs[0] as Json), 0);
-    hub.accept(full('g', 1, docOf('x')), 0);
+    const hub = createHub({ render, logger: logger(), hostname: 'hub', now: () => t });
+    const updates: AgentUpdate[] = [];
+    hub.subscribe((u) => updates.push(u));
+    // Read back from the events stream before the fleet is rebuilt: served at once, in stream order.
+    expect(hub.accept(events('a', AGENT_EVENTS.slice(0, 2)), 0)).toBeUndefined();
+    expect(hub.accept(events('b', AGENT_EVENTS.slice(2)), 0)).toBeUndefined();
+    hub.accept(full('a', 1, docOf('web')), 0);
     hub.markRebuilt();
-    for (let i = 1; i < docs.length; i++) {
-      t += 10;
-      hub.accept(diff('h', 1, i, docs[0] as Json, docs[i] as Json), t);
-      hub.renderNow();
-    }
-    expect(states).toHaveLength(3);
-    for (let i = 1; i < states.length; i++) {
-      const want = toChangeEvents(states[i - 1]?.topology, states[i]?.topology as Topology);
-      expect(want.length).toBeGreaterThan(0);
-      expect(states[i]?.events).toEqual(want);
-    }
+    t += 10;
+    hub.accept(diff('a', 1, 1, docOf('web'), docOf('web', 'db')), t);
+    hub.renderNow();
+    const served = updates.flatMap((u) => (u.kind === 'events' ? u.events : []));
+    expect(served).toEqual([...AGENT_EVENTS.slice(0, 2).map((e) => ({ ...e, host: 'a' })), { ...AGENT_EVENTS[2], host: 'b' }]);
+    // A container appeared in the merged topology: the hub says nothing of its own (the agent's event is the one).
+    const states = updates.filter((u) => u.kind === 'state');
+    expect(states.length).toBeGreaterThanOrEqual(2);
+    for (const u of states) expect(u.kind === 'state' && u.events).toEqual([]);
+    expect(hub.hubStatus()).toMatchObject({ events: 3, eventsRefused: 0, rejected: 0 });
+  });
+
+  it('refuses bad events with a reason and counts them; a batch that is not a list is a refused message', () => {
+    const hub = createHub({ render, logger: logger(), hostname: 'hub', now: () => 0, eventLimits: { maxEvents: 5 } });
+    const updates: AgentUpdate[] = [];
+    hub.subscribe((u) => updates.push(u));
+    expect(hub.accept(events('a', [AGENT_EVENTS[0], { type: 'container.started', at: 'never' }]), 0)).toMatch(/1 of 2 events of a refused, first: .*events\[1\]\.at: not a time/);
+    expect(hub.accept(events('a', Array(6).fill(AGENT_EVENTS[0])), 0)).toMatch(/6 events, more than 5/);
+    expect(hub.accept({ v: 1, kind: 'events', host: 'a', at: 1, events: 'x' as unknown as Json[] }, 0)).toMatch(/not a list/);
+    expect(updates.flatMap((u) => (u.kind === 'events' ? u.events : []))).toEqual([{ ...AGENT_EVENTS[0], host: 'a' }]);
+    expect(hub.hubStatus()).toMatchObject({ events: 1, eventsRefused: 1, rejected: 2 });
+    expect(hub.hubStatus().lastRejection).toMatch(/not a list/);
   });
 });

@@ -11,10 +11,10 @@ import type { Snapshot } from '../core/model/snapshot.js';
 import type { Topology, TopologyDiff } from '../core/model/topology.js';
 import type { ContainerTraffic } from '../core/model/traffic.js';
 import type { EdgeBytes } from '../core/report/edge-bytes.js';
-import { toChangeEvents } from '../core/report/changes.js';
+import { checkHostEvents, type HostEventLimits } from '../core/fleet/parse-host-events.js';
 import { diffTopology, isEmptyDiff, sameIds } from '../core/topology/diff-topology.js';
 import { applyPatch, type Json } from './doc-patch.js';
-import type { FleetMessage } from './wire.js';
+import type { EventsMessage, FleetMessage } from './wire.js';
 
 /** One host as the hub knows it. */
 export interface HubHost {
@@ -60,7 +60,9 @@ export interface HubStatus {
   /** Messages refused (undecodable, a diff without its full document, a patch that did not fit). */
   readonly rejected: number;
   readonly lastRejection?: string;
+  /** The agents' change events served (each with its host), and events refused (the rest of their batch kept). */
   readonly events: number;
+  readonly eventsRefused: number;
   /** NATS consumer: connected or not. */
   readonly nats: 'connecting' | 'connected' | 'disconnected';
   readonly natsError?: string;
@@ -82,6 +84,8 @@ export interface HubOptions {
   readonly now?: () => number;
   /** Checks a host's document before the hub holds it (full documents, and documents after a diff); throws why not. */
   readonly check?: (hostId: string, doc: Json) => void;
+  /** Limits of the agents' event batches (core's DEFAULT_HOST_EVENT_LIMITS). */
+  readonly eventLimits?: Partial<HostEventLimits>;
 }
 
 /** The hub, as buildApp and the composition root see it. */
@@ -147,26 +151,6 @@ export function internTopology(prev: Topology | undefined, next: Topology): Topo
   return { ...next, nodes: reuse(prev.nodes, next.nodes), edges: reuse(prev.edges, next.edges) };
 }
 
-/**
- * The part of a topology a diff touches: its changed edges and the nodes it names (changed nodes and the changed
- * edges' ends), the same node ids on both sides so that an unchanged node is in both and gives no event.
- */
-function changedParts(prev: Topology, next: Topology, diff: TopologyDiff): [Topology, Topology] {
-  const before = new Set([...diff.edges.updated.map((e) => e.id), ...diff.edges.removed]);
-  const after = new Set([...diff.edges.added, ...diff.edges.updated].map((e) => e.id));
-  const prevEdges = prev.edges.filter((e) => before.has(e.id));
-  const nextEdges = next.edges.filter((e) => after.has(e.id));
-  const nodes = new Set([...diff.nodes.added, ...diff.nodes.updated].map((n) => n.id).concat(diff.nodes.removed));
-  for (const e of [...prevEdges, ...nextEdges]) {
-    nodes.add(e.from);
-    nodes.add(e.to);
-  }
-  return [
-    { ...prev, nodes: prev.nodes.filter((n) => nodes.has(n.id)), edges: prevEdges },
-    { ...next, nodes: next.nodes.filter((n) => nodes.has(n.id)), edges: nextEdges },
-  ];
-}
-
 /** Creates the hub (call start()). */
 export function createHub(options: HubOptions & { readonly hostname: string }): Hub {
   const now = options.now ?? Date.now;
@@ -182,7 +166,7 @@ export function createHub(options: HubOptions & { readonly hostname: string }): 
   let state: AgentState | undefined;
   let renderTimer: NodeJS.Timeout | undefined;
   let tickTimer: NodeJS.Timeout | undefined;
-  let hub: HubStatus = { hosts: 0, staleHosts: 0, rebuilt: false, messages: 0, rejected: 0, events: 0, nats: 'connecting' };
+  let hub: HubStatus = { hosts: 0, staleHosts: 0, rebuilt: false, messages: 0, rejected: 0, events: 0, eventsRefused: 0, nats: 'connecting' };
   let status: AgentStatus = { started: false, intervalMs: tickMs, stale: true, staleReason: 'rebuilding the fleet from NATS', staleSince: new Date(startedAt).toISOString(), dockerReconnects: 0, collections: 0, failedCollections: 0, lastCollectionAtMs: 0 };
 
   const emit = (u: AgentUpdate) => {
@@ -271,9 +255,8 @@ export function createHub(options: HubOptions & { readonly hostname: string }): 
     }
     // The merge alone, as a run (in /metrics: portolan_collector_duration_seconds{collector="merge"}).
     emit({ kind: 'collection', runs: [{ name: 'merge', durationMs: mergeMs, ok: true }], durationMs: next.durationMs, accepted: true });
-    // Events come from what changed only: connections of unchanged edges neither opened nor closed.
-    const events = prev && diff ? toChangeEvents(...changedParts(prev.topology, topology, diff)) : [];
-    emit({ kind: 'state', state: next, ...(diff ? { diff } : {}), events });
+    // No events of its own: the hub serves the ones the agents publish (acceptEvents), each with its host.
+    emit({ kind: 'state', state: next, ...(diff ? { diff } : {}), events: [] });
   }
 
   function schedule(): void {
@@ -288,12 +271,33 @@ export function createHub(options: HubOptions & { readonly hostname: string }): 
     return reason;
   }
 
+  /**
+   * An agent's batch of change events: each checked (hostile input), kept with its host and handed to subscribers
+   * (the events journal of /api/v1/events) as it arrives, whether or not the fleet is rebuilt yet.
+   */
+  function acceptEvents(m: EventsMessage): string | undefined {
+    let checked;
+    // The host as the topology names it (its engine id, which the subject token may spell differently), once its
+    // document is held; the hub reads events after the fleet's state is rebuilt, so a host still publishing is known.
+    const engineId = (hosts.get(m.host)?.doc as { engineId?: unknown } | undefined)?.engineId;
+    try {
+      checked = checkHostEvents(typeof engineId === 'string' ? engineId : m.host, m.events, options.eventLimits);
+    } catch (err) {
+      return refuse(`events of ${m.host} refused: ${(err as Error).message}`);
+    }
+    hub = { ...hub, events: hub.events + checked.events.length, eventsRefused: hub.eventsRefused + checked.refused };
+    if (checked.events.length > 0) emit({ kind: 'events', events: checked.events });
+    if (checked.refused === 0) return undefined;
+    // The batch is taken (its good events served): counted as refused events, not as a refused message.
+    const reason = `${checked.refused} of ${m.events.length} events of ${m.host} refused, first: ${checked.reasons[0]?.message ?? ''}`;
+    if (hub.eventsRefused === checked.refused) options.logger.warn({ reason }, 'fleet events refused (counted in eventsRefused)');
+    hub = { ...hub, lastRejection: reason };
+    return reason;
+  }
+
   function accept(m: FleetMessage, storedAtMs: number): string | undefined {
     hub = { ...hub, messages: hub.messages + 1 };
-    if (m.kind === 'events') {
-      hub = { ...hub, events: hub.events + m.events.length };
-      return undefined;
-    }
+    if (m.kind === 'events') return acceptEvents(m);
     const cur = hosts.get(m.host);
     const seen = Math.max(storedAtMs, cur?.lastSeenMs ?? 0);
     if (m.kind === 'full') {

@@ -36,5 +36,7 @@ export function registerHubMetrics(registry: Registry, status: () => HubStatus):
   g('portolan_fleet_rebuild_seconds', 'Time from the hub\'s start to the fleet rebuilt from JetStream.', (s) => (s.rebuildMs ?? 0) / 1000);
   g('portolan_fleet_nats_up', '1 while the hub\'s consumer is connected to NATS.', (s) => (s.nats === 'connected' ? 1 : 0));
   new Counter({ name: 'portolan_fleet_messages_total', help: 'Fleet messages the hub read.', registers: [registry], collect() { this.reset(); this.inc(status().messages); } });
+  new Counter({ name: 'portolan_fleet_events_total', help: 'The agents\' change events the hub serves (read from the events stream and checked).', registers: [registry], collect() { this.reset(); this.inc(status().events); } });
+  new Counter({ name: 'portolan_fleet_rejected_events_total', help: 'Change events the hub refused (a field missing, of the wrong type or too long); the rest of their batch served.', registers: [registry], collect() { this.reset(); this.inc(status().eventsRefused); } });
   new Counter({ name: 'portolan_fleet_rejected_messages_total', help: 'Fleet messages the hub refused (undecodable, out of order, not fitting).', registers: [registry], collect() { this.reset(); this.inc(status().rejected); } });
 }

@@ -43,6 +43,21 @@ describe('publisher', () => {
     expect(p.status()).toMatchObject({ state: 'connected', published: 3, buffered: 0, dropped: 0, publishedByKind: { full: 1, diff: 2 } });
   });
 
+  it('publishes events with a state and events between states (capture\'s), each batch its own message id', async () => {
+    const s = sink();
+    const ids: string[] = [];
+    const p = createPublisher({ hostId: 'h1', publish: async (subject, data, id) => { ids.push(id); await s.publish(subject, data, id); }, logger: logger(), intervalMs: 1000, now: () => 7 });
+    p.offer(doc(1), [{ type: 'a' }]);
+    p.offerEvents([{ type: 'b' }]);
+    p.offerEvents([{ type: 'c' }]);
+    p.offerEvents([]);
+    await settle();
+    expect(s.stored.map((x) => x.subject)).toEqual(['portolan.fleet.h1.full', 'portolan.events.h1', 'portolan.events.h1', 'portolan.events.h1']);
+    expect(s.stored.slice(1).map((x) => (x.m.kind === 'events' ? x.m.events : []))).toEqual([[{ type: 'a' }], [{ type: 'b' }], [{ type: 'c' }]]);
+    // The same time and state for all three: the ids still differ (JetStream would drop a repeated one as a duplicate).
+    expect(new Set(ids).size).toBe(4);
+  });
+
   it('sends nothing for an unchanged document, a new full document every fullEveryMs', async () => {
     const s = sink();
     let t = 0;

@@ -58,6 +58,8 @@ export interface PublisherOptions {
 export interface Publisher {
   /** Takes the host's current document and the events since the previous one; never waits, never throws. */
   offer(doc: Json, events?: readonly Json[]): void;
+  /** Takes events that came between two states (capture's, between collections); never waits, never throws. */
+  offerEvents(events: readonly Json[]): void;
   status(): PublisherStatus;
   /** Starts the heartbeat timer. */
   start(): void;
@@ -86,6 +88,8 @@ export function createPublisher(options: PublisherOptions): Publisher {
   let bufferedBytes = 0;
   let epoch = 0;
   let seq = 0;
+  // Event batches of this run, for their message ids (JetStream's de-duplication).
+  let batches = 0;
   let base: { doc: Json; at: number; bytes: number } | undefined;
   let lastText: string | undefined;
   let lastSentAt = 0;
@@ -215,7 +219,15 @@ export function createPublisher(options: PublisherOptions): Publisher {
           lastSentAt = at;
         }
         lastText = text;
-        if (events.length > 0) message({ v: 1, kind: 'events', host, at, events }, `${run}:events:${at}:${epoch}:${seq}`, events.length);
+        if (events.length > 0) message({ v: 1, kind: 'events', host, at, events }, `${run}:events:${++batches}`, events.length);
+      } catch (err) {
+        options.logger.error({ err }, 'fleet publish failed');
+      }
+    },
+    offerEvents(events) {
+      if (stopped || events.length === 0) return;
+      try {
+        message({ v: 1, kind: 'events', host, at: now(), events }, `${run}:events:${++batches}`, events.length);
       } catch (err) {
         options.logger.error({ err }, 'fleet publish failed');
       }

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAsync } from './deploy-helpers.js';
 import { CLI, normEndpoint, ROOT, RUN_ID, ssSockets, testImage, type SsSocket } from './harness.js';
 import { eventually, getJson } from './serve-agent.js';
+import { createSseParser } from '../../src/core/parse/sse.js';
 
 interface LabHost { name: string; dockerHost: string; address: string; dockerdPid: string; netns: string }
 interface Endpoint { address: string; port: number }
@@ -65,6 +66,30 @@ async function startHub(port: number, name: string): Promise<{ proc: ChildProces
   if (proc.exitCode !== null) throw new Error(`hub ${name} exited with ${proc.exitCode}:\n${out}`);
   return hub;
 }
+
+/** A change event as `/api/v1/events` sends it (only what the test reads is typed). */
+interface ChangeEventJson { type: string; at: string; host?: string; container?: { name: string }; flow?: { client: { container?: { name: string } } } }
+
+/**
+ * The change events `/api/v1/events` replays from its journal (a Last-Event-ID of no run of it: all it keeps), read
+ * with curl (in `netns` when given: an agent listens in its host's namespace) until `enough` holds or `ms` passed.
+ */
+function journalEvents(url: string, enough: (events: ChangeEventJson[]) => boolean, ms: number, netns?: string, query = ''): Promise<ChangeEventJson[]> {
+  const curl = ['curl', '-sN', '--max-time', String(Math.ceil(ms / 1000)), `${url}/api/v1/events?lastEventId=0-0${query}`];
+  const p = netns ? spawn('nsenter', [`--net=/var/run/netns/${netns}`, ...curl]) : spawn(curl[0] as string, curl.slice(1));
+  const parser = createSseParser();
+  const events: ChangeEventJson[] = [];
+  return new Promise((resolve) => {
+    p.stdout.on('data', (d: Buffer) => {
+      for (const e of parser.push(d.toString())) if (e.event !== 'ready' && e.event !== 'gap') events.push(JSON.parse(e.data) as ChangeEventJson);
+      if (enough(events)) p.kill();
+    });
+    p.once('close', () => resolve(events));
+  });
+}
+const withoutHost = ({ host: _h, ...e }: ChangeEventJson) => e;
+// The short-lived client's events, read from its agent in the test below and looked for in the restarted hub.
+let shortLived: { hostId: string; events: ChangeEventJson[] } | undefined;
 
 const topology = async (port: number) => (await getJson<FleetTopology>(`http://127.0.0.1:${port}/api/v1/topology`)).body;
 const containersOf = (t: FleetTopology, hostName: string) => {
@@ -346,6 +371,42 @@ describe('the fleet: three hosts, three NATS nodes, one agent per host, the hub'
     expect(containersOf(back, h3.name).map((n) => n.id).sort()).toEqual(containersOf(before, h3.name).map((n) => n.id).sort());
   });
 
+  it('a short-lived client\'s events (container started and stopped, its captured connection) reach the hub from its agent, with its host', async () => {
+    const [h1, h2] = [host(0), host(1)];
+    const hostId = (await topology(HUB_PORT)).hosts?.find((x) => x.name === h1.name)?.id ?? '';
+    expect(hostId).not.toBe('');
+    // One connection through h2's published port (conntrack sees it on both hosts), closed at once; then removed.
+    at(h1, 'run', '-d', '--name', 'shorty', ...label, testImage(), 'node', '/opt/peer.mjs', 'tcp-once', h2.address, '8080', '300');
+    const mine = (e: ChangeEventJson) => e.container?.name === 'shorty' || e.flow?.client.container?.name === 'shorty';
+    const kinds = (list: ChangeEventJson[]) => new Set(list.filter(mine).map((e) => `${e.type}${e.flow ? ' (captured)' : ''}`));
+    const agentUrl = 'http://127.0.0.1:19351';
+    // The agent's own events (it collects every 1 s; capture hands its flows to the next collection): bounded by 30 s.
+    await eventually(async () => {
+      const k = kinds(await journalEvents(agentUrl, (l) => kinds(l).has('connection.opened (captured)') && kinds(l).has('container.started'), 3000, h1.netns));
+      return k.has('connection.opened (captured)') && k.has('container.started');
+    }, 30_000, 'the agent to report shorty started and its captured connection');
+    at(h1, 'rm', '-f', 'shorty');
+    const agentEvents = await eventually(async () => {
+      const l = await journalEvents(agentUrl, (x) => kinds(x).has('container.stopped'), 3000, h1.netns);
+      return kinds(l).has('container.stopped') ? l.filter(mine) : undefined;
+    }, 30_000, 'the agent to report shorty stopped');
+    // The same events in the hub, each with h1's id; none of them on another host.
+    const hubEvents = await eventually(async () => {
+      const l = (await journalEvents(`http://127.0.0.1:${HUB_PORT}`, (x) => x.filter(mine).length >= agentEvents.length, 5000)).filter(mine);
+      return l.length >= agentEvents.length ? l : undefined;
+    }, 30_000, 'the hub to serve the agent\'s events');
+    expect(hubEvents.map((e) => e.host)).toEqual(hubEvents.map(() => hostId));
+    // In the agent's order (any later event of shorty's would follow both).
+    expect(hubEvents.slice(0, agentEvents.length).map(withoutHost)).toEqual(agentEvents);
+    // ?host= gives them for h1, not for h2.
+    const onH1 = await journalEvents(`http://127.0.0.1:${HUB_PORT}`, (x) => x.filter(mine).length >= agentEvents.length, 5000, undefined, `&host=${h1.name}`);
+    expect(onH1.filter(mine).slice(0, agentEvents.length).map(withoutHost)).toEqual(agentEvents);
+    expect(onH1.every((e) => e.host === hostId)).toBe(true);
+    const onH2 = await journalEvents(`http://127.0.0.1:${HUB_PORT}`, () => false, 2000, undefined, `&host=${h2.name}`);
+    expect(onH2.filter(mine)).toEqual([]);
+    shortLived = { hostId, events: hubEvents };
+  });
+
   it('the hub killed and restarted rebuilds the full fleet from JetStream before any agent publishes again', async () => {
     const before = await topology(HUB_PORT);
     const [hub] = hubs;
@@ -363,6 +424,12 @@ describe('the fleet: three hosts, three NATS nodes, one agent per host, the hub'
       expect(t.hosts?.map((h) => h.id).sort()).toEqual(before.hosts?.map((h) => h.id).sort());
       expect(t.nodes.map((n) => n.id).sort()).toEqual(before.nodes.map((n) => n.id).sort());
       expect(t.edges.map((e) => e.id).sort()).toEqual(before.edges.map((e) => e.id).sort());
+      // The agents' events are back too, read from the events stream (no agent can publish): the short-lived
+      // client's, each with its host, as the hub served them before.
+      expect(shortLived).toBeDefined();
+      const want = shortLived?.events ?? [];
+      const again2 = await journalEvents(`http://127.0.0.1:${again.port}`, (x) => want.every((w) => x.some((e) => JSON.stringify(e) === JSON.stringify(w))), 10_000);
+      for (const w of want) expect(again2).toContainEqual(w);
     } finally {
       for (const p of agents.values()) p.kill('SIGCONT');
     }

@@ -143,8 +143,35 @@ describe('the containers section (sockets and traffic)', () => {
     expect(c.sockets[1]!.processes).toEqual([{ pid: 3, command: 'dockerd', container: other }]);
     expect(doc.socketsOmitted).toBeUndefined();
   });
-  it('carries the traffic counters apart, rates in whole bytes per second, no interface list', () => {
-    expect(doc.traffic).toEqual([{ id: web.id, rxBytes: 100, txBytes: 200, rxPackets: 1, txPackets: 2, rxErrors: 0, txErrors: 0, rxDropped: 0, txDropped: 0, rxBytesPerSec: 12, txBytesPerSec: 1, scope: 'container' }]);
+  it('carries the traffic counters apart, rates in whole bytes per second, no interface list; tcp_info summed up as top does', () => {
+    expect(doc.traffic).toEqual([{
+      id: web.id, rxBytes: 100, txBytes: 200, rxPackets: 1, txPackets: 2, rxErrors: 0, txErrors: 0, rxDropped: 0, txDropped: 0, rxBytesPerSec: 12, txBytesPerSec: 1, scope: 'container',
+      tcp: { rttMeanMs: 0.5, rttMaxMs: 0.5, retransmits: 0 },
+    }]);
+  });
+  it('publishes RTT to two significant digits; an idle container keeps its entry while RTT moves within the dead band and no segment is retransmitted', () => {
+    const withTcp = (rtts: number[], retransmits = 0): Attribution => ({
+      ...attribution,
+      containers: [{ ...attribution.containers[0]!, sockets: rtts.map((rtt, i) => ({ ...sock('ESTABLISHED', 80, 40000 + i, 20 + i, [proc(1, web.id)]), tcp: { ...sock('ESTABLISHED', 80, 1, 1, []).tcp!, rttMs: rtt, retransmits } })) }],
+    });
+    const idle = new Map([[web.id, { ...traffic.get(web.id)!, rxBytesPerSec: 0, txBytesPerSec: 0 }]]);
+    const make = (a: Attribution, previous?: HostDocument) => toHostDocument({ snapshot: { containers: [web], conntrack: table }, topology, attribution: a, traffic: idle }, identity, 2000, previous ? { previous } : {});
+    const first = make(withTcp([0.04321, 12.345]));
+    expect(first.traffic![0]!.tcp).toEqual({ rttMeanMs: 6.2, rttMaxMs: 12, retransmits: 0 });
+    // RTTs a little off (within 25%): the entry published before, the very same object.
+    expect(make(withTcp([0.05, 14]), first).traffic![0]).toBe(first.traffic![0]);
+    // An RTT that moved further, or a retransmitted segment: published at once.
+    expect(make(withTcp([0.05, 20]), first).traffic![0]!.tcp).toEqual({ rttMeanMs: 10, rttMaxMs: 20, retransmits: 0 });
+    expect(make(withTcp([0.04321, 12.345], 1), first).traffic![0]!.tcp).toEqual({ rttMeanMs: 6.2, rttMaxMs: 12, retransmits: 2 });
+    // Its connections gone: no tcp figures any more.
+    expect(make(withTcp([]), first).traffic![0]!.tcp).toBeUndefined();
+    // Read back by the hub, refused when bent.
+    expect(parseHostDocument(JSON.stringify(first))).toEqual(first);
+    const bent = structuredClone(first) as unknown as { traffic: { tcp: Record<string, unknown> }[] };
+    bent.traffic[0]!.tcp.rttMeanMs = 'slow';
+    expect(() => parseHostDocument(JSON.stringify(bent))).toThrow(/traffic\[0\]\.tcp\.rttMeanMs/);
+    bent.traffic[0]!.tcp = { rttMeanMs: 1, rttMaxMs: 1, retransmits: 0, secret: 'x' };
+    expect(() => parseHostDocument(JSON.stringify(bent))).toThrow(/fields other than/);
   });
   it('gives an equal document for the same sockets in another order (an idle host publishes no diff)', () => {
     const shuffled: Attribution = { ...attribution, containers: [{ ...attribution.containers[0]!, sockets: [...attribution.containers[0]!.sockets].reverse() }] };

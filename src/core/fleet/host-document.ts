@@ -8,7 +8,8 @@ import { formatNetworkMode, type ContainerInfo, type PortBinding } from '../mode
 import type { HostIdentity } from '../model/host-identity.js';
 import type { Endpoint, Family, Protocol, SocketState } from '../model/socket.js';
 import type { Topology } from '../model/topology.js';
-import type { ContainerTraffic } from '../model/traffic.js';
+import type { ContainerTraffic, TrafficTcp } from '../model/traffic.js';
+import { toTopContainers } from '../report/top.js';
 import { canonicalIp, isLoopbackIp, isUnspecifiedIp } from '../parse/ip-text.js';
 
 /** Version of the document format; a reader refuses another. */
@@ -84,6 +85,8 @@ export interface HostTraffic {
   readonly txDropped: number;
   readonly rxBytesPerSec?: number;
   readonly txBytesPerSec?: number;
+  /** Its established TCP connections as `top` sums them up (RTT to two significant digits); absent without any. */
+  readonly tcp?: TrafficTcp;
   readonly scope: ContainerTraffic['scope'];
 }
 
@@ -182,7 +185,7 @@ export function toHostDocument(state: HostDocumentSource, identity: HostIdentity
     flows,
     ...(all.length > flows.length ? { flowsOmitted: all.length - flows.length } : {}),
     ...(state.attribution ? hostContainers(state.attribution, options.maxSockets ?? DEFAULT_MAX_SOCKETS) : {}),
-    ...(state.traffic ? { traffic: hostTraffic(state.traffic, options.previous?.traffic) } : {}),
+    ...(state.traffic ? { traffic: hostTraffic(state.traffic, options.previous?.traffic, state.attribution ? tcpSummaries(state.attribution, state.traffic) : undefined) } : {}),
   };
 }
 
@@ -221,7 +224,7 @@ export function hostContainers(attribution: Attribution, maxSockets: number): { 
  * IDLE_TRAFFIC_BYTES since (none went back). A reader may so see an idle container's counters up to 4 KiB behind
  * and a rate under 64 B/s as the one published before.
  */
-export function hostTraffic(traffic: ReadonlyMap<string, ContainerTraffic>, previous: readonly HostTraffic[] = []): HostTraffic[] {
+export function hostTraffic(traffic: ReadonlyMap<string, ContainerTraffic>, previous: readonly HostTraffic[] = [], tcp: ReadonlyMap<string, TrafficTcp> = new Map()): HostTraffic[] {
   const before = new Map(previous.map((p) => [p.id, p]));
   const idle = (rate: number | undefined) => (rate ?? 0) < IDLE_TRAFFIC_RATE;
   const grew = (now: number, then: number) => now >= then && now - then < IDLE_TRAFFIC_BYTES;
@@ -229,8 +232,10 @@ export function hostTraffic(traffic: ReadonlyMap<string, ContainerTraffic>, prev
     const rx = t.rxBytesPerSec !== undefined ? Math.round(t.rxBytesPerSec) : undefined;
     const tx = t.txBytesPerSec !== undefined ? Math.round(t.txBytesPerSec) : undefined;
     const p = before.get(id);
+    const now = tcp.get(id);
     if (p && p.scope === t.scope && idle(p.rxBytesPerSec) && idle(p.txBytesPerSec) && idle(rx) && idle(tx) &&
-      grew(t.rxBytes, p.rxBytes) && grew(t.txBytes, p.txBytes) && t.rxPackets >= p.rxPackets && t.txPackets >= p.txPackets) {
+      grew(t.rxBytes, p.rxBytes) && grew(t.txBytes, p.txBytes) && t.rxPackets >= p.rxPackets && t.txPackets >= p.txPackets &&
+      closeTcp(p.tcp, now)) {
       return p;
     }
     return {
@@ -239,8 +244,29 @@ export function hostTraffic(traffic: ReadonlyMap<string, ContainerTraffic>, prev
       ...(rx !== undefined ? { rxBytesPerSec: rx } : {}),
       ...(tx !== undefined ? { txBytesPerSec: tx } : {}),
       scope: t.scope,
+      ...(now ? { tcp: { rttMeanMs: twoDigits(now.rttMeanMs), rttMaxMs: twoDigits(now.rttMaxMs), retransmits: now.retransmits } } : {}),
     };
   });
+}
+
+/** Relative change of an RTT within which an idle container keeps the figures published before. */
+export const RTT_DEAD_BAND = 0.25;
+
+const twoDigits = (x: number) => Number(x.toPrecision(2));
+const closeRtt = (a: number, b: number) => Math.abs(a - b) <= RTT_DEAD_BAND * Math.max(a, b);
+/** Whether the published tcp figures still tell the current ones: no new retransmit, RTTs within the dead band. */
+function closeTcp(published: TrafficTcp | undefined, now: TrafficTcp | undefined): boolean {
+  if (!published || !now) return published === now;
+  return published.retransmits === now.retransmits && closeRtt(published.rttMeanMs, now.rttMeanMs) && closeRtt(published.rttMaxMs, now.rttMaxMs);
+}
+
+/** Per container id: its established TCP connections as `top` sums them up (those with tcp_info only). */
+export function tcpSummaries(attribution: Attribution, traffic: ReadonlyMap<string, ContainerTraffic>): Map<string, TrafficTcp> {
+  const out = new Map<string, TrafficTcp>();
+  for (const r of toTopContainers(attribution, traffic)) {
+    if (r.rttMeanMs !== null && r.rttMaxMs !== null) out.set(r.id, { rttMeanMs: r.rttMeanMs, rttMaxMs: r.rttMaxMs, retransmits: r.retransmits });
+  }
+  return out;
 }
 
 function compareSockets(a: HostSocket, b: HostSocket): number {

@@ -34,10 +34,13 @@ export function containerIdsOfHost(t: Topology, hostId: string): Set<string> {
 }
 
 /**
- * True when a change event concerns the host: its container is there, or one end of its connection is; a captured
- * connection (every connection however short) names the Docker host it was captured on.
+ * True when a change event concerns the host: on a hub, the host whose agent published it (`host`); otherwise its
+ * container is there, or one end of its connection is; a captured connection (every connection however short)
+ * names the Docker host it was captured on.
  */
 export function eventOnHost(e: ChangeEvent, hostId: string): boolean {
+  // On a hub: the host whose agent published it.
+  if (e.host !== undefined) return e.host === hostId;
   if (isCapturedEvent(e)) return e.flow.host === hostId;
   if ('container' in e) return e.container.host === hostId;
   return e.connection.fromHost === hostId || e.connection.toHost === hostId;

@@ -178,6 +178,13 @@ function checkTraffic(c: Checker, v: unknown, l: HostDocumentLimits): void {
     ids.add(id);
     for (const k of TRAFFIC_COUNTERS) c.num(t[k], `${p}.${k}`);
     for (const k of ['rxBytesPerSec', 'txBytesPerSec'] as const) if (t[k] !== undefined) c.num(t[k], `${p}.${k}`);
+    if (t.tcp !== undefined) {
+      const tcp = c.obj(t.tcp, `${p}.tcp`);
+      c.num(tcp.rttMeanMs, `${p}.tcp.rttMeanMs`);
+      c.num(tcp.rttMaxMs, `${p}.tcp.rttMaxMs`);
+      c.int(tcp.retransmits, `${p}.tcp.retransmits`);
+      if (Object.keys(tcp).length !== 3) throw new HostDocumentError(`${p}.tcp`, 'fields other than rttMeanMs, rttMaxMs and retransmits');
+    }
     if (t.scope !== 'container' && t.scope !== 'host' && t.scope !== 'shared') throw new HostDocumentError(`${p}.scope`, 'not container, host or shared');
   });
 }

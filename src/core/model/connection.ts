@@ -98,6 +98,8 @@ export interface ConnectionEvent {
   readonly type: ConnectionEventType;
   readonly at: string;
   readonly flow: CapturedConnection;
+  /** On a hub: the id of the fleet host whose agent published the event (`flow.host` is that host's name). */
+  readonly host?: string;
 }
 
 /** How capture is doing, for `/api/v1/status` and `/metrics`. */

@@ -54,4 +54,16 @@ export interface ContainerTraffic {
    */
   readonly scope: 'container' | 'host' | 'shared';
   readonly interfaces: readonly InterfaceCounters[];
+  /**
+   * On a hub only: what `top` shows of the container's established TCP connections (tcp_info), as its host's agent
+   * published it — RTT to two significant digits, within a dead band (core/fleet/host-document.ts hostTraffic).
+   */
+  readonly tcp?: TrafficTcp;
+}
+
+/** A container's established TCP connections summed up: mean and max smoothed RTT, retransmitted segments. */
+export interface TrafficTcp {
+  readonly rttMeanMs: number;
+  readonly rttMaxMs: number;
+  readonly retransmits: number;
 }

@@ -37,10 +37,11 @@ export interface ConnectionRef {
  * One event of `/api/v1/events`, discriminated by type. A connection event is either seen by two collections
  * (`connection`: the topology's edge and both ends as rendered) or captured from the kernel as it happened
  * (`flow`: every connection however short, see model/connection.ts); tell them apart with isCapturedEvent.
+ * On a hub, every event is one an agent published, with `host`: the id of that agent's host (its engine id token).
  */
 export type ChangeEvent =
-  | { readonly type: 'container.started' | 'container.stopped'; readonly at: string; readonly container: ContainerRef }
-  | { readonly type: 'connection.opened' | 'connection.closed'; readonly at: string; readonly connection: ConnectionRef }
+  | { readonly type: 'container.started' | 'container.stopped'; readonly at: string; readonly container: ContainerRef; readonly host?: string }
+  | { readonly type: 'connection.opened' | 'connection.closed'; readonly at: string; readonly connection: ConnectionRef; readonly host?: string }
   | ConnectionEvent;
 
 /** True for a connection event captured from the kernel (it carries `flow`), false for one seen by collections. */

@@ -39,6 +39,8 @@ export function toTopContainers(
     const t = traffic.get(cs.container.id);
     const est = cs.sockets.filter((s) => s.state === 'ESTABLISHED');
     const rtts = est.flatMap((s) => (s.tcp ? [s.tcp.rttMs] : []));
+    // A hub's sockets carry no tcp_info: the figures come as the container's agent summed them up.
+    const published = rtts.length === 0 ? t?.tcp : undefined;
     return {
       id: cs.container.id,
       name: cs.container.name,
@@ -51,10 +53,10 @@ export function toTopContainers(
       established: est.length,
       // Docker's embedded DNS listens in every container of a user-defined network: dockerd's, not the container's.
       listening: cs.sockets.filter((s) => (s.state === 'LISTEN' || s.state === 'UNCONN') && !isDockerDnsSocket(s)).length,
-      rttMeanMs: rtts.length > 0 ? rtts.reduce((a, b) => a + b, 0) / rtts.length : null,
+      rttMeanMs: rtts.length > 0 ? rtts.reduce((a, b) => a + b, 0) / rtts.length : published?.rttMeanMs ?? null,
       // reduce, not Math.max(...rtts): a container can hold more connections than a call takes arguments.
-      rttMaxMs: rtts.length > 0 ? rtts.reduce((a, b) => Math.max(a, b)) : null,
-      retransmits: est.reduce((a, s) => a + (s.tcp?.retransmits ?? 0), 0),
+      rttMaxMs: rtts.length > 0 ? rtts.reduce((a, b) => Math.max(a, b)) : published?.rttMaxMs ?? null,
+      retransmits: published ? published.retransmits : est.reduce((a, s) => a + (s.tcp?.retransmits ?? 0), 0),
     };
   });
   return sortTopContainers(rows, sort);

@@ -103,6 +103,30 @@ export function hostFilter(t: Topology, key: string | undefined): string | undef
   return h.id;
 }
 
+/**
+ * The container `key` (id or name) names in a fleet topology, on host `hostId` when given: by id first; a name on
+ * several hosts is a 409 naming them (ask with ?host=), a name on none of the asked host a 404; a key that names no
+ * container is taken as an id (history may know a container gone from the topology).
+ */
+export function fleetContainer(t: Topology, key: string, hostId: string | undefined): { id: string; host?: { id: string; hostname: string } } {
+  const hostOf = (id: string | undefined) => {
+    const h = t.hosts?.find((x) => x.id === id);
+    return h ? { host: { id: h.id, hostname: h.name } } : {};
+  };
+  const containers = t.nodes.filter((n) => n.kind === 'container' && (hostId === undefined || n.host === hostId));
+  const byId = containers.find((n) => n.id === key);
+  if (byId) return { id: byId.id, ...hostOf(byId.host) };
+  const named = containers.filter((n) => n.name === key);
+  const [first] = named;
+  if (named.length === 1 && first) return { id: first.id, ...hostOf(first.host) };
+  if (named.length > 1) {
+    const hosts = named.map((n) => t.hosts?.find((h) => h.id === n.host)?.name ?? n.host ?? '?');
+    throw new HttpError(409, 'ambiguous_container', `container ${JSON.stringify(key.slice(0, 256))} runs on ${named.length} hosts (${hosts.slice(0, 20).join(', ')}${hosts.length > 20 ? ', …' : ''}): pick one with ?host= or ask by id`);
+  }
+  if (hostId !== undefined) throw new HttpError(404, 'not_found', `no container ${JSON.stringify(key.slice(0, 256))} on host ${JSON.stringify(t.hosts?.find((h) => h.id === hostId)?.name ?? hostId)}`);
+  return { id: key };
+}
+
 /** Registers the /api/v1 JSON routes. */
 export function registerApiRoutes(app: FastifyInstance, agent: Agent, views: Views, extra: {
   live?: () => LiveStats; export?: ExportStatusSource; dockerHost?: { readonly hostname: string; readonly ips: readonly string[] }; ebpf?: () => EbpfStatus;
@@ -191,15 +215,16 @@ export function registerApiRoutes(app: FastifyInstance, agent: Agent, views: Vie
     return sendJson(reply, views.topology(s, f, hostFilter(s.topology, req.query.host)), f.stale);
   });
 
-  app.get<{ Querystring: { container: string; since?: string; until?: string } }>('/api/v1/traffic', {
+  app.get<{ Querystring: { container: string; since?: string; until?: string; host?: string } }>('/api/v1/traffic', {
     schema: {
-      summary: 'Stored traffic samples of one container (interface counters and rates), from history',
+      summary: 'Stored traffic samples of one container (interface counters and rates), from history. On a hub, a name on several hosts is a 409 naming them: pick one with ?host= (or ask by id)',
       querystring: {
         type: 'object', additionalProperties: false, required: ['container'],
         properties: {
           container: { type: 'string', maxLength: 256, description: 'container name or full id' },
           since: { type: 'string', maxLength: TIME_MAX, description: 'start (default -1h)' },
           until: { type: 'string', maxLength: TIME_MAX, description: 'end (default now)' },
+          host: hostParam,
         },
       },
       response: {
@@ -207,17 +232,24 @@ export function registerApiRoutes(app: FastifyInstance, agent: Agent, views: Vie
           type: 'object',
           properties: {
             containerId: { type: 'string' },
+            host: { type: 'object', description: 'in a fleet (a hub): the container\'s host', properties: { id: { type: 'string' }, hostname: { type: 'string' } } },
             samples: { type: 'array', items: { type: 'object', additionalProperties: true, properties: { atMs: { type: 'integer' }, rxBytes: { type: 'integer' }, txBytes: { type: 'integer' } } } },
           },
         },
-        ...errors,
+        ...errors, 409: errorSchema,
       },
     },
   }, async (req, reply) => {
     if (!agent.history) throw new HttpError(404, 'no_history', 'this agent keeps no history (started with --no-history)');
     const since = instantParam('since', req.query.since ?? '-1h');
     const until = instantParam('until', req.query.until ?? String(Date.now() / 1000));
-    const named = agent.current()?.snapshot.containers.find((c) => c.name === req.query.container);
+    const s = agent.current();
+    if (req.query.host !== undefined && !s) throw notReady();
+    if (s?.topology.hosts) {
+      const c = fleetContainer(s.topology, req.query.container, hostFilter(s.topology, req.query.host));
+      return sendJson(reply, JSON.stringify({ containerId: c.id, ...(c.host ? { host: c.host } : {}), samples: agent.history.traffic(c.id, since, until) }));
+    }
+    const named = s?.snapshot.containers.find((c) => c.name === req.query.container);
     const id = named?.id ?? req.query.container;
     return sendJson(reply, JSON.stringify({ containerId: id, samples: agent.history.traffic(id, since, until) }));
   });
