@@ -294,7 +294,7 @@ describe('the fleet: three hosts, three NATS nodes, one agent per host, the hub'
     }
   });
 
-  it('top --server <hub> (a frame into a pipe) lists every host\'s first container with its host', async () => {
+  it('top --server <hub> (a frame into a pipe) lists every host\'s first container with its host, and the client\'s RTT as the kernel has it', async () => {
     const p = spawn(process.execPath, [CLI, 'top', '--server', `http://127.0.0.1:${HUB_PORT}`, '--interval', '1', '-n', '1000', '--sort', 'name'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     p.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
@@ -311,7 +311,16 @@ describe('the fleet: three hosts, three NATS nodes, one agent per host, the hub'
     const rows = lines.slice(1).map((l) => l.split(/\s+/));
     expect(rows.filter((r) => r[1] === 'first').map((r) => r[0]).sort()).toEqual(hosts.map((h) => h.name).sort());
     // The client on h1 holds its one connection through h2's published port.
-    expect(rows.find((r) => r[0] === host(0).name && r[1] === 'client')?.[6]).toBe('1');
+    const client = rows.find((r) => r[0] === host(0).name && r[1] === 'client');
+    expect(client?.[6]).toBe('1');
+    // Its RTT as its agent summed it up (the hub's sockets carry no tcp_info): the kernel's smoothed RTT of that idle
+    // connection (unchanged while idle), within the agent's dead band (25 %), two significant digits and toFixed(2).
+    const pid = at(host(0), 'inspect', '-f', '{{.State.Pid}}', 'client');
+    const info = execFileSync('nsenter', ['-t', pid, '-n', 'ss', '-tinH', 'state', 'established'], { encoding: 'utf8' });
+    const kernelRtt = Number(/\brtt:([\d.]+)\//.exec(info)?.[1]);
+    expect(kernelRtt).toBeGreaterThan(0);
+    expect(Math.abs(Number(client?.[8]) - kernelRtt)).toBeLessThanOrEqual(0.3 * kernelRtt + 0.01);
+    expect(client?.[9]).toBe('0');
   });
 
   it('/api/v1/topology/stream?host= gives that host\'s part only', async () => {
