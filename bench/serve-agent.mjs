@@ -25,7 +25,8 @@ const n = Number(process.argv[2] ?? 50);
 const seconds = Number(process.argv[3] ?? 60);
 const loadClients = Number(process.argv[4] ?? 200);
 const loadSeconds = Number(process.argv[5] ?? 30);
-const run = `bench-${randomBytes(3).toString('hex')}`;
+// RUN_PREFIX: the start of the containers' org.portolan.run label (default bench).
+const run = `${process.env.RUN_PREFIX ?? 'bench'}-${randomBytes(3).toString('hex')}`;
 const labels = ['--label', 'org.portolan.test=1', '--label', `org.portolan.run=${run}`];
 const image = execFileSync('bash', [path.join(root, 'scripts/test-image.sh')], { encoding: 'utf8' }).trim().split('\n').pop();
 const ownDockerd = process.env.OWN_DOCKERD === '1';
@@ -37,7 +38,7 @@ const docker = (...a) => execFileSync('docker', a, { encoding: 'utf8', env: dock
 const agentArgs = [...(second ? ['--docker-host', second.DOCKER_HOST, '--host-pid', second.PID] : []), ...(process.env.AGENT_ARGS ?? '').split(' ').filter(Boolean)];
 
 function startOwnDockerd() {
-  const out = execFileSync('bash', [path.join(root, 'scripts/second-dockerd.sh'), 'start', dockerdName, '250'], { encoding: 'utf8' });
+  const out = execFileSync('bash', [path.join(root, 'scripts/second-dockerd.sh'), 'start', dockerdName, process.env.OWN_DOCKERD_OCTET ?? '250'], { encoding: 'utf8' });
   const vars = Object.fromEntries(out.trim().split('\n').map((l) => l.split('=')).map(([k, ...v]) => [k, v.join('=')]));
   execFileSync('bash', [path.join(root, 'scripts/second-dockerd.sh'), 'load', dockerdName, image], { stdio: 'inherit' });
   console.log(`own Docker host ${dockerdName}: ${vars.DOCKER_HOST}, dockerd pid ${vars.PID}`);
@@ -72,7 +73,7 @@ for (let i = 0; i < n - servers; i++) {
 }
 
 const profileDir = process.env.PROFILE;
-agent = spawn(process.execPath, [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), path.join(root, 'dist/cli/main.js'), 'serve', '--listen', '127.0.0.1:0', '--interval', '1', '--data', dataDir, ...agentArgs], { stdio: ['ignore', 'pipe', 'inherit'] });
+agent = spawn(process.execPath, [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), path.join(process.env.AGENT_ROOT ?? root, 'dist/cli/main.js'), 'serve', '--listen', '127.0.0.1:0', '--interval', '1', '--data', dataDir, ...agentArgs], { stdio: ['ignore', 'pipe', 'inherit'] });
 const base = await new Promise((resolve, reject) => {
   let out = '';
   agent.stdout.on('data', (d) => {

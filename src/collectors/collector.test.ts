@@ -28,6 +28,17 @@ describe('runCollectors', () => {
     expect(seen?.aborted).toBe(true);
   });
 
+  it('the signal of a collector that finished in time is never aborted, not even once its timeout has passed', async () => {
+    let fastSignal: AbortSignal | undefined;
+    const fast: AnyCollector = { name: 'containers', provides: ['containers'], needs: [], collect: async ({ signal }) => { fastSignal = signal; return { containers: [] }; } };
+    // Started after the fast one with the same timeout: by the time it has timed out, the fast one's timeout is past too.
+    const slow: AnyCollector = { name: 'sockets', provides: ['sockets'], needs: [], collect: () => new Promise<never>(() => undefined) };
+    const { runs } = await runCollectors([fast, slow], { hostname: 'h', timeoutMs: 5 });
+    expect(runs.find((r) => r.name === 'sockets')).toMatchObject({ ok: false, error: 'collector sockets timed out after 5 ms' });
+    expect(runs.find((r) => r.name === 'containers')).toMatchObject({ ok: true });
+    expect(fastSignal?.aborted).toBe(false);
+  });
+
   it('rethrows an error marked fatal instead of counting it', async () => {
     const stranded: AnyCollector = {
       name: 'sockets', provides: ['sockets'], needs: [],

@@ -77,13 +77,15 @@ export async function runCollectors(
     const p = (async () => {
       // A need nobody provides is simply absent: the collector sees the empty part.
       await Promise.all(c.needs.map((n) => { const o = owners.get(n); return o ? start(o) : Promise.resolve(); }));
-      const signal = AbortSignal.timeout(timeoutMs);
+      // Not AbortSignal.timeout: its timer outlives a collector that finished in time and fires anyway (a
+      // DOMException and an abort event per collector per collection, ten seconds later); this one is cleared.
+      const controller = new AbortController();
       // One listener per request in flight (50 inspects at once, netlink dumps): not a leak.
-      setMaxListeners(0, signal);
-      const ctx: CollectContext = { signal, parts: { ...emptyParts(), ...parts } };
+      setMaxListeners(0, controller.signal);
+      const ctx: CollectContext = { signal: controller.signal, parts: { ...emptyParts(), ...parts } };
       const t0 = performance.now();
       try {
-        const result: Partial<SnapshotParts> & { issues?: CollectionIssue[] } = await withTimeout<Partial<SnapshotParts>>(c.collect(ctx), ctx.signal, c.name, timeoutMs);
+        const result: Partial<SnapshotParts> & { issues?: CollectionIssue[] } = await withTimeout<Partial<SnapshotParts>>(c.collect(ctx), controller, c.name, timeoutMs);
         for (const k of c.provides) Object.assign(parts, { [k]: result[k] });
         if (result.issues) issues.push(...result.issues);
         runs.push({ name: c.name, durationMs: performance.now() - t0, ok: true });
@@ -104,14 +106,19 @@ export async function runCollectors(
   return { snapshot, runs };
 }
 
-function withTimeout<T>(work: Promise<T>, signal: AbortSignal, name: string, ms: number): Promise<T> {
+/**
+ * The collector's work, or a timeout error after `ms` — when its signal is aborted too, so that the collector can
+ * stop. The timer is cleared as soon as the work settles.
+ */
+function withTimeout<T>(work: Promise<T>, controller: AbortController, name: string, ms: number): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new Error(`collector ${name} timed out after ${ms} ms`));
-    if (signal.aborted) { onAbort(); return; }
-    signal.addEventListener('abort', onAbort, { once: true });
+    const timer = setTimeout(() => {
+      controller.abort(new DOMException(`collector ${name} timed out after ${ms} ms`, 'TimeoutError'));
+      reject(new Error(`collector ${name} timed out after ${ms} ms`));
+    }, ms);
     work.then(
-      (v) => { signal.removeEventListener('abort', onAbort); resolve(v); },
-      (e: unknown) => { signal.removeEventListener('abort', onAbort); reject(e instanceof Error ? e : new Error(String(e))); },
+      (v) => { clearTimeout(timer); resolve(v); },
+      (e: unknown) => { clearTimeout(timer); reject(e instanceof Error ? e : new Error(String(e))); },
     );
   });
 }
