@@ -9,24 +9,12 @@ import { eventOnHost } from '../../src/core/fleet/host-filter.js';
 import { checkHostEvents, HostEventError } from '../../src/core/fleet/parse-host-events.js';
 import { toConnbeatDocuments } from '../../src/core/report/connbeat.js';
 import { AGENT_EVENTS } from '../fixtures/fleet/agent-events.js';
-import { fuzz, FUZZ_TIMEOUT_MS } from './harness.js';
+import { fuzz, FUZZ_TIMEOUT_MS, withEdits } from './harness.js';
 
 /** A real event with values at random paths (up to 5 deep) replaced by random JSON. */
 const mutated = fc.tuple(fc.nat({ max: AGENT_EVENTS.length - 1 }), fc.array(fc.tuple(fc.array(fc.nat(), { minLength: 1, maxLength: 5 }), fc.jsonValue({ maxDepth: 2 })), { minLength: 1, maxLength: 3 }))
   .map(([i, edits]) => {
-    const copy = structuredClone(AGENT_EVENTS[i]) as Record<string, unknown>;
-    for (const [route, value] of edits) {
-      let node: unknown = copy;
-      for (let k = 0; k < route.length; k++) {
-        if (typeof node !== 'object' || node === null) break;
-        const keys = Object.keys(node);
-        if (keys.length === 0) break;
-        const key = keys[route[k]! % keys.length]!;
-        if (k === route.length - 1) (node as Record<string, unknown>)[key] = value;
-        else node = (node as Record<string, unknown>)[key];
-      }
-    }
-    return copy as unknown;
+    return withEdits(AGENT_EVENTS[i], edits);
   });
 
 const ctx = { beat: { hostname: 'hub', name: 'portolan', version: 'test' }, dockerHost: { hostname: 'hub', ips: [] }, containers: new Map() };

@@ -11,7 +11,7 @@ import { mergeFleetReport } from '../../src/core/fleet/merge-fleet.js';
 import { toPsReport } from '../../src/core/report/ps.js';
 import { toTopContainers } from '../../src/core/report/top.js';
 import { checkHostDocument, HostDocumentError, parseHostDocument } from '../../src/core/fleet/parse-host-document.js';
-import { fuzz, FUZZ_TIMEOUT_MS } from './harness.js';
+import { fuzz, FUZZ_TIMEOUT_MS, withEdits } from './harness.js';
 
 const LAB = path.resolve(import.meta.dirname, '../fixtures/fleet-lab/captured');
 const texts = ['fc1', 'fc2', 'fc3'].map((h) => fs.readFileSync(path.join(LAB, `${h}.json`), 'utf8'));
@@ -38,19 +38,7 @@ const NOW = Math.max(...real.map((d) => Date.parse(d.takenAt)));
 /** A real document with values at random paths (up to 6 deep) replaced by random JSON. */
 const mutated = fc.tuple(fc.nat({ max: docs.length - 1 }), fc.array(fc.tuple(fc.array(fc.nat(), { minLength: 1, maxLength: 6 }), fc.jsonValue({ maxDepth: 2 })), { minLength: 1, maxLength: 4 }))
   .map(([i, edits]) => {
-    const copy = structuredClone(docs[i]) as Record<string, unknown>;
-    for (const [route, value] of edits) {
-      let node: unknown = copy;
-      for (let k = 0; k < route.length; k++) {
-        if (typeof node !== 'object' || node === null) break;
-        const keys = Object.keys(node);
-        if (keys.length === 0) break;
-        const key = keys[route[k]! % keys.length]!;
-        if (k === route.length - 1) (node as Record<string, unknown>)[key] = value;
-        else node = (node as Record<string, unknown>)[key];
-      }
-    }
-    return copy;
+    return withEdits(docs[i], edits);
   });
 
 describe('fuzz: fleet host documents', () => {

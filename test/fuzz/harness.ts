@@ -94,3 +94,23 @@ export function mutatedLines(lines: readonly string[]): fc.Arbitrary<string> {
   return fc.array(fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...lines) }, { weight: 2, arbitrary: line }, { weight: 1, arbitrary: fc.string({ unit: 'binary-ascii', maxLength: 80 }) }), { maxLength: 12 })
     .map((ls) => ls.join('\n'));
 }
+
+/**
+ * A copy of a real JSON document with each edit's value put at its route: at every level the route's number picks
+ * one of the keys there (modulo their count); a route that reaches a leaf or an empty object early stops there.
+ */
+export function withEdits(doc: unknown, edits: readonly (readonly [readonly number[], unknown])[]): unknown {
+  const copy = structuredClone(doc);
+  for (const [route, value] of edits) {
+    let node: unknown = copy;
+    for (let k = 0; k < route.length; k++) {
+      if (typeof node !== 'object' || node === null) break;
+      const keys = Object.keys(node);
+      if (keys.length === 0) break;
+      const key = keys[route[k]! % keys.length]!;
+      if (k === route.length - 1) (node as Record<string, unknown>)[key] = value;
+      else node = (node as Record<string, unknown>)[key];
+    }
+  }
+  return copy;
+}

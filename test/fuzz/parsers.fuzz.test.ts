@@ -21,7 +21,7 @@ import { parseSockDiagDump } from '../../src/core/parse/sock-diag.js';
 import { sockstatActivity } from '../../src/core/parse/sockstat.js';
 import { escapeTerminal } from '../../src/core/report/terminal-text.js';
 import { createLineSplitter } from '../../src/sources/docker-api.js';
-import { fuzz, FUZZ_TIMEOUT_MS, mutatedLines } from './harness.js';
+import { fuzz, FUZZ_TIMEOUT_MS, mutatedLines, withEdits } from './harness.js';
 
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures');
 const lines = (file: string) => fs.readFileSync(path.join(FIXTURES, file), 'utf8').split('\n').filter((l) => l !== '');
@@ -116,19 +116,7 @@ describe('fuzz: Docker', () => {
   /** A real inspect document with values at random paths replaced by random JSON. */
   const mutatedDoc = fc.tuple(fc.constantFrom(...docs), fc.array(fc.tuple(fc.array(fc.nat(), { minLength: 1, maxLength: 4 }), fc.jsonValue({ maxDepth: 2 })), { maxLength: 4 }))
     .map(([doc, edits]) => {
-      const copy = structuredClone(doc) as Record<string, unknown>;
-      for (const [route, value] of edits) {
-        let node: unknown = copy;
-        for (let i = 0; i < route.length; i++) {
-          if (typeof node !== 'object' || node === null) break;
-          const keys = Object.keys(node);
-          if (keys.length === 0) break;
-          const key = keys[route[i]! % keys.length]!;
-          if (i === route.length - 1) (node as Record<string, unknown>)[key] = value;
-          else node = (node as Record<string, unknown>)[key];
-        }
-      }
-      return copy;
+      return withEdits(doc, edits);
     });
   it('container inspect JSON maps or is a ParseError naming the path', async () => {
     await fuzz('docker-inspect', fc.oneof(mutatedDoc, fc.jsonValue({ maxDepth: 3 })), (doc) => {
