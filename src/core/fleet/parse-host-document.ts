@@ -90,16 +90,22 @@ export function checkHostDocument(value: unknown, limits: Partial<HostDocumentLi
 const SOCKET_STATE_SET = new Set<string>(SOCKET_STATES);
 const NETWORK_MODE = /^(bridge|host|none|container:[0-9a-f]{64}|[A-Za-z0-9][A-Za-z0-9_.-]*)$/;
 
+/** A container id of a list: 64 hex digits, not seen before in that list (added to `ids`). */
+function uniqueContainerId(c: Checker, v: unknown, path: string, ids: Set<string>): string {
+  const id = c.str(v, path);
+  if (!CONTAINER_ID.test(id)) throw new HostDocumentError(path, 'not a 64-hex container id');
+  if (ids.has(id)) throw new HostDocumentError(path, 'duplicate container id');
+  ids.add(id);
+  return id;
+}
+
 function checkContainers(c: Checker, v: unknown, l: HostDocumentLimits): void {
   const ids = new Set<string>();
   let sockets = 0;
   c.list(v, 'containers', l.maxContainers).forEach((x, i) => {
     const p = `containers[${i}]`;
     const o = c.obj(x, p);
-    const id = c.str(o.id, `${p}.id`);
-    if (!CONTAINER_ID.test(id)) throw new HostDocumentError(`${p}.id`, 'not a 64-hex container id');
-    if (ids.has(id)) throw new HostDocumentError(`${p}.id`, 'duplicate container id');
-    ids.add(id);
+    uniqueContainerId(c, o.id, `${p}.id`, ids);
     c.str(o.name, `${p}.name`);
     c.str(o.image, `${p}.image`);
     if (!NETWORK_MODE.test(c.str(o.networkMode, `${p}.networkMode`))) throw new HostDocumentError(`${p}.networkMode`, 'not a Docker network mode');
@@ -172,10 +178,7 @@ function checkTraffic(c: Checker, v: unknown, l: HostDocumentLimits): void {
   c.list(v, 'traffic', l.maxContainers).forEach((x, i) => {
     const p = `traffic[${i}]`;
     const t = c.obj(x, p);
-    const id = c.str(t.id, `${p}.id`);
-    if (!CONTAINER_ID.test(id)) throw new HostDocumentError(`${p}.id`, 'not a 64-hex container id');
-    if (ids.has(id)) throw new HostDocumentError(`${p}.id`, 'duplicate container id');
-    ids.add(id);
+    uniqueContainerId(c, t.id, `${p}.id`, ids);
     for (const k of TRAFFIC_COUNTERS) c.num(t[k], `${p}.${k}`);
     for (const k of ['rxBytesPerSec', 'txBytesPerSec'] as const) if (t[k] !== undefined) c.num(t[k], `${p}.${k}`);
     if (t.tcp !== undefined) {
