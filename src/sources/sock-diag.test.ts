@@ -89,14 +89,17 @@ function keyOfSsLine(line: string): string {
   return `${protocol} ${endpoint(local)} ${endpoint(remote)} ${code}`;
 }
 
-/** Reads `struct tcp_info` u64 counters from a payload's INET_DIAG_INFO attribute, or undefined. */
+/**
+ * Reads `struct tcp_info` u64 counters from a payload's INET_DIAG_INFO attribute, or undefined. `bytesSent` is each
+ * byte once: tcpi_bytes_sent less tcpi_bytes_retrans (a loaded machine retransmits on loopback now and then).
+ */
 function tcpInfoCounters(p: Buffer): { bytesAcked: bigint; bytesReceived: bigint; bytesSent: bigint } | undefined {
   for (let off = 72; off + 4 <= p.length; off += (p.readUInt16LE(off) + 3) & ~3) {
     const len = p.readUInt16LE(off);
     if (len < 4) return undefined;
-    if (p.readUInt16LE(off + 2) === 2 && len - 4 >= 208) {
+    if (p.readUInt16LE(off + 2) === 2 && len - 4 >= 216) {
       const info = p.subarray(off + 4, off + len);
-      return { bytesAcked: info.readBigUInt64LE(120), bytesReceived: info.readBigUInt64LE(128), bytesSent: info.readBigUInt64LE(200) };
+      return { bytesAcked: info.readBigUInt64LE(120), bytesReceived: info.readBigUInt64LE(128), bytesSent: info.readBigUInt64LE(200) - info.readBigUInt64LE(208) };
     }
   }
   return undefined;

@@ -138,7 +138,8 @@ describe('sFlow decoder fuzzing', () => {
     // Both outcomes occurred plenty: the cases reached past the header checks.
     expect(outcome.decoded ?? 0).toBeGreaterThan(1000);
     expect(outcome.rejected ?? 0).toBeGreaterThan(1000);
-  });
+    // ~1-2 s alone; vitest's 5 s default was exceeded on this 2-core machine with integration tests beside it.
+  }, 30_000);
 
   it('the accumulator counts every bad datagram and never throws', () => {
     const rnd = mulberry32(SEED + 1);
