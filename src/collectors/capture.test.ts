@@ -22,22 +22,24 @@ const procfs = {
 } as unknown as Procfs;
 const ctx = { signal: new AbortController().signal, parts: { netns: { host: 4026531840, hostPid: 1, containers: [] } } } as unknown as CollectContext;
 
-function setup(options: { maxPending?: number; dump?: Buffer[] } = {}) {
+function setup(options: { maxPending?: number; dump?: Buffer[]; closingStates?: boolean; accounting?: '0' | '1' } = {}) {
   let handlers: CtnetlinkEventHandlers | undefined;
   let dumps = 0;
   let drops = 0;
+  let dropping = false;
   let t = 1_000;
   const receiver = createCaptureReceiver({ ...(options.maxPending ? { maxPending: options.maxPending } : {}) }, {
     procfs,
-    subscribe: (_ns, h) => { handlers = h; return { recvBufferSize: 1 << 20, drops: () => drops, close: () => undefined }; },
+    subscribe: (_ns, h) => { handlers = h; return { recvBufferSize: 1 << 20, closingStates: options.closingStates ?? false, dropClosedTcpDestroys: (on) => { dropping = on; return options.closingStates ?? false; }, drops: () => drops, close: () => undefined }; },
     dump: async () => { dumps++; return options.dump ?? []; },
-    readInNetns: () => '0\n',
+    readInNetns: (_ns, file) => (file.endsWith('nf_conntrack_acct') ? `${options.accounting ?? '0'}\n` : '0\n'),
     now: () => t,
   });
   return {
     receiver, get handlers() { if (!handlers) throw new Error('not subscribed'); return handlers; }, dumps: () => dumps,
     tick: (ms: number) => { t += ms; },
     drop: (n: number) => { drops += n; },
+    dropping: () => dropping,
   };
 }
 
@@ -53,6 +55,16 @@ describe('capture receiver', () => {
     expect(part?.status).toMatchObject({ state: 'running', events: 4, namespaces: 1, inFlight: 0, accounting: 'off', timestamps: 'off' });
     const again = (await s.receiver.collector.collect(ctx)).capture;
     expect(again?.records).toEqual([]);
+  });
+
+  it('TCP closes: at their closing state where the subscription has those UPDATE events and accounting is off; at the DESTROY (its bytes) with accounting on; as before without them', async () => {
+    for (const [closingStates, accounting, mode] of [[true, '0', 'state'], [true, '1', 'destroy'], [false, '0', 'off']] as const) {
+      const s = setup({ closingStates, accounting });
+      await s.receiver.start();
+      expect(s.receiver.status()).toMatchObject({ tcpCloses: mode, accounting: accounting === '1' ? 'on' : 'off' });
+      // Reported at the UPDATE, their DESTROYs are dropped by the socket filter; needed for the bytes otherwise.
+      expect(s.dropping()).toBe(mode === 'state');
+    }
   });
 
   it('a malformed datagram is counted, never thrown', async () => {

@@ -6,7 +6,7 @@
 import type { CapturePart, CaptureStatus, FlowRecord } from '../core/model/connection.js';
 import type { ContainerNetns } from '../core/model/snapshot.js';
 import type { ContainerInfo } from '../core/model/container.js';
-import { createFlowTable, type FlowTable } from '../core/capture/flow-table.js';
+import { createFlowTable, type FlowTable, type TcpCloseMode } from '../core/capture/flow-table.js';
 import { knownAddresses } from '../core/capture/known-addresses.js';
 import { parseCtnetlinkDatagram } from '../core/parse/ctnetlink.js';
 import { dumpConntrack, subscribeConntrackEvents, type CtnetlinkSubscription } from '../sources/ctnetlink.js';
@@ -185,6 +185,7 @@ export function createCaptureReceiver(config: CaptureConfig, deps: CaptureDeps):
       },
     }, config.recvBufferSize);
     f.drops = f.sub.drops();
+    if (tcpCloses === 'state') f.sub.dropClosedTcpDestroys(true);
     // Flows open before the subscription are not primed from a dump: their DESTROY, when it comes, is a close whose
     // opening was not seen (counted once as a connection then).
     followed.set(netns, f);
@@ -214,8 +215,20 @@ export function createCaptureReceiver(config: CaptureConfig, deps: CaptureDeps):
     return {
       state, ...(reason ? { reason } : {}), namespaces: followed.size, events, eventsPerSec: lastRate.perSec, dropped, parseErrors,
       resyncs, mayHaveMissed: s.missedOpens + s.missedCloses + dropped, inFlight: s.inFlight, inFlightLimit: s.limit,
-      timestamps: sysctlCache.timestamps, accounting: sysctlCache.accounting,
+      timestamps: sysctlCache.timestamps, accounting: sysctlCache.accounting, tcpCloses,
     };
+  }
+  let tcpCloses: TcpCloseMode = 'off';
+  /**
+   * Where the host's subscription has the closing-state UPDATE events, a TCP close is reported at that event,
+   * unless accounting is (or may be) on: then at its DESTROY, which alone carries the bytes, with the UPDATE's time.
+   */
+  function setTcpCloses(): void {
+    const host = followed.get(hostNetns)?.sub;
+    tcpCloses = !host?.closingStates ? 'off' : sysctlCache.accounting === 'off' ? 'state' : 'destroy';
+    table.setTcpCloseMode(tcpCloses);
+    // Reported at the UPDATE, such a connection's DESTROY would only be read to be ignored: the filter drops it.
+    for (const f of followed.values()) f.sub?.dropClosedTcpDestroys(tcpCloses === 'state');
   }
   let sysctlCache: { timestamps: CaptureStatus['timestamps']; accounting: CaptureStatus['accounting'] } = { timestamps: 'unknown', accounting: 'unknown' };
   let sysctlReadAtMs = -Infinity;
@@ -261,6 +274,7 @@ export function createCaptureReceiver(config: CaptureConfig, deps: CaptureDeps):
       if (t - sysctlReadAtMs >= SYSCTL_EVERY_MS) {
         sysctlCache = { timestamps: sysctl('nf_conntrack_timestamp'), accounting: sysctl('nf_conntrack_acct') };
         sysctlReadAtMs = t;
+        setTcpCloses();
       }
       let records = pending;
       pending = [];
@@ -314,6 +328,7 @@ export function createCaptureReceiver(config: CaptureConfig, deps: CaptureDeps):
         reason = undefined;
         sysctlCache = { timestamps: sysctl('nf_conntrack_timestamp'), accounting: sysctl('nf_conntrack_acct') };
         sysctlReadAtMs = now();
+        setTcpCloses();
       } catch (err) {
         state = 'unavailable';
         reason = `cannot follow conntrack events in the host namespace: ${err instanceof Error ? err.message : String(err)}`;
@@ -358,5 +373,5 @@ export function createCaptureReceiver(config: CaptureConfig, deps: CaptureDeps):
 
 function sameStatus(a: CaptureStatus, b: CaptureStatus): boolean {
   return a.state === b.state && a.events === b.events && a.dropped === b.dropped && a.parseErrors === b.parseErrors && a.resyncs === b.resyncs &&
-    a.mayHaveMissed === b.mayHaveMissed && a.inFlight === b.inFlight && a.namespaces === b.namespaces && a.timestamps === b.timestamps && a.accounting === b.accounting;
+    a.mayHaveMissed === b.mayHaveMissed && a.inFlight === b.inFlight && a.namespaces === b.namespaces && a.timestamps === b.timestamps && a.accounting === b.accounting && a.tcpCloses === b.tcpCloses;
 }

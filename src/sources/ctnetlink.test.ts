@@ -5,7 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { dumpFilterAttributes, EVENT_DATAGRAM_SIZE } from './ctnetlink.js';
+import { closingStateFilter, dumpFilterAttributes, EVENT_DATAGRAM_SIZE } from './ctnetlink.js';
 
 const DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../test/fixtures/ctnetlink');
 
@@ -41,5 +41,26 @@ describe('dump filter request attributes', () => {
       '0c001980' + '08000100' + '08000000' + // CTA_FILTER { CTA_FILTER_ORIG_FLAGS: 1 << 3 }
       '10000180' + '0c000280' + '05000100' + '11000000', // CTA_TUPLE_ORIG { CTA_TUPLE_PROTO { CTA_PROTO_NUM: 17 } }
     );
+  });
+});
+
+describe('the closing-state socket filter (its effect on the kernel: test/integration/conntrack-closing-filter.test.ts)', () => {
+  it('reads the message type and flags where the host\'s byte order puts them; every jump lands inside the program on a return', () => {
+    for (const drop of [false, true]) {
+      for (const le of [true, false]) {
+        const p = closingStateFilter(drop, le);
+        expect(p[0]).toMatchObject({ code: 0x30, k: le ? 4 : 5 });
+        expect(p[2]).toMatchObject({ code: 0x30, k: le ? 7 : 6 });
+        expect(p.at(-1)).toEqual({ code: 0x06, jt: 0, jf: 0, k: 0xffffffff });
+        expect(p.at(-2)).toEqual({ code: 0x06, jt: 0, jf: 0, k: 0 });
+        p.forEach((ins, i) => {
+          if ((ins.code & 0x07) !== 0x05) return; // BPF_JMP class only
+          expect(i + 1 + ins.jt).toBeLessThan(p.length);
+          expect(i + 1 + ins.jf).toBeLessThan(p.length);
+        });
+      }
+    }
+    // Dropping the closed connections' DESTROYs costs a second look-up of the state, only then.
+    expect(closingStateFilter(true).length).toBeGreaterThan(closingStateFilter(false).length);
   });
 });

@@ -13,6 +13,7 @@ import { NetlinkUnavailableError } from './sock-diag.js';
 export const NETLINK_NETFILTER = 12;
 /** Multicast groups of conntrack events. */
 export const NFNLGRP_CONNTRACK_NEW = 1;
+export const NFNLGRP_CONNTRACK_UPDATE = 2;
 export const NFNLGRP_CONNTRACK_DESTROY = 3;
 
 const NLMSG_HDRLEN = 16;
@@ -48,6 +49,16 @@ export interface CtnetlinkSubscription {
   /** The kernel's receive buffer size for this socket (bytes). */
   readonly recvBufferSize: number;
   /**
+   * Whether UPDATE events to TCP's closing states (TIME_WAIT, CLOSE) come too: the socket filter that keeps only
+   * those of all UPDATE events was attached. Without it (the filter refused) only NEW and DESTROY come.
+   */
+  readonly closingStates: boolean;
+  /**
+   * With `on`, TCP DESTROY events in TIME_WAIT or CLOSE are dropped by the filter too (their close was the UPDATE
+   * to that state): a third message per connection spared. Returns whether the filter now does what was asked.
+   */
+  dropClosedTcpDestroys(on: boolean): boolean;
+  /**
    * Events the kernel dropped for this socket so far (the Drops column of the namespace's /proc/net/netlink), read
    * now; undefined when it cannot be read. The socket is set NETLINK_NO_ENOBUFS (the netlink module aborts the
    * process on ENOBUFS), so this counter, not an error, tells that events were lost.
@@ -56,11 +67,127 @@ export interface CtnetlinkSubscription {
   close(): void;
 }
 
+// struct sock_filter (classic BPF) instructions and the ancillary loads of netlink attributes (uapi filter.h).
+const BPF_LD_B_ABS = 0x30;
+const BPF_LD_W_ABS = 0x20;
+const BPF_LD_IMM = 0x00;
+const BPF_LDX_IMM = 0x01;
+const BPF_LD_B_IND = 0x50;
+const BPF_JEQ_K = 0x15;
+const BPF_JSET_K = 0x45;
+const BPF_RET_K = 0x06;
+const BPF_TAX = 0x07;
+const SKF_AD_OFF = 0xfffff000;
+const SKF_AD_NLATTR = 12;
+const SKF_AD_NLATTR_NEST = 16;
+
+/** One classic BPF instruction. */
+export interface SockFilterInstruction { readonly code: number; readonly jt: number; readonly jf: number; readonly k: number }
+
+/**
+ * The socket filter of an event subscription (classic BPF, run by the kernel on every event before it is queued):
+ * NEW passes; of the UPDATE events (every TCP state change, every status change: several per connection), only
+ * those whose CTA_PROTOINFO_TCP_STATE is TIME_WAIT (7) or CLOSE (8) pass, found with the kernel's netlink-attribute
+ * loads (SKF_AD_NLATTR, _NEST); DESTROY passes, unless `dropClosedTcpDestroys`: then a TCP DESTROY in TIME_WAIT or
+ * CLOSE is dropped (its close was the UPDATE to that state; a UDP flow's or a flushed connection's DESTROY passes).
+ * Netlink headers are in host byte order: `littleEndian` says where the message type's and flags' bytes are.
+ * Exported for its tests.
+ */
+export function closingStateFilter(dropClosedTcpDestroys = false, littleEndian = HOST_LE): SockFilterInstruction[] {
+  const typeLow = littleEndian ? 4 : 5; // nlmsg_type's low byte: IPCTNL_MSG_CT_*
+  const flagsHigh = littleEndian ? 7 : 6; // nlmsg_flags' high byte: NLM_F_CREATE (0x400) is its 0x04
+  // A small assembler: instructions with jump targets by label, resolved to the relative offsets cBPF takes.
+  type Op = { code: number; k: number; jt?: string; jf?: string; label?: string };
+  const ops: Op[] = [];
+  const op = (code: number, k: number, jt?: string, jf?: string) => { ops.push({ code, k, ...(jt ? { jt } : {}), ...(jf ? { jf } : {}) }); };
+  const label = (name: string) => { ops.push({ code: -1, k: 0, label: name }); };
+  // The TCP state of the message: to `closing` for TIME_WAIT or CLOSE, else to `other` (no such attribute too).
+  const tcpState = (closing: string, other: string) => {
+    op(BPF_LD_IMM, 20); // the attributes, after nlmsghdr (16) and nfgenmsg (4)
+    op(BPF_LDX_IMM, 4); // CTA_PROTOINFO
+    op(BPF_LD_W_ABS, (SKF_AD_OFF + SKF_AD_NLATTR) >>> 0);
+    op(BPF_JEQ_K, 0, other);
+    op(BPF_LDX_IMM, 1); // CTA_PROTOINFO_TCP
+    op(BPF_LD_W_ABS, (SKF_AD_OFF + SKF_AD_NLATTR_NEST) >>> 0);
+    op(BPF_JEQ_K, 0, other);
+    op(BPF_LDX_IMM, 1); // CTA_PROTOINFO_TCP_STATE
+    op(BPF_LD_W_ABS, (SKF_AD_OFF + SKF_AD_NLATTR_NEST) >>> 0);
+    op(BPF_JEQ_K, 0, other);
+    op(BPF_TAX, 0);
+    op(BPF_LD_B_IND, 4); // the state byte, after the attribute's header
+    op(BPF_JEQ_K, 7, closing); // TIME_WAIT
+    op(BPF_JEQ_K, 8, closing, other); // CLOSE
+  };
+  op(BPF_LD_B_ABS, typeLow);
+  op(BPF_JEQ_K, 0, undefined, 'destroy'); // not IPCTNL_MSG_CT_NEW: a DESTROY
+  op(BPF_LD_B_ABS, flagsHigh);
+  op(BPF_JSET_K, 0x04, 'accept'); // NLM_F_CREATE: a NEW
+  tcpState('accept', 'drop'); // an UPDATE
+  label('destroy');
+  if (dropClosedTcpDestroys) tcpState('drop', 'accept');
+  else op(BPF_JEQ_K, 0, 'accept', 'accept');
+  label('drop');
+  op(BPF_RET_K, 0);
+  label('accept');
+  op(BPF_RET_K, 0xffffffff);
+  // Resolve: a label names the index of the next real instruction.
+  const at = new Map<string, number>();
+  const out: Op[] = [];
+  for (const o of ops) {
+    if (o.label) at.set(o.label, out.length);
+    else out.push(o);
+  }
+  return out.map((o, i) => {
+    const rel = (target: string | undefined) => {
+      if (target === undefined) return 0;
+      const d = (at.get(target) ?? -1) - i - 1;
+      if (d < 0 || d > 255) throw new Error(`socket filter: jump to ${target} out of range`);
+      return d;
+    };
+    return { code: o.code, jt: rel(o.jt), jf: rel(o.jf), k: o.k };
+  });
+}
+
 const SOL_NETLINK = 270;
 const NETLINK_NO_ENOBUFS = 5;
 const SOL_SOCKET = 1;
 const SO_RCVBUFFORCE = 33;
+const SO_ATTACH_FILTER = 26;
 let setsockopt: ((fd: number, level: number, name: number, value: number[], len: number) => number) | undefined;
+let attachFilter: ((fd: number, program: SockFilterInstruction[]) => number) | undefined;
+
+/** Attaches (or replaces) the socket filter; false when the kernel or the FFI refused it. */
+function tryAttach(fd: number, program: SockFilterInstruction[]): boolean {
+  try {
+    return attachSocketFilter(fd, program) === 0;
+  } catch (err) {
+    // No filter: the caller goes on without what it would have kept.
+    void err;
+    return false;
+  }
+}
+
+/** setsockopt(SO_ATTACH_FILTER) with `program` on `fd`: 0 on success. */
+function attachSocketFilter(fd: number, program: SockFilterInstruction[]): number {
+  if (!attachFilter) {
+    const require = createRequire(import.meta.url);
+    const koffi = require('koffi') as typeof Koffi;
+    const SockFilter = koffi.struct('portolan_sock_filter', { code: 'uint16_t', jt: 'uint8_t', jf: 'uint8_t', k: 'uint32_t' });
+    const SockFprog = koffi.struct('portolan_sock_fprog', { len: 'uint16_t', filter: koffi.pointer(SockFilter) });
+    const fn = koffi.load('libc.so.6').func('setsockopt', 'int', ['int', 'int', 'int', koffi.pointer(SockFprog), 'uint32_t']);
+    attachFilter = (f, p) => {
+      // The instructions in memory koffi keeps for the call: the kernel copies the program during setsockopt.
+      const mem = koffi.alloc(SockFilter, p.length);
+      try {
+        koffi.encode(mem, koffi.array(SockFilter, p.length), p);
+        return fn(f, SOL_SOCKET, SO_ATTACH_FILTER, { len: p.length, filter: mem }, koffi.sizeof(SockFprog)) as number;
+      } finally {
+        koffi.free(mem);
+      }
+    };
+  }
+  return attachFilter(fd, program);
+}
 
 /**
  * Sets NETLINK_NO_ENOBUFS on the socket whose inode is `inode` (found among this process's fds) and, when
@@ -68,7 +195,7 @@ let setsockopt: ((fd: number, level: number, name: number, value: number[], len:
  * `net.core.rmem_max` (4 MiB here, where SO_RCVBUF stops). Returns whether the forced size was taken (false without
  * the capability: the buffer stays what SO_RCVBUF got).
  */
-function tuneSocket(inode: number, forceRecvBufferSize?: number): boolean {
+function tuneSocket(inode: number, forceRecvBufferSize?: number, filter?: SockFilterInstruction[]): { fd: number; forced: boolean; filtered: boolean } {
   const require = createRequire(import.meta.url);
   if (!setsockopt) {
     const koffi = require('koffi') as typeof Koffi;
@@ -86,7 +213,8 @@ function tuneSocket(inode: number, forceRecvBufferSize?: number): boolean {
     }
     if (link !== target) continue;
     if (setsockopt?.(Number(fd), SOL_NETLINK, NETLINK_NO_ENOBUFS, [1], 4) !== 0) throw new Error('setsockopt(NETLINK_NO_ENOBUFS) failed');
-    return forceRecvBufferSize !== undefined && setsockopt?.(Number(fd), SOL_SOCKET, SO_RCVBUFFORCE, [forceRecvBufferSize], 4) === 0;
+    const forced = forceRecvBufferSize !== undefined && setsockopt?.(Number(fd), SOL_SOCKET, SO_RCVBUFFORCE, [forceRecvBufferSize], 4) === 0;
+    return { fd: Number(fd), forced, filtered: filter !== undefined && tryAttach(Number(fd), filter) };
   }
   throw new Error(`netlink socket inode ${inode} not found among this process's fds`);
 }
@@ -132,22 +260,32 @@ function open(nsPath: string, recvBufferSize: number, datagramSize: number): Net
 
 /**
  * Subscribes to conntrack NEW and DESTROY events in the namespace at `nsPath` (the socket is created inside it and
- * stays bound to it). `recvBufferSize` asks for that receive buffer (default 32 MiB: at 10,000 events a second, about
+ * stays bound to it), and, unless `options.closingStates` is false, to the UPDATE events that take a TCP flow to
+ * TIME_WAIT or CLOSE (its close, 120 s before its DESTROY), kept by a socket filter (closingStateFilter). `recvBufferSize` asks for that receive buffer (default 32 MiB: at 10,000 events a second, about
  * 2 s of events the agent may be busy elsewhere, e.g. in a collection, before the kernel drops any); with
  * CAP_NET_ADMIN it is forced past `net.core.rmem_max`, else capped there. Throws NetlinkUnavailableError without the
  * native module or privilege.
  */
-export function subscribeConntrackEvents(nsPath: string, handlers: CtnetlinkEventHandlers, recvBufferSize = 32 << 20): CtnetlinkSubscription {
+export function subscribeConntrackEvents(
+  nsPath: string, handlers: CtnetlinkEventHandlers, recvBufferSize = 32 << 20, options: { readonly closingStates?: boolean } = {},
+): CtnetlinkSubscription {
   const raw = open(nsPath, recvBufferSize, EVENT_DATAGRAM_SIZE);
+  let closingStates = false;
+  let fd = -1;
+  let droppingClosedDestroys = false;
   const port = raw.address().port;
   // /proc/<pid>/net/netlink of a task in the namespace lists the socket (its drops); nsPath is /proc/<pid>/ns/net.
   const netlinkFile = nsPath.replace(/ns\/net$/, 'net/netlink');
   try {
     const line = netlinkLine(readFileSync(netlinkFile, 'utf8'), port);
     if (!line) throw new Error(`port ${port} not in ${netlinkFile}`);
-    tuneSocket(line.inode, recvBufferSize);
+    const tuned = tuneSocket(line.inode, recvBufferSize, options.closingStates === false ? undefined : closingStateFilter());
+    fd = tuned.fd;
+    closingStates = tuned.filtered;
     raw.addMembership(NFNLGRP_CONNTRACK_NEW);
     raw.addMembership(NFNLGRP_CONNTRACK_DESTROY);
+    // Every state change of every flow, unfiltered, would be several events per connection: only with the filter.
+    if (closingStates) raw.addMembership(NFNLGRP_CONNTRACK_UPDATE);
   } catch (err) {
     raw.close();
     throw new NetlinkUnavailableError(`cannot follow conntrack events in ${nsPath}: ${String(err)}`, { cause: err });
@@ -189,6 +327,14 @@ export function subscribeConntrackEvents(nsPath: string, handlers: CtnetlinkEven
   raw.unref();
   return {
     recvBufferSize: raw.getRecvBufferSize(),
+    closingStates,
+    dropClosedTcpDestroys(on) {
+      if (closed || !closingStates) return false;
+      if (on === droppingClosedDestroys) return true;
+      if (!tryAttach(fd, closingStateFilter(on))) return false;
+      droppingClosedDestroys = on;
+      return true;
+    },
     drops() {
       try {
         return netlinkLine(readFileSync(netlinkFile, 'utf8'), port)?.drops;

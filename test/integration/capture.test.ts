@@ -148,7 +148,7 @@ describe('capture: 200 `docker run --rm` clients of a server', () => {
     // Each client prints its address and local port, then exits and is removed.
     const script = `const net = require('net'); const s = net.connect(8080, '${srvIp}', () => { console.log(s.localAddress, s.localPort); s.end('x'); });
 s.on('data', () => {}); s.on('error', (e) => { console.log('error', e.message); process.exit(1); });`;
-    const seen: { name: string; address: string; port: number }[] = [];
+    const seen: { name: string; address: string; port: number; doneAtMs: number }[] = [];
     let next = 0;
     const worker = async () => {
       while (next < N) {
@@ -156,7 +156,7 @@ s.on('data', () => {}); s.on('error', (e) => { console.log('error', e.message); 
         const n = nameOf(`job-${i}`);
         const r = await dockerAsync(['run', '--rm', '--name', n, ...LABELS, '--network', NET, image, 'node', '-e', script]);
         const [address, port] = r.stdout.trim().split(' ');
-        if (r.status === 0 && address && port) seen.push({ name: n, address: address.replace(/^::ffff:/, ''), port: Number(port) });
+        if (r.status === 0 && address && port) seen.push({ name: n, address: address.replace(/^::ffff:/, ''), port: Number(port), doneAtMs: Date.now() });
       }
     };
     await Promise.all(Array.from({ length: 6 }, worker));
@@ -184,7 +184,7 @@ s.on('data', () => {}); s.on('error', (e) => { console.log('error', e.message); 
       taken.set(k, i + 1);
       return [s, byKey.get(k)?.[i]] as const;
     }));
-    const named = (s: { name: string; address: string; port: number }) => flowOf.get(s)?.client.container?.name;
+    const named = (s: (typeof seen)[number]) => flowOf.get(s)?.client.container?.name;
     // Named as another container: what the address history's start and exit times leave possible when Docker hands a
     // freed address on within the same moment (none seen since `die` events end holdings); printed, more than 1 % fails.
     const misnamed = seen.filter((s) => named(s) !== undefined && named(s) !== s.name).map((s) => ({ ...s, namedAs: named(s) }));
@@ -222,7 +222,13 @@ s.on('data', () => {}); s.on('error', (e) => { console.log('error', e.message); 
     const srvId = idOf('srv');
     const clientIds = new Set(seen.map((s) => flowOf.get(s)?.client.container?.id).filter((x): x is string => x !== undefined));
     const seenAddresses = new Set(seen.map((s) => s.address));
+    const readAtMs = Date.now();
     const live = (await getJson<Topo>(`${agent.base}/api/v1/topology`)).body;
+    // An edge whose connections all closed fades from the map 5 minutes after its close (a client closes as soon as
+    // it connected): on a machine so busy that the 200 runs took that long, the first clients' edges are gone, as
+    // promised. They are left out of the count (printed), no more.
+    const faded = seen.filter((s) => readAtMs - s.doneAtMs > 300_000 - 10_000).length;
+    if (faded > 0) console.log(`capture: ${faded} clients closed over ~5 minutes before the count: their edges may have faded`);
     const fromClients = live.edges.filter((e) => e.to === srvId && e.port === 8080 && (clientIds.has(e.from) || (e.from.startsWith('external:') && seenAddresses.has(e.from.slice(9)))));
     const counted = fromClients.reduce((n, e) => n + (e.captured?.connections ?? 0), 0);
     // Exact unless the kernel dropped events: then a resync from a dump may count a flow twice or miss one, and says so.
@@ -230,8 +236,12 @@ s.on('data', () => {}); s.on('error', (e) => { console.log('error', e.message); 
     const lost = capture.resyncs + capture.mayHaveMissed + capture.dropped > 0;
     const why = JSON.stringify({ capture, counted, notOne: fromClients.filter((e) => (e.captured?.connections ?? 0) !== 1), toServer: live.edges.filter((e) => e.to === srvId && e.port === 8080 && !fromClients.includes(e)) });
     if (counted !== N) console.log('capture: the clients\' connections counted on their edges:', why);
-    if (lost) expect(Math.abs(counted - N), why).toBeLessThanOrEqual(N * 0.01);
-    else expect(counted, why).toBe(N);
+    if (lost) expect(Math.abs(counted - N), why).toBeLessThanOrEqual(N * 0.01 + faded);
+    else if (faded === 0) expect(counted, why).toBe(N);
+    else {
+      expect(counted, why).toBeGreaterThanOrEqual(N - faded);
+      expect(counted, why).toBeLessThanOrEqual(N);
+    }
     const { lastMs } = (await getJson<{ lastMs: number }>(`${agent.base}/api/v1/history`)).body;
     expect(await check(`${agent.base}/api/v1/topology?at=${lastMs / 1000}`)).toEqual([]);
     events.close();
@@ -266,4 +276,99 @@ describe('capture: a client that connects within 100 ms of its container\'s star
     expect(kernel.length).toBeGreaterThanOrEqual(1);
     expect(seenAt, `not in the API 1 s after the container started (${new Date(started).toISOString()})`).toBeDefined();
   });
+});
+
+// A client that connects, exchanges 64 bytes, waits `holdMs`, then closes first (its socket lingers in TIME_WAIT)
+// and prints `done <local port> <ms from connected to closed>`; then stays up.
+const closeOnce = (host: string, holdMs: number) => `
+const net = require('net'); let at = 0, port = 0;
+const s = net.connect(8080, '${host}', () => { at = Date.now(); port = s.localPort; s.write(Buffer.alloc(64, 120)); });
+s.once('data', () => setTimeout(() => s.end(), ${holdMs}));
+s.on('error', (e) => { console.log('error', e.message); });
+s.on('close', () => console.log('done', port, Date.now() - at));
+setInterval(() => {}, 1 << 30);`;
+
+/** The host's conntrack entry of a TCP flow from `src:sport` to `dst:8080` as `conntrack -L` prints it ('' when gone). */
+function conntrackLine(src: string, sport: number, dst: string): string {
+  const r = spawnSync('conntrack', ['-L', '-p', 'tcp', '-s', src, '--sport', String(sport), '-d', dst, '--dport', '8080'], { encoding: 'utf8' });
+  return r.stdout.split('\n').find((l) => l.includes(`sport=${sport} `)) ?? '';
+}
+
+describe('capture: a TCP connection that closes normally is closed when it closes, not when its TIME_WAIT entry expires', () => {
+  const SYSCTL = '/proc/sys/net/netfilter/';
+  const read = (name: string) => fs.readFileSync(SYSCTL + name, 'utf8').trim();
+  const write = (name: string, value: string) => fs.writeFileSync(SYSCTL + name, `${value}\n`);
+  // Host-wide settings of the host namespace, put back as they were at the end.
+  let saved: { acct: string; timeWait: string } | undefined;
+  beforeAll(() => {
+    saved = { acct: read('nf_conntrack_acct'), timeWait: read('nf_conntrack_tcp_timeout_time_wait') };
+  });
+  afterAll(() => {
+    if (!saved) return;
+    write('nf_conntrack_acct', saved.acct);
+    write('nf_conntrack_tcp_timeout_time_wait', saved.timeWait);
+  });
+
+  interface Closed { flow: Flow & { closedAt?: string; openedAt?: string; durationMs?: number; state?: string; timing?: string } }
+
+  async function closeAndWait(agent: ServeProcess, client: string, holdMs: number): Promise<{ sport: number; clientMs: number; closedAtMs: number; kernelLine: string; event: () => Closed | undefined }> {
+    const srvIp = ipOf('srv', NET);
+    const events = followSse(`${agent.base}/api/v1/events?type=connection.closed`);
+    await events.opened;
+    docker('run', '-d', '--name', nameOf(client), ...LABELS, '--network', NET, image, 'node', '-e', closeOnce(srvIp, holdMs));
+    const cliIp = ipOf(client, NET);
+    const done = await eventually(() => /done (\d+) (\d+)/.exec(docker('logs', nameOf(client))) ?? undefined, 30_000, 'the client to close its connection');
+    const closedAtMs = Date.now();
+    const sport = Number(done[1]);
+    // The kernel's answer right after the close: the entry is there, in TIME_WAIT (its DESTROY has not come yet).
+    const kernelLine = conntrackLine(cliIp, sport, srvIp);
+    const event = () => events.events.map((e) => e.data as Closed).find((d) => d.flow?.client.address === cliIp && d.flow.client.port === sport);
+    return { sport, clientMs: Number(done[2]), closedAtMs, kernelLine, event };
+  }
+
+  it('accounting off: the connection.closed event comes at its TIME_WAIT (the entry still in the table), with its real duration', async () => {
+    write('nf_conntrack_acct', '0');
+    const agent = await serve(['--interval', '2']);
+    const status = (await getJson<{ capture: { tcpCloses?: string; accounting: string } }>(`${agent.base}/api/v1/status`)).body.capture;
+    expect(status).toMatchObject({ tcpCloses: 'state', accounting: 'off' });
+    const c = await closeAndWait(agent, 'tw-off', 300);
+    expect(c.kernelLine).toContain('TIME_WAIT');
+    // Within the next collection (2 s) and the SSE's way, long before the entry's 120 s are over.
+    const e = await eventually(() => c.event(), 10_000, 'the closed event of the connection');
+    const tableNow = conntrackLine(ipOf('tw-off', NET), c.sport, ipOf('srv', NET));
+    expect(tableNow, 'the entry expired before the event came: this test proves nothing').toContain('TIME_WAIT');
+    expect(e.flow.state).toBe('TIME_WAIT');
+    expect(e.flow.timing).toBe('observed');
+    // The duration the agent reports against the one the client measured (connect → close): the agent's opening is
+    // when it read the NEW (the SYN, before the client's connect callback), its close when it read the UPDATE; either
+    // read may come late on a busy machine (no kernel timestamps here), hence the slack.
+    expect(e.flow.durationMs).toBeGreaterThanOrEqual(c.clientMs - 500);
+    expect(e.flow.durationMs).toBeLessThan(c.clientMs + 1_000);
+    expect(Math.abs(Date.parse(e.flow.closedAt ?? '') - c.closedAtMs)).toBeLessThan(2_000);
+  }, 90_000);
+
+  it('accounting on: the close comes with the DESTROY (the bytes come only then) but is dated at its TIME_WAIT, with the kernel\'s counters', async () => {
+    write('nf_conntrack_acct', '1');
+    // TIME_WAIT shortened to 5 s for this test (host-wide, restored after), so the DESTROY comes soon.
+    write('nf_conntrack_tcp_timeout_time_wait', '5');
+    const agent = await serve(['--interval', '2']);
+    const status = (await getJson<{ capture: { tcpCloses?: string; accounting: string } }>(`${agent.base}/api/v1/status`)).body.capture;
+    expect(status).toMatchObject({ tcpCloses: 'destroy', accounting: 'on' });
+    const c = await closeAndWait(agent, 'tw-on', 300);
+    expect(c.kernelLine).toContain('TIME_WAIT');
+    // The kernel's counters of the flow (original direction first): what the event must carry.
+    const bytes = [...c.kernelLine.matchAll(/bytes=(\d+)/g)].map((m) => Number(m[1]));
+    expect(bytes).toHaveLength(2);
+    // An expired entry goes when conntrack's garbage collector comes by (up to a minute later) or when a dump walks
+    // past it: `conntrack -L`, polled here, is what ends it (and so sends its DESTROY) soon after its 5 s.
+    const e = await eventually(() => {
+      conntrackLine(ipOf('tw-on', NET), c.sport, ipOf('srv', NET));
+      return c.event();
+    }, 30_000, 'the closed event of the connection (at its DESTROY, ~5 s)');
+    expect(e.flow.bytes).toMatchObject({ sent: bytes[0], received: bytes[1] });
+    // Not the 5 s until the DESTROY (see above for the slack).
+    expect(e.flow.durationMs).toBeGreaterThanOrEqual(c.clientMs - 500);
+    expect(e.flow.durationMs).toBeLessThan(c.clientMs + 1_000);
+    expect(Math.abs(Date.parse(e.flow.closedAt ?? '') - c.closedAtMs)).toBeLessThan(2_000);
+  }, 90_000);
 });

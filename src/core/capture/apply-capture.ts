@@ -94,9 +94,12 @@ export function applyCapture(topology: Topology, snapshot: Snapshot, previous: C
   let lastAt = '';
   let lastAtMs = nowMs;
   for (const r of snapshot.capture?.records ?? []) {
-    const ctx = r.kind === 'closed' && r.openedAtMs !== undefined
-      ? { netns: r.netns, receivedAtMs: r.receivedAtMs, openedAtMs: r.openedAtMs }
-      : { netns: r.netns, receivedAtMs: r.receivedAtMs };
+    const ctx = r.kind !== 'closed' || (r.openedAtMs === undefined && r.closedAtMs === undefined)
+      ? { netns: r.netns, receivedAtMs: r.receivedAtMs }
+      : {
+        netns: r.netns, receivedAtMs: r.receivedAtMs,
+        ...(r.openedAtMs !== undefined ? { openedAtMs: r.openedAtMs } : {}), ...(r.closedAtMs !== undefined ? { closedAtMs: r.closedAtMs } : {}),
+      };
     const e = toConnectionEvent(r.msg, ctx, who);
     if (!e) continue;
     events.push(e);

@@ -66,6 +66,22 @@ describe('toConnectionEvent', () => {
     expect(e && 'flow' in e && e.flow.bytes).toBeUndefined();
   });
 
+  it('a TCP close read at its UPDATE to TIME_WAIT: closed then, not at the entry\'s expiry (the kernel\'s stop time 120 s later)', () => {
+    const start = BigInt(T0) * 1_000_000n;
+    const stop = BigInt(T0 + 120_040) * 1_000_000n;
+    const msg = tcp('destroy', {
+      state: 'TIME_WAIT', status: 0x1e, startNs: start, stopNs: stop,
+      original: { src: '172.30.0.3', dst: '172.30.0.2', sport: 40000, dport: 80, packets: 6, bytes: 400 },
+      reply: { src: '172.30.0.2', dst: '172.30.0.3', sport: 80, dport: 40000, packets: 4, bytes: 1200 },
+    });
+    const e = toConnectionEvent(msg, { netns: 1, receivedAtMs: T0 + 120_041, openedAtMs: T0 + 2, closedAtMs: T0 + 40 }, who);
+    expect(e?.at).toBe('2026-12-07T11:00:00.040Z');
+    expect(e && 'flow' in e && e.flow).toMatchObject({
+      openedAt: '2026-12-07T11:00:00.000Z', closedAt: '2026-12-07T11:00:00.040Z', durationMs: 40, timing: 'observed',
+      bytes: { sent: 400, received: 1200 },
+    });
+  });
+
   it('a DESTROY whose NEW was never read: no opening time, no duration', () => {
     const e = toConnectionEvent(tcp('destroy'), { netns: 1, receivedAtMs: T0 }, who);
     expect(e && 'flow' in e && e.flow.openedAt).toBeUndefined();

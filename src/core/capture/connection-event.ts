@@ -25,6 +25,11 @@ export interface CaptureContext {
   readonly receivedAtMs: number;
   /** For a DESTROY: when the agent read the flow's NEW (its in-flight entry), if it did. */
   readonly openedAtMs?: number;
+  /**
+   * For a TCP close: when the agent read its UPDATE to TIME_WAIT or CLOSE. That is the close; the DESTROY's kernel
+   * stop time is the entry's expiry (TIME_WAIT lasts 120 s), not the close.
+   */
+  readonly closedAtMs?: number;
 }
 
 const NS_PER_MS = 1_000_000n;
@@ -46,9 +51,9 @@ export function toConnectionEvent(msg: ConntrackEvent, ctx: CaptureContext, who:
   const startMs = msg.startNs !== undefined && msg.startNs > 0n ? Number(msg.startNs / NS_PER_MS) : undefined;
   const stopMs = msg.stopNs !== undefined && msg.stopNs > 0n ? Number(msg.stopNs / NS_PER_MS) : undefined;
   const closed = msg.kind === 'destroy';
-  const kernel = closed ? startMs !== undefined && stopMs !== undefined : startMs !== undefined;
+  const kernel = closed ? startMs !== undefined && stopMs !== undefined && ctx.closedAtMs === undefined : startMs !== undefined;
   const openedMs = startMs ?? (closed ? ctx.openedAtMs : ctx.receivedAtMs);
-  const closedMs = closed ? (stopMs ?? ctx.receivedAtMs) : undefined;
+  const closedMs = closed ? (ctx.closedAtMs ?? stopMs ?? ctx.receivedAtMs) : undefined;
   const atMs = closed ? (closedMs ?? ctx.receivedAtMs) : (openedMs ?? ctx.receivedAtMs);
   // Attribute at the opening: the client's container may be gone by the DESTROY (TIME_WAIT lasts 120 s).
   const whenMs = openedMs ?? atMs;

@@ -110,5 +110,95 @@ describe('flow table', () => {
     expect(t.stats().closedRemembered).toBe(1);
     expect(t.apply(msg('destroy', 14_998), 20, 500_002)?.kind).toBe('closed');
   });
-});
 
+  describe('TCP closes at their closing state (UPDATE events to TIME_WAIT or CLOSE)', () => {
+    const update = (sport: number, state: string) => msg('update', sport, { state });
+
+    it('mode state: the UPDATE to TIME_WAIT is the close, with its time; the DESTROY 120 s later is not reported again', () => {
+      const t = createFlowTable();
+      t.setTcpCloseMode('state');
+      t.apply(msg('new', 1), 10, 1000);
+      expect(t.apply(update(1, 'ESTABLISHED'), 10, 1001)).toBeUndefined();
+      expect(t.apply(update(1, 'FIN_WAIT'), 10, 1009)).toBeUndefined();
+      const r = t.apply(update(1, 'TIME_WAIT'), 10, 1010);
+      expect(r).toMatchObject({ kind: 'closed', openedAtMs: 1000, closedAtMs: 1010, receivedAtMs: 1010, msg: { kind: 'destroy', state: 'TIME_WAIT' } });
+      expect(t.stats()).toMatchObject({ inFlight: 0, closedAtState: 1 });
+      expect(t.apply(msg('destroy', 1, { state: 'TIME_WAIT' }), 10, 121_010)).toBeUndefined();
+      // A reset in TIME_WAIT (TIME_WAIT, then CLOSE): still one close.
+      t.apply(msg('new', 2), 10, 2000);
+      expect(t.apply(update(2, 'TIME_WAIT'), 10, 2010)?.kind).toBe('closed');
+      expect(t.apply(update(2, 'CLOSE'), 10, 2011)).toBeUndefined();
+      expect(t.stats().closedAtState).toBe(2);
+    });
+
+    it('mode state: a reset (CLOSE) closes; a connection opened before the subscription closes without an opening time, once', () => {
+      const t = createFlowTable();
+      t.setTcpCloseMode('state');
+      t.apply(msg('new', 3), 10, 1000);
+      expect(t.apply(update(3, 'CLOSE'), 10, 1002)).toMatchObject({ kind: 'closed', openedAtMs: 1000, closedAtMs: 1002 });
+      const unseen = t.apply(update(4, 'TIME_WAIT'), 10, 1003);
+      expect(unseen).toMatchObject({ kind: 'closed', closedAtMs: 1003 });
+      expect(unseen && 'openedAtMs' in unseen).toBe(false);
+      expect(t.apply(msg('destroy', 4, { state: 'TIME_WAIT' }), 10, 121_003)).toBeUndefined();
+    });
+
+    it('mode state: a DESTROY of a flow still in the table (its UPDATE was not read) is its close; one flushed while ESTABLISHED too', () => {
+      const t = createFlowTable();
+      t.setTcpCloseMode('state');
+      t.apply(msg('new', 5), 10, 1000);
+      expect(t.apply(msg('destroy', 5, { state: 'TIME_WAIT' }), 10, 121_000)).toMatchObject({ kind: 'closed', openedAtMs: 1000 });
+      t.apply(msg('new', 6), 10, 1000);
+      expect(t.apply(msg('destroy', 6, { state: 'ESTABLISHED' }), 10, 1500)).toMatchObject({ kind: 'closed', openedAtMs: 1000 });
+    });
+
+    it('mode state: the copy in another namespace closes once; UDP and other updates mean nothing', () => {
+      const t = createFlowTable();
+      t.setTcpCloseMode('state');
+      t.apply(msg('new', 7), 10, 1000);
+      t.apply(msg('new', 7), 20, 1001);
+      expect(t.apply(update(7, 'TIME_WAIT'), 20, 1010)).toBeUndefined();
+      expect(t.apply(update(7, 'TIME_WAIT'), 10, 1010)?.kind).toBe('closed');
+      expect(t.apply(msg('destroy', 7, { state: 'TIME_WAIT' }), 20, 121_010)).toBeUndefined();
+      expect(t.apply(msg('destroy', 7, { state: 'TIME_WAIT' }), 10, 121_011)).toBeUndefined();
+      t.apply(msg('new', 8, { protocol: 'udp', protocolNumber: 17 }), 10, 1000);
+      expect(t.apply(msg('update', 8, { protocol: 'udp', protocolNumber: 17 }), 10, 1001)).toBeUndefined();
+      expect(t.stats().inFlight).toBe(1);
+    });
+
+    it('mode destroy (accounting on: the bytes come with the DESTROY): reported then, with the closing state\'s time', () => {
+      const t = createFlowTable();
+      t.setTcpCloseMode('destroy');
+      t.apply(msg('new', 9), 10, 1000);
+      expect(t.apply(update(9, 'TIME_WAIT'), 10, 1010)).toBeUndefined();
+      expect(t.apply(update(9, 'CLOSE'), 10, 1020)).toBeUndefined();
+      expect(t.apply(msg('destroy', 9, { state: 'CLOSE' }), 10, 121_010)).toMatchObject({ kind: 'closed', openedAtMs: 1000, closedAtMs: 1010, receivedAtMs: 121_010 });
+    });
+
+    it('mode off: UPDATE events change nothing (as before)', () => {
+      const t = createFlowTable();
+      t.apply(msg('new', 10), 10, 1000);
+      expect(t.apply(update(10, 'TIME_WAIT'), 10, 1010)).toBeUndefined();
+      const r = t.apply(msg('destroy', 10, { state: 'TIME_WAIT' }), 10, 121_010);
+      expect(r).toMatchObject({ kind: 'closed', openedAtMs: 1000 });
+      expect(r && 'closedAtMs' in r).toBe(false);
+    });
+
+    it('a resync does not take a connection in TIME_WAIT for one opened unseen', () => {
+      const t = createFlowTable();
+      t.setTcpCloseMode('state');
+      t.apply(msg('new', 11), 10, 1000);
+      t.apply(update(11, 'TIME_WAIT'), 10, 1010);
+      const out = t.resync(10, [msg('dump', 11, { state: 'TIME_WAIT' }), msg('dump', 12, { state: 'CLOSE' }), msg('dump', 13, { state: 'ESTABLISHED' })], 2000);
+      expect(out.map((r) => [r.kind, r.msg.original.sport])).toEqual([['opened', 13]]);
+    });
+
+    it('a resync closes a flow in flight that the dump has in TIME_WAIT (its UPDATE was among the events lost)', () => {
+      const t = createFlowTable();
+      t.setTcpCloseMode('state');
+      t.apply(msg('new', 14), 10, 1000);
+      const out = t.resync(10, [msg('dump', 14, { state: 'TIME_WAIT' })], 3000);
+      expect(out).toMatchObject([{ kind: 'closed', openedAtMs: 1000, closedAtMs: 3000 }]);
+      expect(t.stats()).toMatchObject({ inFlight: 0, missedCloses: 1 });
+    });
+  });
+});

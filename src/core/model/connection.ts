@@ -81,7 +81,10 @@ export interface CapturedConnection {
   readonly unreplied: boolean;
   /** When the flow opened: the kernel's timestamp (`nf_conntrack_timestamp=1`) or when its NEW event was read. */
   readonly openedAt?: string;
-  /** When it closed (closed events): the kernel's stop timestamp or when its DESTROY event was read. */
+  /**
+   * When it closed (closed events): for TCP, when its UPDATE to TIME_WAIT or CLOSE was read (where followed);
+   * else the kernel's stop timestamp or when its DESTROY event was read.
+   */
   readonly closedAt?: string;
   /** `kernel`: both times from conntrack's timestamps; `observed`: from when the agent read the events. */
   readonly timing: 'kernel' | 'observed';
@@ -109,7 +112,7 @@ export interface CaptureStatus {
   readonly reason?: string;
   /** Namespaces subscribed to (the host's, and containers' where conntrack runs). */
   readonly namespaces: number;
-  /** Events read since start (NEW and DESTROY). */
+  /** Events read since start (NEW, DESTROY, and the UPDATEs to TCP's closing states the socket filter keeps). */
   readonly events: number;
   /** Events per second over the last few seconds. */
   readonly eventsPerSec: number;
@@ -127,12 +130,22 @@ export interface CaptureStatus {
   /** Conntrack's timestamps and accounting in the host namespace. */
   readonly timestamps: 'on' | 'off' | 'unknown';
   readonly accounting: 'on' | 'off' | 'unknown';
+  /**
+   * When a TCP connection that closes (TIME_WAIT or CLOSE) is reported: `state` at that UPDATE event; `destroy` at its
+   * DESTROY (accounting on: the bytes come only then), with the UPDATE's time as its close; `off` at its DESTROY
+   * with the DESTROY's time (the kernel refused the socket filter that keeps those UPDATE events).
+   */
+  readonly tcpCloses?: 'state' | 'destroy' | 'off';
 }
 
 /** What capture read about one flow, before attribution: its NEW or DESTROY message and when and where it was read. */
 export type FlowRecord =
   | { readonly kind: 'opened'; readonly msg: ConntrackEvent; readonly netns: number; readonly receivedAtMs: number }
-  | { readonly kind: 'closed'; readonly msg: ConntrackEvent; readonly netns: number; readonly receivedAtMs: number; readonly openedAtMs?: number };
+  | {
+    readonly kind: 'closed'; readonly msg: ConntrackEvent; readonly netns: number; readonly receivedAtMs: number; readonly openedAtMs?: number;
+    /** When the TCP connection reached TIME_WAIT or CLOSE (an UPDATE event), when that was read: its close. */
+    readonly closedAtMs?: number;
+  };
 
 /** What the capture collector hands each collection: the flows read since the previous one, and how capture is doing. */
 export interface CapturePart {
