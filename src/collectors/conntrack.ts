@@ -142,6 +142,8 @@ export function createConntrackCollector(procfs: Procfs, options: ConntrackColle
   let last: { key: string; containers: SnapshotParts['containers'] | undefined; atMs: number; table: ConntrackTable } | undefined;
   const dump = options.dump;
   let dumpFailedAt: number | undefined;
+  // Why the last dump failed, until a collection has said it.
+  let dumpFailure: string | undefined;
   /** The used entries by dumps, or undefined when a dump failed (then the text is read). */
   const readByDump = async (hostPid: number | 'self', accounting: ConntrackAccounting): Promise<{ entries: ConntrackEntry[]; issues: CollectionIssue[] } | undefined> => {
     if (!dump || (dumpFailedAt !== undefined && now() - dumpFailedAt < DUMP_RETRY_MS)) return undefined;
@@ -152,8 +154,9 @@ export function createConntrackCollector(procfs: Procfs, options: ConntrackColle
     try {
       for (const filter of conntrackDumpFilters(accounting)) datagrams.push(...await dump(nsPath, DUMP_TIMEOUT_MS, filter));
     } catch (err) {
-      void err;
       dumpFailedAt = now();
+      // Said in the collection's issues (the status, the log): the text then costs more CPU on a big table.
+      dumpFailure = `${err instanceof Error ? err.message : String(err)}`;
       return undefined;
     }
     dumpFailedAt = undefined;
@@ -182,6 +185,11 @@ export function createConntrackCollector(procfs: Procfs, options: ConntrackColle
     const dumped = await readByDump(ns.hostPid, accounting.accounting);
     if (dumped) return { conntrack: { status: 'ok', netns: ns.host, entries: dumped.entries, ...accounting }, issues: dumped.issues };
     const tablePath = procfs.pathOf(ns.hostPid, FILE);
+    const failed: CollectionIssue[] = dumpFailure === undefined ? [] : [{
+      source: 'conntrack', count: 1,
+      message: `the conntrack table's filtered dump failed (${dumpFailure}): read as text instead (more CPU on a big table); the dump is tried again in ${DUMP_RETRY_MS / 60_000} minutes`,
+    }];
+    dumpFailure = undefined;
     let text: string;
     try {
       text = procfs.readText(ns.hostPid, FILE);
@@ -197,8 +205,8 @@ export function createConntrackCollector(procfs: Procfs, options: ConntrackColle
     }
     const { records, errors } = parseNfConntrack(text, tablePath);
     const issues: CollectionIssue[] = errors.length > 0
-      ? [{ source: 'conntrack', message: `skipped malformed lines, first: ${errors[0]?.message ?? ''}`, count: errors.length }]
-      : [];
+      ? [...failed, { source: 'conntrack', message: `skipped malformed lines, first: ${errors[0]?.message ?? ''}`, count: errors.length }]
+      : failed;
     const entries = records.filter(isConntrackEntryUsed);
     return { conntrack: { status: 'ok', netns: ns.host, entries, ...accounting }, issues };
   };
