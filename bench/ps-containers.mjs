@@ -40,7 +40,7 @@ await new Promise((r) => setTimeout(r, 3000));
 const cli = path.join(root, 'dist/cli/main.js');
 const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
 const fmt = (xs) => `min ${pct(xs, 0).toFixed(0)} ms, median ${pct(xs, 0.5).toFixed(0)} ms, p90 ${pct(xs, 0.9).toFixed(0)} ms`;
-// GNU time reports the child's peak RSS; without it the figure is left out.
+// GNU time reports the child's peak RSS and CPU (user + system); without it those figures are left out.
 const gnuTime = spawnSync('/usr/bin/time', ['-f', '%M', 'true'], { encoding: 'utf8' }).status === 0;
 const rssFile = path.join(os.tmpdir(), `${run}-rss`);
 process.on('exit', () => rmSync(rssFile, { force: true }));
@@ -50,7 +50,7 @@ const modes = [
   { label: 'netlink --no-tcp-info', args: ['--source', 'netlink', '--no-tcp-info'] },
   { label: 'proc', args: ['--source', 'proc'] },
 ];
-const results = new Map(modes.map((m) => [m.label, { times: [], rss: [], containers: 0, sockets: 0, withInfo: 0 }]));
+const results = new Map(modes.map((m) => [m.label, { times: [], rss: [], cpu: [], containers: 0, sockets: 0, withInfo: 0 }]));
 // Modes interleaved run by run, so that load from others on the machine spreads over all of them.
 for (let i = 0; i < runs; i++) {
   for (const mode of modes) {
@@ -58,11 +58,15 @@ for (let i = 0; i < runs; i++) {
     const argv = [process.execPath, cli, 'ps', '--json', ...mode.args];
     const t0 = performance.now();
     const p = gnuTime
-      ? spawnSync('/usr/bin/time', ['-f', '%M', '-o', rssFile, ...argv], { encoding: 'utf8', maxBuffer: 1 << 28 })
+      ? spawnSync('/usr/bin/time', ['-f', '%M %U %S', '-o', rssFile, ...argv], { encoding: 'utf8', maxBuffer: 1 << 28 })
       : spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', maxBuffer: 1 << 28 });
     r.times.push(performance.now() - t0);
     if (p.status !== 0) throw new Error(p.stderr);
-    if (gnuTime) r.rss.push(Number(readFileSync(rssFile, 'utf8').trim()));
+    if (gnuTime) {
+      const [rss, user, sys] = readFileSync(rssFile, 'utf8').trim().split(/\s+/).map(Number);
+      r.rss.push(rss);
+      r.cpu.push((user + sys) * 1000);
+    }
     const rep = JSON.parse(p.stdout);
     r.containers = rep.containers.length;
     r.sockets = rep.containers.reduce((a, c) => a + c.sockets.length, 0);
@@ -72,7 +76,8 @@ for (let i = 0; i < runs; i++) {
 for (const mode of modes) {
   const r = results.get(mode.label);
   const rss = r.rss.length > 0 ? `, peak RSS median ${(pct(r.rss, 0.5) / 1024).toFixed(0)} MiB` : '';
-  console.log(`portolan ps --json ${mode.args.join(' ')}: ${r.containers} containers, ${r.sockets} sockets (${r.withInfo} with tcp_info), ${runs} runs: ${fmt(r.times)}${rss} (target < 300 ms)`);
+  const cpu = r.cpu.length > 0 ? `; CPU (user + system) ${fmt(r.cpu)}` : '';
+  console.log(`portolan ps --json ${mode.args.join(' ')}: ${r.containers} containers, ${r.sockets} sockets (${r.withInfo} with tcp_info), ${runs} runs: wall ${fmt(r.times)}${cpu}${rss} (target < 500 ms)`);
 }
 const t0 = performance.now();
 spawnSync(process.execPath, ['-e', '0']);

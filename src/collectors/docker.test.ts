@@ -165,3 +165,39 @@ describe('docker collector, watching events', () => {
     expect(inspects).toBe(2);
   });
 });
+
+describe('docker collector with initPids (one-shot ps)', () => {
+  const tree = new URL('../../test/fixtures/e2e/tree/docker/', import.meta.url);
+  const list = JSON.parse(readFileSync(new URL('containers.json', tree), 'utf8')) as DockerContainerSummary[];
+  const inspectOf = (id: string) => JSON.parse(readFileSync(new URL(`inspect/${id}.json`, tree), 'utf8')) as { State: { Pid: number } };
+
+  it('takes containers whose pid /proc gave from the list, inspects the rest, and answers as with inspects only', async () => {
+    const { client: plain, calls: allInspected } = fakeDocker(() => list, inspectOf);
+    const before = (await createDockerCollector(plain).collect(ctx())).containers;
+    expect(allInspected).toHaveLength(7);
+    const [first, second] = list;
+    const asked: string[][] = [];
+    // /proc found two of the seven: only the other five are inspected.
+    const { client, calls } = fakeDocker(() => list, inspectOf);
+    const c = createDockerCollector(client, {
+      initPids: (ids) => {
+        asked.push([...ids]);
+        return new Map([first, second].map((e) => [e!.Id, inspectOf(e!.Id).State.Pid]));
+      },
+    });
+    const after = (await c.collect(ctx())).containers;
+    expect(asked).toEqual([list.map((e) => e.Id)]);
+    expect(calls.sort()).toEqual(list.slice(2).map((e) => e.Id).sort());
+    expect(after).toEqual(before.map((info) => (info.id === first!.Id || info.id === second!.Id ? (({ startedAt: _s, ...rest }) => rest)(info) : info)));
+  });
+
+  it('inspects a container whose list entry cannot answer, even with its pid found', async () => {
+    const [first] = list;
+    const odd = { ...first!, Image: 'sha256:0123' };
+    const { client, calls } = fakeDocker(() => [odd], inspectOf);
+    const c = createDockerCollector(client, { initPids: () => new Map([[first!.Id, 4242]]) });
+    const [info] = (await c.collect(ctx())).containers;
+    expect(calls).toEqual([first!.Id]);
+    expect(info?.pid).toBe(inspectOf(first!.Id).State.Pid);
+  });
+});

@@ -12,6 +12,7 @@ import { createCaptureReceiver, type CaptureConfig, type CaptureReceiver } from 
 import { createConntrackCollector, enableConntrackAccounting, type AccountingChange } from './conntrack.js';
 import { dumpConntrack } from '../sources/ctnetlink.js';
 import { createDockerEventsFollower, type DockerEventsFollower } from './docker-events.js';
+import { findContainerInits } from './container-inits.js';
 import { createDockerCollector } from './docker.js';
 import { createIdentityCollector } from './identity.js';
 import { createNetdevCollector } from './netdev.js';
@@ -104,7 +105,9 @@ export function createCollection(config: CollectionConfig = {}): Collection {
   const forSockets = config.purpose === 'sockets';
   const globs = forSockets && config.containers && config.containers.length > 0 ? config.containers.map(compileGlob) : undefined;
   const only = globs ? (name: string, id: string) => globs.some((g) => g.test(name) || g.test(id) || g.test(id.slice(0, 12))) : undefined;
-  const dockerCollector = createDockerCollector(docker, { ...(config.repeat ? { repeat: { reuseForMs: fullEveryMs } } : {}), ...(only ? { only } : {}) });
+  // `ps` once: containers from the list, their pids from /proc (one list call instead of an inspect per container).
+  const initPids = forSockets && !config.repeat ? (ids: ReadonlySet<string>) => findContainerInits(procfs, ids) : undefined;
+  const dockerCollector = createDockerCollector(docker, { ...(config.repeat ? { repeat: { reuseForMs: fullEveryMs } } : {}), ...(only ? { only } : {}), ...(initPids ? { initPids } : {}) });
   // A full walk of a host with few fds is cheaper inline than a worker thread started for it; a host with very many
   // (100,000 sockets) walks them on another core, beside the netlink dumps.
   let lastFds = Infinity;

@@ -24,7 +24,8 @@ const SENT = 123_457; // client -> server payload bytes on the measured connecti
 const RETURNED = 4_321; // server -> client
 
 // Inside the namespace: listeners (IPv4, IPv6, dual-stack), established pairs, UDP; one connection moves exactly
-// SENT bytes one way and RETURNED the other. Prints its ports as JSON, then holds the sockets until stdin closes.
+// SENT bytes one way and RETURNED the other; a TCP socket bound but neither listening nor connected (which neither
+// `ss -a` nor /proc/net/tcp lists: Linux 6.5+ dumps it only on request, as TCP_BOUND_INACTIVE). Prints its ports as JSON, then holds the sockets until stdin closes.
 const HELPER = `
 import json, socket, sys
 SENT, RETURNED = int(sys.argv[1]), int(sys.argv[2])
@@ -46,7 +47,8 @@ c6 = socket.create_connection(('::1', l6.getsockname()[1])); a6, _ = l6.accept()
 cm = socket.create_connection(('127.0.0.1', dual.getsockname()[1])); am, _ = dual.accept()
 u4 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u4.bind(('127.0.0.1', 0))
 u6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); u6.bind(('::1', 0)); u6.connect(('::1', 9))
-print(json.dumps({'client': c.getsockname()[1], 'server': l4.getsockname()[1]}), flush=True)
+bound = socket.socket(socket.AF_INET, socket.SOCK_STREAM); bound.bind(('127.0.0.1', 0))
+print(json.dumps({'client': c.getsockname()[1], 'server': l4.getsockname()[1], 'bound': bound.getsockname()[1]}), flush=True)
 sys.stdin.read()
 `;
 
@@ -120,19 +122,19 @@ async function dumpAll(diag: SockDiagSocket, ext = 0): Promise<{ protocol: 'tcp'
 }
 
 describe('encodeSockDiagRequest', () => {
-  it('builds nlmsghdr + inet_diag_req_v2 in host order with every state requested', () => {
+  it('builds nlmsghdr + inet_diag_req_v2 in host order with every state but TCP_BOUND_INACTIVE requested', () => {
     const req = encodeSockDiagRequest(7, 10, 6, 2, true);
     expect(req.toString('hex')).toBe(
       '48000000' + '1400' + '0103' + '07000000' + '00000000' + // len 72, type 20, REQUEST|DUMP, seq 7, pid 0
-        '0a' + '06' + '02' + '00' + 'ffffffff' + '00'.repeat(48), // AF_INET6, TCP, ext, pad, states, sockid
+        '0a' + '06' + '02' + '00' + 'ffdfffff' + '00'.repeat(48), // AF_INET6, TCP, ext, pad, states (all but bit 13), sockid
     );
     expect(encodeSockDiagRequest(1, 2, 17, 0, false).subarray(0, 12).toString('hex')).toBe('000000480014030100000001');
   });
 
-  it('builds the legacy TCP request: nlmsghdr + inet_diag_req (v1) with every state', () => {
+  it('builds the legacy TCP request: nlmsghdr + inet_diag_req (v1) with every state but TCP_BOUND_INACTIVE', () => {
     expect(encodeTcpDiagCompatRequest(9, 2, true).toString('hex')).toBe(
       '4c000000' + '1200' + '0103' + '09000000' + '00000000' + // len 76, type 18 (TCPDIAG_GETSOCK), REQUEST|DUMP, seq 9, pid 0
-        '02' + '00' + '00' + '02' + '00'.repeat(48) + 'ffffffff' + '00000000', // family, src/dst len, ext, sockid, states, dbs
+        '02' + '00' + '00' + '02' + '00'.repeat(48) + 'ffdfffff' + '00000000', // family, src/dst len, ext, sockid, states, dbs
     );
   });
 });
@@ -141,7 +143,7 @@ describe.skipIf(!canCreateNetns)('openSockDiag against a live namespace (root, i
   const name = `portolan-t-${randomBytes(4).toString('hex')}`;
   const nsPath = `/var/run/netns/${name}`;
   let helper: ChildProcessWithoutNullStreams | undefined;
-  let ports: { client: number; server: number };
+  let ports: { client: number; server: number; bound: number };
 
   beforeAll(async () => {
     execFileSync('ip', ['netns', 'add', name]);
@@ -154,7 +156,7 @@ describe.skipIf(!canCreateNetns)('openSockDiag against a live namespace (root, i
       createInterface({ input: child.stdout }).once('line', resolve);
       child.once('exit', (code) => reject(new Error(`helper exited with ${code}: ${stderr}`)));
     });
-    ports = JSON.parse(first) as { client: number; server: number };
+    ports = JSON.parse(first) as { client: number; server: number; bound: number };
   });
 
   afterAll(() => {
@@ -176,6 +178,7 @@ describe.skipIf(!canCreateNetns)('openSockDiag against a live namespace (root, i
       expect(fromNetlink.filter((k) => k.startsWith('udp '))).toHaveLength(2);
       expect(fromNetlink.some((k) => k.includes('::ffff:7f00:1'))).toBe(true);
       expect(fromNetlink.length).toBe(11);
+      expect(fromNetlink.some((k) => k.startsWith(`tcp 127.0.0.1:${ports.bound} `))).toBe(false);
     } finally {
       diag.close();
     }

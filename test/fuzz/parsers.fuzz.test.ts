@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { toAgentEvent } from '../../src/collectors/docker-events.js';
-import { toContainerInfo } from '../../src/core/docker/containers.js';
+import { LIST_FILE, toContainerInfo, toContainerInfoFromList } from '../../src/core/docker/containers.js';
 import { ParseError, type ParseResult } from '../../src/core/errors.js';
 import { parseDuration, parseInstant } from '../../src/core/duration.js';
 import { compileGlob } from '../../src/core/glob.js';
@@ -127,6 +127,31 @@ describe('fuzz: Docker', () => {
         for (const p of c.ports) port(p.containerPort);
       } catch (err) {
         if (!(err instanceof ParseError)) throw err;
+      }
+    }, 400);
+  }, FUZZ_TIMEOUT_MS);
+
+  it('container list entries map, are left to the inspect (undefined) or are a ParseError of the list', async () => {
+    // The e2e tree's recorded list (every network mode, a published port), mutated the same way.
+    const list = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'e2e/tree/docker/containers.json'), 'utf8')) as unknown[];
+    const mutatedEntry = fc.tuple(fc.constantFrom(...list), fc.array(fc.tuple(fc.array(fc.nat(), { minLength: 1, maxLength: 4 }), fc.jsonValue({ maxDepth: 2 })), { maxLength: 4 }))
+      .map(([entry, edits]) => withEdits(entry, edits));
+    await fuzz('docker-list', fc.tuple(fc.oneof(mutatedEntry, fc.jsonValue({ maxDepth: 3 })), fc.oneof(fc.integer(), fc.double())), ([entry, pid]) => {
+      try {
+        const c = toContainerInfoFromList(entry, pid);
+        if (c === undefined) return;
+        expect(c.id).toMatch(/^[0-9a-f]{64}$/);
+        expect(c.pid).toBe(pid);
+        expect(c.pid).toBeGreaterThan(0);
+        expect(c.name).not.toContain('/');
+        expect(c.image.startsWith('sha256:')).toBe(false);
+        for (const p of c.ports) {
+          port(p.containerPort);
+          port(p.hostPort);
+        }
+      } catch (err) {
+        if (!(err instanceof ParseError)) throw err;
+        expect(err.file).toBe(LIST_FILE);
       }
     }, 400);
   }, FUZZ_TIMEOUT_MS);

@@ -30,6 +30,12 @@ beforeAll(async () => {
   run('udp', [], ['node', P, 'udp-server', '5353']);
   run('idle', ['--network', 'none'], ['sleep', '100000']);
   run('hostc', ['--network', 'host'], ['sh', '-c', `node ${P} tcp-server ${hostPort} 127.0.0.1 & exec sleep 100000`]);
+  // No pid namespace of their own: `ps` cannot tell their init from /proc and asks Docker (inspect), as for any other.
+  run('pidhost', ['--pid', 'host', '--network', 'none'], ['sleep', '100000']);
+  run('pidshare', ['--pid', `container:${name('bsrv')}`, '--network', 'none'], ['sleep', '100000']);
+  // An exec'd process beside the init: the init is still the one ps names.
+  run('execd', ['--network', 'none'], ['sleep', '100000']);
+  docker('exec', '-d', name('execd'), 'sleep', '100001');
   const bsrvIp = inspect('bsrv').NetworkSettings.Networks['bridge']?.IPAddress ?? '';
   const v6ip = inspect('v6srv').NetworkSettings.Networks[name('v6')]?.GlobalIPv6Address ?? '';
   run('bcli', [], ['node', P, 'tcp-client', bsrvIp, '8080', '100', '2']);
@@ -80,6 +86,19 @@ describe.each(['netlink', 'proc'] as const)('portolan ps --source %s', (source) 
     expect(byName('hostc').networkMode).toBe('host');
     expect(byName('idle').networkMode).toBe('none');
     expect(byName('side').networkMode).toBe(`container:${inspect('usrv').Id}`);
+  });
+
+  it('names every container as Docker\'s inspect does: id, name, image, pid (its init), network mode', () => {
+    // The one-shot ps reads these from the container list and finds pids in /proc; inspect is the reference.
+    for (const n of ['bsrv', 'usrv', 'v6srv', 'udp', 'idle', 'hostc', 'bcli', 'ucli', 'side', 'v6cli', 'pidhost', 'pidshare', 'execd']) {
+      const c = byName(n);
+      const info = JSON.parse(docker('inspect', name(n)))[0] as { Id: string; Name: string; Config: { Image: string; Labels: Record<string, string> }; State: { Pid: number }; HostConfig: { NetworkMode: string } };
+      expect({ id: c.id, name: c.name, image: c.image, pid: c.pid, networkMode: c.networkMode }, n).toEqual({
+        id: info.Id, name: info.Name.slice(1), image: info.Config.Image, pid: info.State.Pid,
+        networkMode: info.HostConfig.NetworkMode === 'default' ? 'bridge' : info.HostConfig.NetworkMode,
+      });
+      expect((c as unknown as { labels: Record<string, string> }).labels, n).toEqual(info.Config.Labels);
+    }
   });
 
   it.each(['bsrv', 'bcli', 'ucli', 'v6srv', 'v6cli', 'udp', 'idle'])('%s: own namespace, every socket equals ss', (n) => {

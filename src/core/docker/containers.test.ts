@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ParseError } from '../errors.js';
-import { resolveContainerRef, toContainerInfo, toNetworkMode } from './containers.js';
+import { LIST_FILE, resolveContainerRef, toContainerInfo, toContainerInfoFromList, toNetworkMode } from './containers.js';
 
 const fixture = (name: string): Record<string, unknown> =>
   JSON.parse(readFileSync(new URL(`../../../test/fixtures/docker/${name}.json`, import.meta.url), 'utf8')) as Record<
@@ -189,3 +189,87 @@ describe('resolveContainerRef', () => {
 function withSettings(j: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
   return { ...j, NetworkSettings: { ...(j.NetworkSettings as object), ...patch } };
 }
+
+describe('toContainerInfoFromList (GET /containers/json entry + a pid found in /proc)', () => {
+  // The e2e tree's recorded list and inspects of the same seven containers (every network mode, a published port).
+  const tree = new URL('../../../test/fixtures/e2e/tree/docker/', import.meta.url);
+  const list = JSON.parse(readFileSync(new URL('containers.json', tree), 'utf8')) as Record<string, unknown>[];
+  const inspectOf = (id: string) => JSON.parse(readFileSync(new URL(`inspect/${id}.json`, tree), 'utf8')) as { State: { Pid: number } };
+
+  it('gives what the inspect gives (but the start time, which the list lacks) for every recorded container', () => {
+    expect(list.length).toBe(7);
+    for (const entry of list) {
+      const inspect = inspectOf(entry['Id'] as string);
+      const { startedAt: _s, ...fromInspect } = toContainerInfo(inspect);
+      expect(toContainerInfoFromList(entry, inspect.State.Pid)).toEqual(fromInspect);
+    }
+  });
+
+  const web = () => structuredClone(list.find((e) => (e['Names'] as string[])[0] === '/e2e15578-web')) as Record<string, unknown>;
+
+  it('orders published ports as the inspect does (by port/proto key, bindings in order) and skips exposed-only ones', () => {
+    const e = { ...web(), Ports: [
+      { IP: '::', PrivatePort: 8080, PublicPort: 32921, Type: 'tcp' },
+      { PrivatePort: 9000, Type: 'tcp' },
+      { IP: '0.0.0.0', PrivatePort: 53, PublicPort: 5353, Type: 'udp' },
+      { IP: '', PrivatePort: 8080, PublicPort: 32920, Type: 'tcp' },
+      { IP: '127.0.0.1', PrivatePort: 80, PublicPort: 18080, Type: 'tcp' },
+    ] };
+    expect(toContainerInfoFromList(e, 42)?.ports).toEqual([
+      { containerPort: 53, protocol: 'udp', hostIp: '0.0.0.0', hostPort: 5353 },
+      { containerPort: 80, protocol: 'tcp', hostIp: '127.0.0.1', hostPort: 18080 },
+      { containerPort: 8080, protocol: 'tcp', hostIp: '::', hostPort: 32921 },
+      { containerPort: 8080, protocol: 'tcp', hostIp: '0.0.0.0', hostPort: 32920 },
+    ]);
+  });
+
+  it.each([
+    ['an image shown as its id (the name now points elsewhere)', { Image: 'sha256:b057d8cdf6b6' }],
+    ['two names of its own', { Names: ['/e2e15578-web', '/web2'] }],
+    ['only link names', { Names: ['/other/web'] }],
+    ['no names', { Names: undefined }],
+    ['not running', { State: 'restarting' }],
+    ['paused', { State: 'paused' }],
+    ['no HostConfig', { HostConfig: undefined }],
+    ['no network mode', { HostConfig: {} }],
+    ['no NetworkSettings', { NetworkSettings: undefined }],
+    ['no Ports', { Ports: undefined }],
+    ['no image', { Image: undefined }],
+  ])('leaves to the inspect a container with %s', (_name, change) => {
+    expect(toContainerInfoFromList({ ...web(), ...change }, 42)).toBeUndefined();
+  });
+
+  it('takes the own name, not the link aliases (`/other/alias`) a legacy link adds', () => {
+    expect(toContainerInfoFromList({ ...web(), Names: ['/other/alias', '/e2e15578-web'] }, 42)?.name).toBe('e2e15578-web');
+  });
+
+  it('leaves to the inspect a pid that is no pid', () => {
+    for (const pid of [0, -1, 1.5, Number.NaN]) expect(toContainerInfoFromList(web(), pid)).toBeUndefined();
+  });
+
+  it.each([
+    ['a non-object entry', 'x', /container: \(list entry\): expected an object/],
+    ['a short id', { Id: 'abc' }, /Id: expected a 64-hex container id/],
+    ['ports not an array', { Ports: {} }, /Ports: expected an array/],
+    ['a port entry not an object', { Ports: [7] }, /Ports\[0\]: expected an object/],
+    ['an unknown port type', { Ports: [{ PrivatePort: 80, PublicPort: 80, Type: 'icmp' }] }, /Ports\[0\].Type: expected tcp, udp or sctp/],
+    ['a port out of range', { Ports: [{ PrivatePort: 70000, PublicPort: 80, Type: 'tcp' }] }, /Ports\[0\].PrivatePort: expected a port number/],
+    ['a public port that is text', { Ports: [{ PrivatePort: 80, PublicPort: '80', Type: 'tcp' }] }, /Ports\[0\].PublicPort: expected a port number/],
+    ['a host address that is no string', { Ports: [{ IP: 1, PrivatePort: 80, PublicPort: 80, Type: 'tcp' }] }, /Ports\[0\].IP: expected a string/],
+    ['a label that is no string', { Labels: { a: 1 } }, /Labels\["a"\]: expected a string/],
+    ['networks that are no object', { NetworkSettings: { Networks: [] } }, /NetworkSettings.Networks: expected an object/],
+    ['a network mode that is no string', { HostConfig: { NetworkMode: 5 } }, /HostConfig.NetworkMode: expected a string/],
+    ['an image that is no string', { Image: 5 }, /Image: expected a string/],
+  ])('refuses %s with a ParseError of the list', (_name, change, message) => {
+    const entry = typeof change === 'string' ? change : { ...web(), ...change };
+    let caught: unknown;
+    try {
+      toContainerInfoFromList(entry, 42);
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(ParseError);
+    expect((caught as ParseError).file).toBe(LIST_FILE);
+    expect((caught as Error).message).toMatch(message);
+  });
+});

@@ -49,6 +49,75 @@ export function toContainerInfo(inspectJson: unknown): ContainerInfo {
   };
 }
 
+/** The file of every ParseError about a list entry (GET /containers/json). */
+export const LIST_FILE = 'docker:list';
+
+/**
+ * Maps one entry of the container list (GET /containers/json) to the ContainerInfo its inspect would give, with
+ * `pid` (the list has none: see collectors/container-inits.ts). Undefined when the entry cannot answer exactly as
+ * the inspect would — a container not running, an image shown as its id (the list does so when the name no longer
+ * points at the container's image), no single own name (legacy links add `/other/alias` names), a part missing —
+ * so that the caller inspects it. A part of the wrong type throws a ParseError (file `docker:list`).
+ * The list carries no start time: `startedAt` is left out.
+ */
+export function toContainerInfoFromList(entry: unknown, pid: number): ContainerInfo | undefined {
+  const root = object(entry, '', '(list entry)', LIST_FILE);
+  const id = string(root.Id, '', 'Id', LIST_FILE);
+  if (!FULL_ID.test(id)) fail('', 'Id', `expected a 64-hex container id, got ${show(id)}`, LIST_FILE);
+  const where = id.slice(0, 12);
+  if (!Number.isSafeInteger(pid) || pid <= 0) return undefined;
+  if (root.State !== 'running') return undefined;
+  if (!Array.isArray(root.Names)) return undefined;
+  const own = root.Names.filter((n): n is string => typeof n === 'string' && /^\/[^/]+$/.test(n));
+  if (own.length !== 1 || own[0] === undefined) return undefined;
+  const image = optionalString(root.Image, where, 'Image', LIST_FILE);
+  if (image === undefined || image.startsWith('sha256:')) return undefined;
+  if (root.HostConfig === undefined || root.NetworkSettings === undefined) return undefined;
+  const hostConfig = object(root.HostConfig, where, 'HostConfig', LIST_FILE);
+  const settings = object(root.NetworkSettings, where, 'NetworkSettings', LIST_FILE);
+  const modeText = optionalString(hostConfig.NetworkMode, where, 'HostConfig.NetworkMode', LIST_FILE);
+  if (modeText === undefined) return undefined;
+  const networkMode = toNetworkMode(modeText);
+  if (networkMode.kind === 'container' && networkMode.containerId === '') return undefined;
+  if (root.Ports === undefined) return undefined;
+  return {
+    id,
+    name: own[0].slice(1),
+    image,
+    networkMode,
+    pid,
+    networks: toNetworks(settings.Networks, where, LIST_FILE),
+    ports: toListPorts(root.Ports, where),
+    labels: toLabels(root.Labels, where, 'Labels', LIST_FILE),
+  };
+}
+
+/**
+ * The list's ports (`{IP, PrivatePort, PublicPort, Type}`, one per binding, in no set order) in the inspect's
+ * order: by `port/proto` key as Go sorts map keys (bytewise), each key's bindings in their own order. An entry
+ * without PublicPort is exposed, not published, as an inspect's `null` bindings.
+ */
+function toListPorts(value: unknown, where: string): PortBinding[] {
+  if (value === null) return [];
+  if (!Array.isArray(value)) fail(where, 'Ports', `expected an array, got ${show(value)}`, LIST_FILE);
+  const keyed: { key: string; binding: PortBinding }[] = [];
+  value.forEach((raw, i) => {
+    const path = `Ports[${i}]`;
+    const p = object(raw, where, path, LIST_FILE);
+    const type = p.Type;
+    if (type !== 'tcp' && type !== 'udp' && type !== 'sctp') fail(where, `${path}.Type`, `expected tcp, udp or sctp, got ${show(type)}`, LIST_FILE);
+    const containerPort = p.PrivatePort;
+    if (typeof containerPort !== 'number' || !isPort(containerPort)) fail(where, `${path}.PrivatePort`, `expected a port number, got ${show(containerPort)}`, LIST_FILE);
+    if (p.PublicPort === undefined || p.PublicPort === null) return;
+    const hostPort = p.PublicPort;
+    if (typeof hostPort !== 'number' || !isPort(hostPort)) fail(where, `${path}.PublicPort`, `expected a port number, got ${show(hostPort)}`, LIST_FILE);
+    const hostIp = optionalString(p.IP, where, `${path}.IP`, LIST_FILE) ?? '';
+    keyed.push({ key: `${containerPort}/${type}`, binding: { containerPort, protocol: type, hostIp: hostIp === '' ? '0.0.0.0' : hostIp, hostPort } });
+  });
+  // Array.prototype.sort is stable: a key's bindings keep their order.
+  return keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).map((k) => k.binding);
+}
+
 /** Maps HostConfig.NetworkMode to a NetworkMode: `default`/`bridge`/any other name is a bridge-kind network. */
 export function toNetworkMode(mode: string): NetworkMode {
   // '' appears on containers created by very old engines; Docker treats it as the default network.
@@ -80,14 +149,14 @@ export function resolveContainerRef(
   return matches.size === 1 ? [...matches][0] : undefined;
 }
 
-function toNetworks(value: unknown, where: string): ContainerNetwork[] {
+function toNetworks(value: unknown, where: string, file = INSPECT_FILE): ContainerNetwork[] {
   if (value === null || value === undefined) return [];
-  const networks = object(value, where, 'NetworkSettings.Networks');
+  const networks = object(value, where, 'NetworkSettings.Networks', file);
   return Object.entries(networks).map(([name, raw]) => {
     const path = `NetworkSettings.Networks[${show(name)}]`;
-    const n = object(raw, where, path);
+    const n = object(raw, where, path, file);
     const field = (key: string): string | undefined => {
-      const v = optionalString(n[key], where, `${path}.${key}`);
+      const v = optionalString(n[key], where, `${path}.${key}`, file);
       return v === '' ? undefined : v;
     };
     const ipv4 = field('IPAddress');
@@ -133,11 +202,11 @@ function toPorts(value: unknown, where: string): PortBinding[] {
   return out;
 }
 
-function toLabels(value: unknown, where: string): Record<string, string> {
+function toLabels(value: unknown, where: string, at = 'Config.Labels', file = INSPECT_FILE): Record<string, string> {
   if (value === null || value === undefined) return {};
-  const labels = object(value, where, 'Config.Labels');
+  const labels = object(value, where, at, file);
   for (const [key, v] of Object.entries(labels)) {
-    if (typeof v !== 'string') fail(where, `Config.Labels[${show(key)}]`, `expected a string, got ${show(v)}`);
+    if (typeof v !== 'string') fail(where, `${at}[${show(key)}]`, `expected a string, got ${show(v)}`, file);
   }
   return { ...(labels as Record<string, string>) };
 }
@@ -146,26 +215,26 @@ function isPort(n: number): boolean {
   return Number.isInteger(n) && n >= 0 && n <= 65535;
 }
 
-function object(value: unknown, where: string, path: string): Json {
+function object(value: unknown, where: string, path: string, file = INSPECT_FILE): Json {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    fail(where, path, `expected an object, got ${show(value)}`);
+    fail(where, path, `expected an object, got ${show(value)}`, file);
   }
   return value as Json;
 }
 
-function string(value: unknown, where: string, path: string): string {
-  if (typeof value !== 'string') fail(where, path, `expected a string, got ${show(value)}`);
+function string(value: unknown, where: string, path: string, file = INSPECT_FILE): string {
+  if (typeof value !== 'string') fail(where, path, `expected a string, got ${show(value)}`, file);
   return value;
 }
 
-function optionalString(value: unknown, where: string, path: string): string | undefined {
+function optionalString(value: unknown, where: string, path: string, file = INSPECT_FILE): string | undefined {
   if (value === undefined || value === null) return undefined;
-  return string(value, where, path);
+  return string(value, where, path, file);
 }
 
-function fail(where: string, path: string, reason: string): never {
+function fail(where: string, path: string, reason: string, file = INSPECT_FILE): never {
   const subject = where === '' ? 'container' : `container ${where}`;
-  throw new ParseError(INSPECT_FILE, 0, `${subject}: ${path}: ${reason}`);
+  throw new ParseError(file, 0, `${subject}: ${path}: ${reason}`);
 }
 
 function show(value: unknown): string {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parsePidStatus } from './pid-status.js';
+import { parseNsPid, parsePidStatus } from './pid-status.js';
 
 // Trimmed from a real /proc/self/status (root in the host's namespaces, kernel 6.18).
 const ROOT = `Name:\tcat
@@ -32,5 +32,21 @@ describe('parsePidStatus (/proc/<pid>/status)', () => {
     ['nothing at all', '', /no Uid line/],
   ])('refuses %s with the line', (_what, text, message) => {
     expect(() => parsePidStatus(text)).toThrow(message);
+  });
+});
+
+describe('parseNsPid (/proc/<pid>/status NSpid)', () => {
+  it.each([
+    ['a container init seen from the host', `${ROOT}NSpid:\t11465\t1\n`, [11465, 1]],
+    ['a process of the host', `${ROOT}NSpid:\t31337\n`, [31337]],
+    ['a nested pid namespace', `${ROOT}NSpid:\t900\t12\t1\n`, [900, 12, 1]],
+    ['no NSpid line (kernel < 4.1)', ROOT, undefined],
+    ['garbage in the line', `${ROOT}NSpid:\t12\tx\n`, undefined],
+    ['a zero pid', `${ROOT}NSpid:\t0\n`, undefined],
+    ['an empty line', `${ROOT}NSpid:\n`, undefined],
+    ['more than 32 levels', `${ROOT}NSpid:${'\t7'.repeat(33)}\n`, undefined],
+    ['NSpid past the first 100 lines', `${'X:\t1\n'.repeat(120)}NSpid:\t5\t1\n`, undefined],
+  ])('%s', (_name, text, expected) => {
+    expect(parseNsPid(text)).toEqual(expected);
   });
 });

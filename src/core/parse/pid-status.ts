@@ -40,3 +40,20 @@ export function parsePidStatus(text: string, file = '/proc/self/status'): PidSta
   }
   return { uid: uid ?? -1, euid: euid ?? -1, capEff: mask('CapEff'), capBnd: mask('CapBnd') };
 }
+
+/**
+ * The `NSpid:` line of /proc/<pid>/status (Linux 4.1+): the process's pid in each pid namespace it is in, from the
+ * reader's down to its own, so a container's init reads `NSpid: 12345 1`. Undefined when the line is missing or
+ * not a list of pids (a hostile or truncated file); only the first 100 lines are looked at.
+ */
+export function parseNsPid(text: string): number[] | undefined {
+  const lines = text.split('\n', 100);
+  for (const l of lines) {
+    if (!l.startsWith('NSpid:')) continue;
+    const fields = l.slice(6).trim().split(/\s+/, 64);
+    if (fields.length === 0 || fields.length > 32) return undefined;
+    const pids = fields.map((f) => (/^\d{1,10}$/.test(f) ? Number(f) : NaN));
+    return pids.every((p) => p > 0) ? pids : undefined;
+  }
+  return undefined;
+}
