@@ -39,6 +39,8 @@ const SECONDS = arg('seconds', 30);
 const INTERVAL = 2000;
 const BASE = arg('ports', 19370);
 const HUB = BASE + 29;
+// Extra node flags for the hub (e.g. PORTOLAN_BENCH_HUB_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile it).
+const HUB_NODE_ARGS = (process.env.PORTOLAN_BENCH_HUB_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const dir = mkdtempSync(path.join(os.tmpdir(), 'portolan-fleet-bench-'));
 const children = [];
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -63,7 +65,7 @@ async function until(fn, ms, what) {
   throw new Error(`timed out waiting for ${what}`);
 }
 function startHub() {
-  const p = spawn(process.execPath, [path.join(ROOT, 'dist/cli/main.js'), 'hub', '--nats', [1, 2, 3].map((k) => `nats://127.0.0.1:${BASE + k}`).join(','),
+  const p = spawn(process.execPath, [...HUB_NODE_ARGS, path.join(ROOT, 'dist/cli/main.js'), 'hub', '--nats', [1, 2, 3].map((k) => `nats://127.0.0.1:${BASE + k}`).join(','),
     '--listen', `127.0.0.1:${HUB}`, '--name', 'bench', '--no-history', '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
   children.push(p);
   return p;
@@ -210,7 +212,8 @@ try {
   console.log(`hub per render (mean over the window, /metrics): merge ${perRender(r1.mergeSum - r0.mergeSum, r1.mergeCount - r0.mergeCount)}, whole render ${perRender(r1.renderSum - r0.renderSum, r1.renderCount - r0.renderCount)}, ${r1.renderCount - r0.renderCount} renders; load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
 
   // Restart: the fleet comes back from the stream alone.
-  hub.kill('SIGKILL');
+  // A profiled hub is stopped with SIGTERM, so that node writes its profile (the restart then follows a clean stop).
+  hub.kill(HUB_NODE_ARGS.length > 0 ? 'SIGTERM' : 'SIGKILL');
   await new Promise((r) => hub.once('exit', r));
   const fullBefore = hosts.reduce((s, h) => s + h.pub.status().publishedByKind.full, 0);
   const t1 = performance.now();
