@@ -57,7 +57,7 @@ function hostText(k) {
 
 let now = Date.parse(captured.takenAt);
 const quiet = { info() {}, warn() {}, error: (o, m) => console.error(m, o), debug() {} };
-const hub = createHub({ hostname: 'bench', logger: quiet, render: createFleetRenderer({}), check: (hostId, doc) => checkFleetDocument(hostId, doc), now: () => now, debounceMs: 1e9 });
+const hub = createHub({ hostname: 'bench', logger: quiet, render: createFleetRenderer({}), check: (hostId, doc, checked) => checkFleetDocument(hostId, doc, {}, checked), now: () => now, debounceMs: 1e9 });
 let diffs = 0;
 hub.subscribe((u) => { if (u.kind === 'state' && u.diff) diffs++; });
 // Each host's document as its publisher holds it (the full one, its text as the wire carries it, and its epoch).
