@@ -204,7 +204,7 @@ try {
   const docBytes = JSON.stringify(hosts[0].doc).length;
 
   console.log(`fleet bench: ${HOSTS} hosts × ${captured.topology.nodes.filter((n) => n.kind === 'container').length} containers (${captured.topology.edges.length} edges each, document ${docBytes} bytes JSON), interval ${INTERVAL / 1000} s, ${BUSY} busy, 3-node NATS JetStream (R3) on loopback, ${os.cpus().length} cores`);
-  console.log(`publish → hub stream diff (busy hosts, ${latencies.length} samples over ${elapsed.toFixed(0)} s): p50 ${pct(latencies, 50).toFixed(0)} ms, p99 ${pct(latencies, 99).toFixed(0)} ms, max ${Math.max(...latencies).toFixed(0)} ms`);
+  console.log(`publish → hub stream diff (busy hosts, ${latencies.length} samples over ${elapsed.toFixed(0)} s): p50 ${pct(latencies, 50).toFixed(0)} ms, p99 ${pct(latencies, 99).toFixed(0)} ms, max ${Math.max(...latencies).toFixed(0)} ms (p90 ${pct(latencies, 90).toFixed(0)}, p95 ${pct(latencies, 95).toFixed(0)}, over 500 ms: ${latencies.filter((x) => x > 500).length})`);
   console.log(`idle host publish traffic (mean of ${idle.length}): ${mean(idle.map((x) => x.in)).toFixed(0)} B/s sent to NATS, ${mean(idle.map((x) => x.out)).toFixed(0)} B/s of acks back`);
   console.log(`hub: RSS ${rssMiB(hub.pid).toFixed(0)} MiB (max ${rssMax.toFixed(0)}), CPU ${(cpu * 100).toFixed(0)} % of one core; ${status.fleet.messages} messages, ${status.fleet.rejected} refused, ${status.collections} renders`);
 
