@@ -59,7 +59,8 @@ let now = Date.parse(captured.takenAt);
 const quiet = { info() {}, warn() {}, error: (o, m) => console.error(m, o), debug() {} };
 const hub = createHub({ hostname: 'bench', logger: quiet, render: createFleetRenderer({}), check: (hostId, doc, checked) => checkFleetDocument(hostId, doc, {}, checked), now: () => now, debounceMs: 1e9 });
 let diffs = 0;
-hub.subscribe((u) => { if (u.kind === 'state' && u.diff) diffs++; });
+let lastDiff;
+hub.subscribe((u) => { if (u.kind === 'state' && u.diff) { diffs++; lastDiff = u.diff; } });
 // Each host's document as its publisher holds it (the full one, its text as the wire carries it, and its epoch).
 const hosts = Array.from({ length: HOSTS }, (_, k) => {
   const text = hostText(k);
@@ -71,6 +72,7 @@ for (const h of hosts) hub.accept(message({ v: 1, kind: 'full', host: h.id, epoc
 hub.markRebuilt();
 
 let counter = 0;
+let missing = 0;
 const cpu = [];
 const cpuAccept = [];
 const cpuRender = [];
@@ -96,8 +98,11 @@ for (let step = 0; step < STEPS; step++) {
   const c0 = process.cpuUsage();
   for (const w of wire) { const why = hub.accept(JSON.parse(w), now); if (why) throw new Error(why); }
   const c1 = process.cpuUsage();
+  lastDiff = undefined;
   hub.renderNow();
   const c2 = process.cpuUsage();
+  // The busy host's change must be in this render's diff (the caches must not hide it).
+  if (!lastDiff?.edges.updated.some((e) => e.traffic?.bytesSent === 1e12 + counter)) missing++;
   if (step >= 30) {
     cpuAccept.push((c1.user + c1.system - c0.user - c0.system) / 1000);
     cpuRender.push((c2.user + c2.system - c1.user - c1.system) / 1000);
@@ -108,5 +113,6 @@ const q = (xs, p) => { const s = [...xs].sort((x, y) => x - y); return s[Math.mi
 const fmt = (xs) => `${q(xs, 0.5).toFixed(1)} / ${q(xs, 0.9).toFixed(1)} / ${q(xs, 0.99).toFixed(1)} / ${Math.max(...xs).toFixed(1)} ms`;
 const s = hub.current();
 console.log(`hub render: ${HOSTS} hosts (${s.topology.nodes.length} nodes, ${s.topology.edges.length} edges, ${s.attribution.containers.length} containers, ${s.attribution.containers.reduce((n, c) => n + c.sockets.length, 0)} sockets), ${PER_RENDER} messages per render, ${STEPS} renders (${diffs} diffs); load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+console.log(`busy hosts' changes missing from their render's diff: ${missing} of ${STEPS}`);
 console.log(`CPU per step, median / p90 / p99 / max: accept ${fmt(cpuAccept)}; render ${fmt(cpuRender)}; both ${fmt(cpu)}`);
 if (globalThis.gc) { globalThis.gc(); console.log(`heap used after GC: ${(process.memoryUsage().heapUsed / 1048576).toFixed(0)} MiB (RSS ${(process.memoryUsage().rss / 1048576).toFixed(0)} MiB)`); }
