@@ -39,6 +39,8 @@ const SECONDS = arg('seconds', 30);
 const INTERVAL = 2000;
 const BASE = arg('ports', 19370);
 const HUB = BASE + 29;
+// Extra node flags for the hub (e.g. PORTOLAN_BENCH_HUB_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile it).
+const HUB_NODE_ARGS = (process.env.PORTOLAN_BENCH_HUB_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const dir = mkdtempSync(path.join(os.tmpdir(), 'portolan-fleet-bench-'));
 const children = [];
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -63,7 +65,7 @@ async function until(fn, ms, what) {
   throw new Error(`timed out waiting for ${what}`);
 }
 function startHub() {
-  const p = spawn(process.execPath, [path.join(ROOT, 'dist/cli/main.js'), 'hub', '--nats', [1, 2, 3].map((k) => `nats://127.0.0.1:${BASE + k}`).join(','),
+  const p = spawn(process.execPath, [...HUB_NODE_ARGS, path.join(ROOT, 'dist/cli/main.js'), 'hub', '--nats', [1, 2, 3].map((k) => `nats://127.0.0.1:${BASE + k}`).join(','),
     '--listen', `127.0.0.1:${HUB}`, '--name', 'bench', '--no-history', '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
   children.push(p);
   return p;
@@ -202,7 +204,7 @@ try {
   const docBytes = JSON.stringify(hosts[0].doc).length;
 
   console.log(`fleet bench: ${HOSTS} hosts × ${captured.topology.nodes.filter((n) => n.kind === 'container').length} containers (${captured.topology.edges.length} edges each, document ${docBytes} bytes JSON), interval ${INTERVAL / 1000} s, ${BUSY} busy, 3-node NATS JetStream (R3) on loopback, ${os.cpus().length} cores`);
-  console.log(`publish → hub stream diff (busy hosts, ${latencies.length} samples over ${elapsed.toFixed(0)} s): p50 ${pct(latencies, 50).toFixed(0)} ms, p99 ${pct(latencies, 99).toFixed(0)} ms, max ${Math.max(...latencies).toFixed(0)} ms`);
+  console.log(`publish → hub stream diff (busy hosts, ${latencies.length} samples over ${elapsed.toFixed(0)} s): p50 ${pct(latencies, 50).toFixed(0)} ms, p99 ${pct(latencies, 99).toFixed(0)} ms, max ${Math.max(...latencies).toFixed(0)} ms (p90 ${pct(latencies, 90).toFixed(0)}, p95 ${pct(latencies, 95).toFixed(0)}, over 500 ms: ${latencies.filter((x) => x > 500).length})`);
   console.log(`idle host publish traffic (mean of ${idle.length}): ${mean(idle.map((x) => x.in)).toFixed(0)} B/s sent to NATS, ${mean(idle.map((x) => x.out)).toFixed(0)} B/s of acks back`);
   console.log(`hub: RSS ${rssMiB(hub.pid).toFixed(0)} MiB (max ${rssMax.toFixed(0)}), CPU ${(cpu * 100).toFixed(0)} % of one core; ${status.fleet.messages} messages, ${status.fleet.rejected} refused, ${status.collections} renders`);
 
@@ -210,7 +212,8 @@ try {
   console.log(`hub per render (mean over the window, /metrics): merge ${perRender(r1.mergeSum - r0.mergeSum, r1.mergeCount - r0.mergeCount)}, whole render ${perRender(r1.renderSum - r0.renderSum, r1.renderCount - r0.renderCount)}, ${r1.renderCount - r0.renderCount} renders; load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
 
   // Restart: the fleet comes back from the stream alone.
-  hub.kill('SIGKILL');
+  // A profiled hub is stopped with SIGTERM, so that node writes its profile (the restart then follows a clean stop).
+  hub.kill(HUB_NODE_ARGS.length > 0 ? 'SIGTERM' : 'SIGKILL');
   await new Promise((r) => hub.once('exit', r));
   const fullBefore = hosts.reduce((s, h) => s + h.pub.status().publishedByKind.full, 0);
   const t1 = performance.now();

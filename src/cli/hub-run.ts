@@ -29,7 +29,7 @@ export async function runHub(flags: HubFlags, nats: NatsConfig, address: ListenA
   const hub = createHub({
     hostname: os.hostname(), logger, retentionMs: flags.hostRetention,
     render: createFleetRenderer({ retentionMs: flags.hostRetention }),
-    check: (hostId, doc) => checkFleetDocument(hostId, doc),
+    check: (hostId, doc, checked) => checkFleetDocument(hostId, doc, {}, checked),
     ...(history ? { store: history } : {}),
   });
   const ui = loadUiAssets(defaultUiDir(path.dirname(fileURLToPath(import.meta.url))));

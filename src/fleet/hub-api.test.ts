@@ -48,7 +48,7 @@ async function setup(listen = false, history = false, docs: readonly HostDocumen
     store = openHistory({ dir, now: () => now, trafficStepMs: 0 });
     stores.push({ store, dir });
   }
-  const hub = createHub({ render: createFleetRenderer(), check: checkFleetDocument, logger, hostname: 'the-hub', now: () => now, debounceMs: 1, ...(store ? { store } : {}) });
+  const hub = createHub({ render: createFleetRenderer(), check: (hostId, doc, checked) => checkFleetDocument(hostId, doc, {}, checked), logger, hostname: 'the-hub', now: () => now, debounceMs: 1, ...(store ? { store } : {}) });
   for (const d of docs) hub.accept({ v: 1, kind: 'full', host: hostToken(d.engineId), epoch: 1, run: 'r', at: now, intervalMs: 2000, doc: d as unknown as Json }, now);
   hub.setNats('connected');
   hub.markRebuilt();

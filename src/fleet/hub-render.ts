@@ -9,9 +9,12 @@ import type { Json } from './doc-patch.js';
 import type { FleetRenderer } from './hub.js';
 import { hostToken } from './wire.js';
 
-/** Checks a document for the host `hostId` (its subject token); throws with the reason. */
-export function checkFleetDocument(hostId: string, doc: Json, limits: Partial<HostDocumentLimits> = {}): void {
-  const d = checkHostDocument(doc, limits);
+/**
+ * Checks a document for the host `hostId` (its subject token); throws with the reason. `checked`: a document this
+ * accepted before with the same limits, whose sections `doc` shares are not checked again (checkHostDocument).
+ */
+export function checkFleetDocument(hostId: string, doc: Json, limits: Partial<HostDocumentLimits> = {}, checked?: Json): void {
+  const d = checkHostDocument(doc, limits, checked as HostDocument | undefined);
   if (hostToken(d.engineId) !== hostId) throw new Error(`document of engine ${d.engineId.slice(0, 64)} published as host ${hostId}`);
 }
 

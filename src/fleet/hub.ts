@@ -82,8 +82,12 @@ export interface HubOptions {
   readonly tickMs?: number;
   readonly store?: HistoryStore;
   readonly now?: () => number;
-  /** Checks a host's document before the hub holds it (full documents, and documents after a diff); throws why not. */
-  readonly check?: (hostId: string, doc: Json) => void;
+  /**
+   * Checks a host's document before the hub holds it (full documents, and documents after a diff); throws why not.
+   * For a diff, `checked` is the full document it was applied to (checked before): what the diff left as it was
+   * need not be checked again.
+   */
+  readonly check?: (hostId: string, doc: Json, checked?: Json) => void;
   /** Limits of the agents' event batches (core's DEFAULT_HOST_EVENT_LIMITS). */
   readonly eventLimits?: Partial<HostEventLimits>;
 }
@@ -320,7 +324,7 @@ export function createHub(options: HubOptions & { readonly hostname: string }): 
       let doc: Json;
       try {
         doc = m.patch === null ? base : applyPatch(base, m.patch);
-        if (m.patch !== null) options.check?.(m.host, doc);
+        if (m.patch !== null) options.check?.(m.host, doc, base);
       } catch (err) {
         return refuse(`diff of ${m.host} does not fit its full document: ${(err as Error).message}`);
       }

@@ -36,13 +36,33 @@ describe('fleetSockets', () => {
     expect(toContainersReport(report, top).containers.map((x) => x.host?.hostname)).toEqual(['h1', 'h2']);
   });
 
-  it('reuses a host\'s part while its document is the same object', () => {
+  it('reuses a host\'s part while the fields of its document it reads are the same objects', () => {
     const memory = createFleetSocketsMemory();
     const first = fleetSockets(docs, topology, memory);
-    const again = fleetSockets(docs, topology, memory);
-    expect(again.attribution.containers[0]).toBe(first.attribution.containers[0]);
-    const changed = { ...B };
-    expect(fleetSockets([A, changed], topology, memory).attribution.containers[1]).not.toBe(first.attribution.containers[1]);
+    // The same parts: the same answer.
+    expect(fleetSockets(docs, topology, memory)).toBe(first);
+    // A new document of B that moved only its time (an idle host's diff): still the same.
+    expect(fleetSockets([A, { ...B, takenAt: '2030-01-01T00:00:00.000Z' }], topology, memory)).toBe(first);
+    const changed = { ...B, containers: (B.containers ?? []).map((c) => ({ ...c })) };
+    const next = fleetSockets([A, changed], topology, memory);
+    expect(next.attribution.containers[0]).toBe(first.attribution.containers[0]);
+    expect(next.attribution.containers[1]).not.toBe(first.attribution.containers[1]);
+    expect(next).toStrictEqual(first);
+  });
+
+  it('gives with one memory over changing fleets what a fresh memory gives (ids named by two hosts appearing and going)', () => {
+    const twin = hostDoc('CCCC:3', 'h3', 'a'.repeat(64), 999);
+    const other = hostDoc('DDDD:4', 'h4', 'd'.repeat(64), 400);
+    const memory = createFleetSocketsMemory();
+    for (const fleet of [[A, B], [A, B, twin], [A, B, twin, other], [B, twin], [A, B, other], [twin, A], [A, B]]) {
+      const t = mergeFleet(fleet.map((document) => ({ document, lastSeenMs: NOW })), NOW);
+      const r = fleetSockets(fleet, t, memory);
+      expect(r).toStrictEqual(fleetSockets(fleet, t));
+      // Each container once, on the host the topology shows it on.
+      const on = new Map(t.nodes.map((n) => [n.id, n.host]));
+      expect(r.attribution.containers.map((c) => c.container.host?.id)).toEqual(r.attribution.containers.map((c) => on.get(c.container.id)));
+      expect(new Set(r.containers.map((c) => c.id)).size).toBe(r.containers.length);
+    }
   });
 
   it('shows a container two hosts claim on the host the topology shows it on, once', () => {

@@ -23,19 +23,42 @@ export interface FleetSockets {
   readonly issues: readonly CollectionIssue[];
 }
 
-/** One host's part, kept while its document is the same object (the hub never changes one in place). */
+/** One host's part, kept while the fields of its document it is made from are the same objects. */
 interface HostPart {
+  readonly engineId: string;
+  readonly hostname: string;
+  readonly containersSection: HostDocument['containers'];
+  readonly trafficSection: HostDocument['traffic'];
+  readonly socketsOmitted: HostDocument['socketsOmitted'];
+  /** The topology's nodes, which give an older agent's containers (only then compared). */
+  readonly nodes: HostDocument['topology']['nodes'];
   readonly sockets: readonly ContainerSockets[];
   readonly traffic: readonly (readonly [string, ContainerTraffic])[];
   readonly issues: readonly CollectionIssue[];
+  /** Every container id the document names (its topology's containers, its containers and traffic sections), once. */
+  readonly claims: readonly string[];
 }
 
-/** Memory of fleetSockets between renders (opaque): each host's part by its document. */
-export type FleetSocketsMemory = WeakMap<HostDocument, HostPart>;
+/**
+ * Memory of fleetSockets between renders (opaque; pass the same one to every call): each host's part, and which
+ * container ids more than one host names, kept up to date as parts change, so that a fleet where no id is named by
+ * two hosts (the rule: ids are 256 random bits) needs no fleet-wide index of containers on every render.
+ */
+export interface FleetSocketsMemory {
+  readonly parts: Map<string, HostPart>;
+  /** The parts whose claims are counted in `claimed`, by engine id. */
+  readonly counted: Map<string, HostPart>;
+  /** Container id → how many counted parts name it. */
+  readonly claimed: Map<string, number>;
+  /** Ids named by more than one counted part. */
+  shared: number;
+  /** The last answer, with the parts it was made from (returned again while they are the same, in the same order). */
+  last: { readonly parts: readonly HostPart[]; readonly result: FleetSockets } | undefined;
+}
 
 /** Starts the memory of fleetSockets. */
 export function createFleetSocketsMemory(): FleetSocketsMemory {
-  return new WeakMap();
+  return { parts: new Map(), counted: new Map(), claimed: new Map(), shared: 0, last: undefined };
 }
 
 /**
@@ -43,21 +66,50 @@ export function createFleetSocketsMemory(): FleetSocketsMemory {
  * memory, which only caches). Hosts left out of the topology (expired) are left out here.
  */
 export function fleetSockets(documents: readonly HostDocument[], topology: Topology, memory: FleetSocketsMemory = createFleetSocketsMemory()): FleetSockets {
-  const shown = new Map((topology.hosts ?? []).map((h) => [h.id, h]));
+  const shown = new Set((topology.hosts ?? []).map((h) => h.id));
+  const docs: HostDocument[] = [];
+  const parts: HostPart[] = [];
+  const seen = new Set<string>();
+  let duplicates = false;
+  for (const doc of documents) {
+    if (!shown.has(doc.engineId)) continue;
+    if (seen.has(doc.engineId)) { duplicates = true; continue; }
+    seen.add(doc.engineId);
+    let part = memory.parts.get(doc.engineId);
+    if (!part || !sameInputs(part, doc)) {
+      part = hostPart(doc);
+      memory.parts.set(doc.engineId, part);
+    }
+    docs.push(doc);
+    parts.push(part);
+  }
+  for (const id of memory.parts.keys()) if (!seen.has(id)) memory.parts.delete(id);
+  count(memory, parts);
+  // No container id named by two hosts (and one document per host): every host's containers are on that host in
+  // the topology, or not in it at all; nothing to look up.
+  if (memory.shared === 0 && !duplicates) {
+    const last = memory.last;
+    if (last && last.parts.length === parts.length && last.parts.every((p, i) => p === parts[i])) return last.result;
+    const containers: ContainerSockets[] = [];
+    const traffic = new Map<string, ContainerTraffic>();
+    const issues: CollectionIssue[] = [];
+    for (const part of parts) {
+      for (const cs of part.sockets) containers.push(cs);
+      for (const [id, t] of part.traffic) traffic.set(id, t);
+      for (const i of part.issues) issues.push(i);
+    }
+    const result: FleetSockets = { containers: containers.map((c) => c.container), attribution: { containers, unclaimed: [] }, traffic, issues };
+    memory.last = { parts, result };
+    return result;
+  }
+  memory.last = undefined;
   const hostOf = new Map<string, string | undefined>();
   for (const n of topology.nodes) if (n.kind === 'container') hostOf.set(n.id, n.host);
   const containers: ContainerSockets[] = [];
   const traffic = new Map<string, ContainerTraffic>();
   const issues: CollectionIssue[] = [];
-  const seen = new Set<string>();
-  for (const doc of documents) {
-    if (!shown.has(doc.engineId) || seen.has(doc.engineId)) continue;
-    seen.add(doc.engineId);
-    let part = memory.get(doc);
-    if (!part) {
-      part = hostPart(doc);
-      memory.set(doc, part);
-    }
+  parts.forEach((part, i) => {
+    const doc = docs[i] as HostDocument;
     for (const cs of part.sockets) {
       // On another host in the topology: that host's (a container id two hosts claim is shown once).
       const on = hostOf.get(cs.container.id);
@@ -66,8 +118,39 @@ export function fleetSockets(documents: readonly HostDocument[], topology: Topol
     }
     for (const [id, t] of part.traffic) if (hostOf.get(id) === undefined || hostOf.get(id) === doc.engineId) traffic.set(id, t);
     issues.push(...part.issues);
-  }
+  });
   return { containers: containers.map((c) => c.container), attribution: { containers, unclaimed: [] }, traffic, issues };
+}
+
+/** True when `part` was made from the same fields of a document as `doc` has. */
+function sameInputs(part: HostPart, doc: HostDocument): boolean {
+  return part.engineId === doc.engineId && part.hostname === doc.hostname && part.containersSection === doc.containers &&
+    part.trafficSection === doc.traffic && part.socketsOmitted === doc.socketsOmitted && (doc.containers !== undefined || part.nodes === doc.topology.nodes);
+}
+
+/** Brings the memory's count of claimed ids to `parts` (only the parts that changed are counted again). */
+function count(memory: FleetSocketsMemory, parts: readonly HostPart[]): void {
+  const current = new Map(parts.map((p) => [p.engineId, p]));
+  const add = (part: HostPart, by: 1 | -1) => {
+    for (const id of part.claims) {
+      const before = memory.claimed.get(id) ?? 0;
+      const after = before + by;
+      if (after === 0) memory.claimed.delete(id);
+      else memory.claimed.set(id, after);
+      if (before < 2 && after >= 2) memory.shared++;
+      else if (before >= 2 && after < 2) memory.shared--;
+    }
+  };
+  for (const [host, part] of memory.counted) {
+    if (current.get(host) === part) continue;
+    add(part, -1);
+    memory.counted.delete(host);
+  }
+  for (const part of parts) {
+    if (memory.counted.has(part.engineId)) continue;
+    add(part, 1);
+    memory.counted.set(part.engineId, part);
+  }
 }
 
 function hostPart(doc: HostDocument): HostPart {
@@ -96,7 +179,14 @@ function hostPart(doc: HostDocument): HostPart {
     const { id, ...counters } = t;
     return [id, { ...counters, interfaces: [] }];
   });
-  return { sockets, traffic, issues };
+  const claims = new Set<string>();
+  for (const n of doc.topology.nodes) if (n.kind === 'container') claims.add(n.id);
+  for (const c of doc.containers ?? []) claims.add(c.id);
+  for (const t of doc.traffic ?? []) claims.add(t.id);
+  return {
+    engineId: doc.engineId, hostname: doc.hostname, containersSection: doc.containers, trafficSection: doc.traffic, socketsOmitted: doc.socketsOmitted,
+    nodes: doc.topology.nodes, sockets, traffic, issues, claims: [...claims],
+  };
 }
 
 function containerSockets(c: HostContainer, host: ContainerHost): ContainerSockets {

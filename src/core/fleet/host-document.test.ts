@@ -250,6 +250,35 @@ describe('the containers section (sockets and traffic)', () => {
     expect(() => parseHostDocument(text)).toThrow(HostDocumentError);
     try { parseHostDocument(text); } catch (err) { expect((err as HostDocumentError).path).toBe(path); }
   });
+  it.each(cases)('with the full document a diff was applied to (checked), still refuses %s, naming where', (_what, text, path) => {
+    // The damaged document as the hub holds it after a diff: what the diff left is the full document's own objects.
+    const damaged = JSON.parse(text) as Record<string, unknown>;
+    const full = doc as unknown as Record<string, unknown>;
+    const patched: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(damaged)) patched[k] = JSON.stringify(v) === JSON.stringify(full[k]) ? full[k] : v;
+    expect(Object.keys(patched).filter((k) => patched[k] !== full[k]).length).toBeGreaterThan(0);
+    try {
+      checkHostDocument(patched, {}, doc);
+      expect.unreachable('accepted');
+    } catch (err) {
+      expect((err as HostDocumentError).path).toBe(path);
+    }
+  });
+  it('with checked, walks only the sections that are not the checked document\'s own objects', () => {
+    const touched = { ...doc, takenAt: '2026-12-07T12:00:02.000Z', topology: { ...doc.topology, takenAt: '2026-12-07T12:00:02.000Z' } };
+    expect(checkHostDocument(touched, {}, doc)).toBe(touched);
+    // A section shared with `checked` is trusted (it was checked with it): a bad one shared is not walked again …
+    const bad = { ...doc, containers: [{ ...doc.containers![0]!, pid: -1 }] } as unknown as HostDocument;
+    expect(() => checkHostDocument(bad)).toThrow(/containers\[0\]\.pid/);
+    expect(checkHostDocument({ ...bad, takenAt: T }, {}, bad)).toBeDefined();
+    // … and one that is a new object is.
+    expect(() => checkHostDocument({ ...bad, containers: [...bad.containers!] }, {}, bad)).toThrow(/containers\[0\]\.pid/);
+    // Edges are checked against the nodes: new nodes with the checked edges are checked together.
+    const nodes = touched.topology.nodes.map((n) => ({ ...n, id: 'c'.repeat(64) }));
+    const withEdge = { ...doc, topology: { ...doc.topology, edges: [{ id: 'e', from: 'a'.repeat(64), to: 'a'.repeat(64), protocol: 'tcp', port: 80, connections: 1, states: {}, via: [] }] } } as unknown as HostDocument;
+    checkHostDocument(withEdge);
+    expect(() => checkHostDocument({ ...withEdge, topology: { ...withEdge.topology, nodes } }, {}, withEdge)).toThrow(/topology\.edges\[0\]\.from: names no node/);
+  });
   it('refuses more sockets in all than the limit, whatever the containers', () => {
     const many = mutate((d) => { d.containers = [0, 1, 2].map((i) => ({ ...d.containers[0]!, id: String(i).repeat(64) })); });
     expect(() => parseHostDocument(many, { maxSockets: 8 })).toThrow(/containers\[2\]\.sockets: more than 8 sockets in all/);

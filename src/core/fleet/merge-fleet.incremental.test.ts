@@ -100,25 +100,45 @@ describe('mergeFleetIncremental', () => {
     }), { numRuns: 60 });
   }, 60_000);
 
-  it('keeps an unchanged host\'s nodes and edges (the same objects) and makes a changed host\'s again', () => {
+  it('keeps the nodes and edges whose own objects did not change (the same objects), and makes the changed ones again', () => {
     const states: HostState[] = DOCS.map((document) => ({ document, lastSeenMs: T0 }));
     const first = mergeFleetIncremental(states, T0, {}, createFleetMergeMemory());
-    const changed = DOCS[0] as HostDocument;
-    const next = states.map((s) => (s.document === changed ? { ...s, document: { ...changed, takenAt: new Date(T0 + 1).toISOString() } } : s));
-    const second = mergeFleetIncremental(next, T0, {}, first.memory);
-    expect(second.report).toStrictEqual(mergeFleetReport(next, T0));
-    const before = new Map(first.report.topology.nodes.map((n) => [n.id, n]));
-    const unchanged = second.report.topology.nodes.filter((n) => n.host !== changed.engineId);
-    const remade = second.report.topology.nodes.filter((n) => n.host === changed.engineId && n.kind !== 'host');
-    expect(unchanged.length).toBeGreaterThan(0);
-    expect(remade.length).toBeGreaterThan(0);
-    for (const n of unchanged) expect(before.get(n.id)).toBe(n);
-    for (const n of remade) {
-      expect(before.get(n.id)).not.toBe(n);
-      expect(before.get(n.id)).toStrictEqual(n);
+    // A lab host with edges between its own containers.
+    const changed = DOCS[5] as HostDocument;
+    const nodesBefore = new Map(first.report.topology.nodes.map((n) => [n.id, n]));
+    const edgesBefore = new Map(first.report.topology.edges.map((e) => [e.id, e]));
+    // Only its time changed (an idle host): its part is kept, every node and edge the same object.
+    const touched = states.map((s) => (s.document === changed ? { ...s, document: { ...changed, takenAt: new Date(T0 + 1).toISOString() } } : s));
+    const second = mergeFleetIncremental(touched, T0, {}, first.memory);
+    expect(second.report).toStrictEqual(mergeFleetReport(touched, T0));
+    expect(second.memory.parts.get(changed.engineId)).toBe(first.memory.parts.get(changed.engineId));
+    for (const n of second.report.topology.nodes) expect(nodesBefore.get(n.id)).toBe(n);
+    // Edges joined across hosts are drafted again by every merge (the hub interns them); every other edge is kept.
+    const hostOf = new Map(second.report.topology.nodes.map((n) => [n.id, n.host]));
+    const joined = new Set(second.report.topology.edges.filter((e) => e !== edgesBefore.get(e.id)).map((e) => e.id));
+    for (const id of joined) expect(hostOf.get(edgesBefore.get(id)?.from ?? '')).not.toBe(hostOf.get(edgesBefore.get(id)?.to ?? ''));
+    // One edge of its own changed (new edge and edges objects): that edge is made again, its nodes and other edges kept.
+    const edge = changed.topology.edges.find((e) => e.from !== e.to && !e.to.startsWith('external:') && !e.from.startsWith('external:')) as HostDocument['topology']['edges'][number];
+    const bytes = { ...edge, connections: edge.connections + 1 };
+    const edged = { ...changed, topology: { ...changed.topology, edges: changed.topology.edges.map((e) => (e === edge ? bytes : e)) } };
+    const third = mergeFleetIncremental(touched.map((s) => (s.document.engineId === changed.engineId ? { ...s, document: edged } : s)), T0, {}, second.memory);
+    expect(third.report).toStrictEqual(mergeFleetReport(touched.map((s) => (s.document.engineId === changed.engineId ? { ...s, document: edged } : s)), T0));
+    expect(third.memory.parts.get(changed.engineId)).not.toBe(first.memory.parts.get(changed.engineId));
+    for (const n of third.report.topology.nodes) expect(nodesBefore.get(n.id)).toBe(n);
+    const remade = third.report.topology.edges.filter((e) => e !== edgesBefore.get(e.id) && !joined.has(e.id));
+    expect(remade.map((e) => e.connections)).toStrictEqual([edge.connections + 1]);
+    // New node objects (equal content): made again, equal.
+    const renodes = { ...edged, topology: { ...edged.topology, nodes: edged.topology.nodes.map((n) => ({ ...n })) } };
+    const fourth = mergeFleetIncremental(touched.map((s) => (s.document.engineId === changed.engineId ? { ...s, document: renodes } : s)), T0, {}, third.memory);
+    const own = fourth.report.topology.nodes.filter((n) => n.host === changed.engineId && n.kind !== 'host');
+    expect(own.length).toBeGreaterThan(0);
+    for (const n of own) {
+      expect(nodesBefore.get(n.id)).not.toBe(n);
+      expect(nodesBefore.get(n.id)).toStrictEqual(n);
     }
+    for (const n of fourth.report.topology.nodes.filter((x) => x.host !== changed.engineId)) expect(nodesBefore.get(n.id)).toBe(n);
     // A fresh memory makes every part again.
-    const fresh = mergeFleetIncremental(next, T0, {}, createFleetMergeMemory());
-    expect(fresh.report.topology.nodes.some((n) => before.get(n.id) === n)).toBe(false);
+    const fresh = mergeFleetIncremental(touched, T0, {}, createFleetMergeMemory());
+    expect(fresh.report.topology.nodes.some((n) => nodesBefore.get(n.id) === n)).toBe(false);
   });
 });

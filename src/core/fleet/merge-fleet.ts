@@ -121,10 +121,15 @@ type PartEdge =
 /**
  * One host's own part of the fleet: everything its document gives whatever the other hosts say (scoped nodes,
  * edges, possible halves with their wire tuples, addresses, published ports). The incremental merge keeps it
- * while the host's document is the same object.
+ * while the parts of the host's document it was made from are the same objects.
  */
 export interface HostPart {
-  readonly document: HostDocument;
+  /** The parts of the document the part was made from (it is kept while they are the same objects; see sameInputs). */
+  readonly engineId: string;
+  readonly inputs: PartInputs;
+  /** Each scoped node and each part edge by the document's own node or edge object it was made from (reused for it). */
+  readonly nodeOf: ReadonlyMap<TopologyNode, TopologyNode>;
+  readonly edgeOf: ReadonlyMap<TopologyEdge, PartEdge>;
   /** The host's own addresses, canonical. */
   readonly addresses: readonly string[];
   /** `network id|address` of its containers (overlay matching), with the container, in document order. */
@@ -133,6 +138,29 @@ export interface HostPart {
   readonly published: ReadonlyMap<string, readonly Published[]>;
   readonly nodes: readonly TopologyNode[];
   readonly edges: readonly PartEdge[];
+}
+
+/** What a host's part is made from: every field of its document hostPart reads (the rest, like takenAt, it does not). */
+interface PartInputs {
+  readonly addresses: HostDocument['addresses'];
+  readonly networks: HostDocument['networks'];
+  readonly flows: HostDocument['flows'];
+  readonly nodes: HostDocument['topology']['nodes'];
+  readonly edges: HostDocument['topology']['edges'];
+}
+
+function inputsOf(doc: HostDocument): PartInputs {
+  return { addresses: doc.addresses, networks: doc.networks, flows: doc.flows, nodes: doc.topology.nodes, edges: doc.topology.edges };
+}
+
+/**
+ * True when `part` was made from the same inputs as `doc` has (the same objects): a new document that changed
+ * nothing hostPart reads (an idle host's, whose diff moves only its takenAt) keeps its host's part.
+ */
+function sameInputs(part: HostPart, doc: HostDocument): boolean {
+  const i = part.inputs;
+  return part.engineId === doc.engineId && i.nodes === doc.topology.nodes && i.edges === doc.topology.edges && i.flows === doc.flows &&
+    i.networks === doc.networks && i.addresses === doc.addresses;
 }
 
 /** What the incremental merge keeps between merges: each host's part, by engine id. */
@@ -151,8 +179,10 @@ export function mergeFleetReport(states: readonly HostState[], now: number, opti
 }
 
 /**
- * mergeFleetReport reusing the part of every host whose document is the same object as in `memory` (documents are
- * never changed in place: a new state is a new document); only changed hosts' parts are made again, then the
+ * mergeFleetReport reusing the part of every host whose document's addresses, networks, flows, nodes and edges are
+ * the same objects as in `memory` (documents are never changed in place: a new state is a new document, sharing
+ * what did not change; a rebuilt part keeps the scoped nodes and edges whose own objects did not change); only
+ * changed hosts' parts are made again, then the
  * fleet is joined from the parts (address owners, cross-host joins). The result equals mergeFleetReport's (a
  * property test holds them equal); returns the memory for the next merge.
  */
@@ -163,9 +193,18 @@ export function mergeFleetIncremental(
   return { report, memory: { parts } };
 }
 
-/** A host's part, from its document alone (`skip`: its containers another host claims). */
-function hostPart(doc: HostDocument, skip: ReadonlySet<string> | undefined): HostPart {
+/**
+ * A host's part, from its document alone (`skip`: its containers another host claims). `previous` (the host's part
+ * before) gives back its scoped node for every node object of the document it was made from, and its part edge for
+ * every edge object when the nodes, flows and networks it was made with are the same objects: what did not change
+ * stays the same object in the merged topology, which the hub's interning and the stream's diff compare first.
+ */
+function hostPart(doc: HostDocument, skip: ReadonlySet<string> | undefined, previous: HostPart | undefined): HostPart {
   const h = doc.engineId;
+  const prev = previous?.engineId === h ? previous : undefined;
+  const prevEdges = prev && prev.inputs.nodes === doc.topology.nodes && prev.inputs.flows === doc.flows && prev.inputs.networks === doc.networks ? prev.edgeOf : undefined;
+  const nodeOf = new Map<TopologyNode, TopologyNode>();
+  const edgeOf = new Map<TopologyEdge, PartEdge>();
   const netIds = new Map(doc.networks.map((n) => [n.name, n.id]));
   const networkAddresses: [string, { host: string; id: string }][] = [];
   const published = new Map<string, Published[]>();
@@ -175,7 +214,9 @@ function hostPart(doc: HostDocument, skip: ReadonlySet<string> | undefined): Hos
     if (n.kind === 'container' && skip?.has(n.id)) continue;
     original.set(n.id, n);
     const id = scope(h, n.id, n.kind);
-    nodes.push({ ...n, id, host: h });
+    const scoped = prev?.nodeOf.get(n) ?? { ...n, id, host: h };
+    nodeOf.set(n, scoped);
+    nodes.push(scoped);
     if (n.kind !== 'container') continue;
     const peer = { host: h, id: n.id };
     for (const net of n.networks) {
@@ -203,6 +244,13 @@ function hostPart(doc: HostDocument, skip: ReadonlySet<string> | undefined): Hos
     const from = original.get(e.from);
     const to = original.get(e.to);
     if (!from || !to) continue;
+    // Same edge object, same nodes, flows and networks: the same part edge (everything below derives from those).
+    const kept = prevEdges?.get(e);
+    if (kept) {
+      edgeOf.set(e, kept);
+      edges.push(kept);
+      continue;
+    }
     const sFrom = scope(h, e.from, from.kind);
     const sTo = scope(h, e.to, to.kind);
     const id = edgeId(sFrom, sTo, e.protocol, e.port);
@@ -219,7 +267,9 @@ function hostPart(doc: HostDocument, skip: ReadonlySet<string> | undefined): Hos
           role: 'client', host: h, node: sFrom, remote, edge: e, wire: clientWire(e.protocol, d, flowsByOriginal), detail: d, origin, networkIds,
           loose: `${e.protocol} ${h}:${d.client.port}>${canonicalIp(d.server.address)}:${d.server.port}`,
         }));
-      edges.push({ kind: 'candidate', remote, networkIds, scoped, halves });
+      const pe: PartEdge = { kind: 'candidate', remote, networkIds, scoped, halves };
+      edgeOf.set(e, pe);
+      edges.push(pe);
       continue;
     }
     if (from.kind === 'external' && to.kind !== 'external') {
@@ -231,17 +281,21 @@ function hostPart(doc: HostDocument, skip: ReadonlySet<string> | undefined): Hos
           const dialled = serverDialled(e.protocol, d, flowsByReply);
           return { role: 'server', host: h, node: sTo, remote, edge: e, wire: flowKey(e.protocol, dialled), detail: d, origin, networkIds, dialled };
         });
-      edges.push({ kind: 'candidate', remote, networkIds, scoped, halves });
+      const pe: PartEdge = { kind: 'candidate', remote, networkIds, scoped, halves };
+      edgeOf.set(e, pe);
+      edges.push(pe);
       continue;
     }
-    edges.push({ kind: 'local', edge: scoped });
+    const pe: PartEdge = { kind: 'local', edge: scoped };
+    edgeOf.set(e, pe);
+    edges.push(pe);
   }
   // Sorted by id: the fleet's node list is sorted at the end, and runs already in order make that sort cheap.
   nodes.sort((a, b) => cmp(a.id, b.id));
-  return { document: doc, addresses: doc.addresses.map(canonicalIp), networkAddresses, published, nodes, edges };
+  return { engineId: h, inputs: inputsOf(doc), nodeOf, edgeOf, addresses: doc.addresses.map(canonicalIp), networkAddresses, published, nodes, edges };
 }
 
-/** The merge, from each live host's part (reused from `previous` while its document is the same object). */
+/** The merge, from each live host's part (reused from `previous` while its inputs are the same objects). */
 function mergeWith(
   states: readonly HostState[], now: number, options: FleetOptions, previous: ReadonlyMap<string, HostPart> | undefined,
 ): { report: FleetMergeReport; parts: Map<string, HostPart> } {
@@ -297,7 +351,7 @@ function mergeWith(
     const doc = state.document;
     const skip = refused.get(doc.engineId);
     const kept = previous?.get(doc.engineId);
-    const part = !skip && kept?.document === doc ? kept : hostPart(doc, skip);
+    const part = !skip && kept && sameInputs(kept, doc) ? kept : hostPart(doc, skip, kept);
     partOf.set(doc.engineId, part);
     if (!skip) parts.set(doc.engineId, part);
   }
@@ -399,6 +453,7 @@ function mergeWith(
   // Each original edge's traffic goes to the merged edge that took most of its connections (its connections all
   // went to one peer in practice: a published port is one container).
   const bestFor = new Map<string, { draft: string; count: number }>();
+  const joinedEdges: TopologyEdge[] = [];
   for (const [id, d] of drafts) {
     for (const origins of [d.clientOrigins, d.serverOrigins]) {
       for (const o of origins.keys()) {
@@ -423,14 +478,23 @@ function mergeWith(
     };
     const existing = edges.get(id);
     // A local edge of the same id cannot happen (ends on two hosts); keep the first if it ever does.
-    if (!existing) edges.set(id, merged);
+    if (!existing) {
+      edges.set(id, merged);
+      joinedEdges.push(merged);
+    }
   }
 
-  // External nodes no edge names any more (they were other hosts) go.
-  const used = new Set<string>();
-  for (const e of edges.values()) { used.add(e.from); used.add(e.to); }
-  for (const [id, n] of nodes) if (n.kind === 'external' && !used.has(id)) nodes.delete(id);
-  for (const e of edges.values()) {
+  // External nodes no edge names any more (they were other hosts) go: only the external ones are looked up (a few
+  // hundred in a fleet of 5,000 nodes, every render).
+  const unused = new Set<string>();
+  for (const [id, n] of nodes) if (n.kind === 'external') unused.add(id);
+  if (unused.size > 0) {
+    for (const e of edges.values()) { unused.delete(e.from); unused.delete(e.to); }
+    for (const id of unused) nodes.delete(id);
+  }
+  // A host's own edges name nodes of its part, which are all in `nodes` (an external one an edge names stays):
+  // only the edges joined or named across hosts can name a node no part has.
+  for (const e of joinedEdges) {
     for (const end of [e.from, e.to]) {
       if (nodes.has(end)) continue;
       // An external end created for an unresolved half whose node was not in the document (cannot happen for

@@ -59,11 +59,19 @@ export function parseHostDocument(text: string, limits: Partial<HostDocumentLimi
   return checkHostDocument(value, l);
 }
 
-/** Checks a parsed value is a host document within the limits; throws HostDocumentError. */
-export function checkHostDocument(value: unknown, limits: Partial<HostDocumentLimits> = {}): HostDocument {
+/**
+ * Checks a parsed value is a host document within the limits; throws HostDocumentError. `checked`: a document this
+ * function accepted before with the same limits (the full document a diff was applied to); each section of `value`
+ * that is the very same object as that document's (addresses, networks, flows, the topology's warnings, nodes and
+ * edges, containers, traffic: each is checked on its own) is not walked again, since documents are never changed in
+ * place — what a diff did not touch costs nothing.
+ */
+export function checkHostDocument(value: unknown, limits: Partial<HostDocumentLimits> = {}, checked?: HostDocument): HostDocument {
   const l = { ...DEFAULT_HOST_DOCUMENT_LIMITS, ...limits };
   const c = checker(l);
   const d = c.obj(value, 'document');
+  const k = checked as Record<string, unknown> | undefined;
+  const known = (key: string) => k !== undefined && d[key] === k[key] && d[key] !== undefined;
   if (d.version !== HOST_DOCUMENT_VERSION) throw new HostDocumentError('version', `expected ${HOST_DOCUMENT_VERSION}, got ${JSON.stringify(d.version)?.slice(0, 40)}`);
   const engineId = c.str(d.engineId, 'engineId');
   if (!ENGINE_ID.test(engineId)) throw new HostDocumentError('engineId', 'not a Docker engine id (letters, digits, : _ . -, at most 128)');
@@ -71,19 +79,21 @@ export function checkHostDocument(value: unknown, limits: Partial<HostDocumentLi
   c.time(d.takenAt, 'takenAt');
   const interval = c.num(d.intervalMs, 'intervalMs');
   if (interval < 100 || interval > 86_400_000) throw new HostDocumentError('intervalMs', 'outside 100 ms … 1 day');
-  c.list(d.addresses, 'addresses', l.maxAddresses).forEach((a, i) => c.str(a, `addresses[${i}]`));
-  c.list(d.networks, 'networks', l.maxNetworks).forEach((n, i) => {
-    const o = c.obj(n, `networks[${i}]`);
-    c.str(o.name, `networks[${i}].name`);
-    c.str(o.id, `networks[${i}].id`);
-  });
-  c.list(d.flows, 'flows', l.maxFlows).forEach((f, i) => checkFlow(c, f, `flows[${i}]`));
+  if (!known('addresses')) c.list(d.addresses, 'addresses', l.maxAddresses).forEach((a, i) => c.str(a, `addresses[${i}]`));
+  if (!known('networks')) {
+    c.list(d.networks, 'networks', l.maxNetworks).forEach((n, i) => {
+      const o = c.obj(n, `networks[${i}]`);
+      c.str(o.name, `networks[${i}].name`);
+      c.str(o.id, `networks[${i}].id`);
+    });
+  }
+  if (!known('flows')) c.list(d.flows, 'flows', l.maxFlows).forEach((f, i) => checkFlow(c, f, `flows[${i}]`));
   if (d.flowsOmitted !== undefined) c.num(d.flowsOmitted, 'flowsOmitted');
-  checkTopology(c, d.topology, l);
+  if (!known('topology')) checkTopology(c, d.topology, l, checked?.topology);
   // Absent from agents older than the section: their containers are shown without sockets.
-  if (d.containers !== undefined) checkContainers(c, d.containers, l);
+  if (d.containers !== undefined && !known('containers')) checkContainers(c, d.containers, l);
   if (d.socketsOmitted !== undefined) c.int(d.socketsOmitted, 'socketsOmitted');
-  if (d.traffic !== undefined) checkTraffic(c, d.traffic, l);
+  if (d.traffic !== undefined && !known('traffic')) checkTraffic(c, d.traffic, l);
   return value as HostDocument;
 }
 
@@ -247,12 +257,14 @@ function checkFlow(c: Checker, v: unknown, path: string): HostFlow {
 
 const KINDS = new Set(['container', 'process', 'external', 'host']);
 
-function checkTopology(c: Checker, v: unknown, l: HostDocumentLimits): Topology {
+function checkTopology(c: Checker, v: unknown, l: HostDocumentLimits, checked: Topology | undefined): Topology {
   const t = c.obj(v, 'topology');
   c.time(t.takenAt, 'topology.takenAt');
   c.str(t.hostname, 'topology.hostname');
   if (t.hosts !== undefined) throw new HostDocumentError('topology.hosts', 'a host document is one host');
-  c.list(t.warnings, 'topology.warnings', l.maxWarnings).forEach((w, i) => c.str(w, `topology.warnings[${i}]`));
+  if (checked === undefined || t.warnings !== checked.warnings) c.list(t.warnings, 'topology.warnings', l.maxWarnings).forEach((w, i) => c.str(w, `topology.warnings[${i}]`));
+  // The nodes and edges together (edges name nodes): skipped only when both are the checked document's.
+  if (checked !== undefined && t.nodes === checked.nodes && t.edges === checked.edges) return v as Topology;
   const ids = new Set<string>();
   c.list(t.nodes, 'topology.nodes', l.maxNodes).forEach((x, i) => {
     const p = `topology.nodes[${i}]`;
