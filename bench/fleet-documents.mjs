@@ -63,3 +63,33 @@ function add(t, extId, address, e) {
   }
   t.edges.push({ id, from: e.from, to: e.to, protocol: 'tcp', port: e.port, connections: 1, states: { ESTABLISHED: 1 }, via: e.via, ...(e.publishedPorts ? { publishedPorts: e.publishedPorts } : {}), details: e.details, traffic: e.traffic });
 }
+
+/**
+ * The containers and traffic sections an agent publishes, made from a captured host document's topology (bench/fleet.mjs's
+ * header): per container a LISTEN socket on 7000 and one ESTABLISHED socket per connection end, its process,
+ * interface counters and tcp_info summary.
+ */
+export function containersOf(doc) {
+  const nodes = doc.topology.nodes.filter((n) => n.kind === 'container');
+  const sockets = new Map(nodes.map((n) => [n.id, [{ protocol: 'tcp', family: 'ipv4', state: 'LISTEN', local: { address: '0.0.0.0', port: 7000 }, remote: { address: '0.0.0.0', port: 0 } }]]));
+  for (const e of doc.topology.edges) {
+    for (const d of e.details ?? []) {
+      sockets.get(e.from)?.push({ protocol: e.protocol, family: 'ipv4', state: d.state, local: d.client, remote: d.server });
+      sockets.get(e.to)?.push({ protocol: e.protocol, family: 'ipv4', state: d.state, local: d.server, remote: d.client });
+    }
+  }
+  let inode = 100_000;
+  const containers = nodes.map((n) => ({
+    id: n.id, name: n.name, image: n.image, networkMode: n.networkMode, pid: n.pid, netns: 4026532000 + (inode % 1000), ownsNetns: true, source: 'netlink',
+    networks: n.networks, ports: n.ports, labels: {},
+    sockets: sockets.get(n.id).map((s) => ({ ...s, inode: inode++, rxQueue: 0, txQueue: 0, processes: [{ pid: n.pid, command: 'node' }] })),
+  })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const traffic = nodes.map((n, i) => {
+    const est = sockets.get(n.id).filter((s) => s.state === 'ESTABLISHED').length;
+    return {
+      id: n.id, rxBytes: 10_000 + i, txBytes: 20_000 + i, rxPackets: 100 + i, txPackets: 200 + i, rxErrors: 0, txErrors: 0, rxDropped: 0, txDropped: 0,
+      rxBytesPerSec: 0, txBytesPerSec: 0, scope: 'container', ...(est > 0 ? { tcp: { rttMeanMs: 0.061, rttMaxMs: 0.082, retransmits: 0 } } : {}),
+    };
+  }).sort((a, b) => (a.id < b.id ? -1 : 1));
+  return { containers, traffic };
+}

@@ -30,6 +30,7 @@ import { connect } from 'nats';
 import { createPublisher } from '../dist/fleet/publisher.js';
 import { hostToken } from '../dist/fleet/wire.js';
 import { checkHostDocument } from '../dist/core/fleet/parse-host-document.js';
+import { containersOf } from './fleet-documents.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const arg = (name, dflt) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? Number(process.argv[i + 1]) : dflt; };
@@ -81,31 +82,6 @@ if (CONTAINERS) Object.assign(captured, containersOf(captured));
 checkHostDocument(captured);
 const template = JSON.stringify(captured);
 
-/** The containers and traffic sections of the captured host, from its topology (see the header). */
-function containersOf(doc) {
-  const nodes = doc.topology.nodes.filter((n) => n.kind === 'container');
-  const sockets = new Map(nodes.map((n) => [n.id, [{ protocol: 'tcp', family: 'ipv4', state: 'LISTEN', local: { address: '0.0.0.0', port: 7000 }, remote: { address: '0.0.0.0', port: 0 } }]]));
-  for (const e of doc.topology.edges) {
-    for (const d of e.details ?? []) {
-      sockets.get(e.from)?.push({ protocol: e.protocol, family: 'ipv4', state: d.state, local: d.client, remote: d.server });
-      sockets.get(e.to)?.push({ protocol: e.protocol, family: 'ipv4', state: d.state, local: d.server, remote: d.client });
-    }
-  }
-  let inode = 100_000;
-  const containers = nodes.map((n) => ({
-    id: n.id, name: n.name, image: n.image, networkMode: n.networkMode, pid: n.pid, netns: 4026532000 + (inode % 1000), ownsNetns: true, source: 'netlink',
-    networks: n.networks, ports: n.ports, labels: {},
-    sockets: sockets.get(n.id).map((s) => ({ ...s, inode: inode++, rxQueue: 0, txQueue: 0, processes: [{ pid: n.pid, command: 'node' }] })),
-  })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const traffic = nodes.map((n, i) => {
-    const est = sockets.get(n.id).filter((s) => s.state === 'ESTABLISHED').length;
-    return {
-      id: n.id, rxBytes: 10_000 + i, txBytes: 20_000 + i, rxPackets: 100 + i, txPackets: 200 + i, rxErrors: 0, txErrors: 0, rxDropped: 0, txDropped: 0,
-      rxBytesPerSec: 0, txBytesPerSec: 0, scope: 'container', ...(est > 0 ? { tcp: { rttMeanMs: 0.061, rttMaxMs: 0.082, retransmits: 0 } } : {}),
-    };
-  }).sort((a, b) => (a.id < b.id ? -1 : 1));
-  return { containers, traffic };
-}
 function hostDoc(k) {
   const engineId = `BNCH:${String(k).padStart(4, '0')}:${createHash('sha256').update(String(k)).digest('hex').slice(0, 24).toUpperCase()}`;
   let text = template.replace(/[0-9a-f]{64}/g, (id) => createHash('sha256').update(`${k}:${id}`).digest('hex'))

@@ -18,6 +18,7 @@ import { createHub } from '../dist/fleet/hub.js';
 import { checkFleetDocument, createFleetRenderer } from '../dist/fleet/hub-render.js';
 import { diffPatch } from '../dist/fleet/doc-patch.js';
 import { hostToken } from '../dist/fleet/wire.js';
+import { containersOf } from './fleet-documents.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const arg = (name, dflt) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? Number(process.argv[i + 1]) : dflt; };
@@ -28,26 +29,7 @@ const FULLS = arg('fulls', 2);
 
 const captured = JSON.parse(readFileSync(path.join(ROOT, 'test/fixtures/fleet/plfn1-h3.json'), 'utf8'));
 // The containers and traffic sections, as bench/fleet.mjs makes them.
-{
-  const nodes = captured.topology.nodes.filter((n) => n.kind === 'container');
-  const sockets = new Map(nodes.map((n) => [n.id, [{ protocol: 'tcp', family: 'ipv4', state: 'LISTEN', local: { address: '0.0.0.0', port: 7000 }, remote: { address: '0.0.0.0', port: 0 } }]]));
-  for (const e of captured.topology.edges) {
-    for (const d of e.details ?? []) {
-      sockets.get(e.from)?.push({ protocol: e.protocol, family: 'ipv4', state: d.state, local: d.client, remote: d.server });
-      sockets.get(e.to)?.push({ protocol: e.protocol, family: 'ipv4', state: d.state, local: d.server, remote: d.client });
-    }
-  }
-  let inode = 100_000;
-  captured.containers = nodes.map((n) => ({
-    id: n.id, name: n.name, image: n.image, networkMode: n.networkMode, pid: n.pid, netns: 4026532000 + (inode % 1000), ownsNetns: true, source: 'netlink',
-    networks: n.networks, ports: n.ports, labels: {},
-    sockets: sockets.get(n.id).map((s) => ({ ...s, inode: inode++, rxQueue: 0, txQueue: 0, processes: [{ pid: n.pid, command: 'node' }] })),
-  })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  captured.traffic = nodes.map((n, i) => ({
-    id: n.id, rxBytes: 10_000 + i, txBytes: 20_000 + i, rxPackets: 100 + i, txPackets: 200 + i, rxErrors: 0, txErrors: 0, rxDropped: 0, txDropped: 0,
-    rxBytesPerSec: 0, txBytesPerSec: 0, scope: 'container',
-  })).sort((a, b) => (a.id < b.id ? -1 : 1));
-}
+Object.assign(captured, containersOf(captured));
 const template = JSON.stringify(captured);
 function hostText(k) {
   const engineId = `BNCH:${String(k).padStart(4, '0')}:${createHash('sha256').update(String(k)).digest('hex').slice(0, 24).toUpperCase()}`;
