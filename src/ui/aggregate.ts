@@ -136,18 +136,37 @@ export function buildHierarchy(t: Topology, groupBy: GroupBy, all: readonly Topo
   const classes = new Map<string, TopologyNode[]>();
   const placed: { node: TopologyNode; group: Draft; classKey?: string }[] = [];
   const present = new Set(t.nodes.map((n) => n.id));
+  // A fleet's thousands of nodes share a hundred hosts and a few groups each: their drafts are found by the host
+  // and the group key, not by building (and hashing) their ids again for every node.
+  const hostDrafts = new Map<string, Draft>();
+  const groupDrafts = new Map<string, Map<string, Draft>>();
   for (const n of t.nodes) {
     const owner = n.kind === 'container' ? namespaceOwner(n, byId, byName) : undefined;
     if (owner && owner.id !== n.id && present.has(owner.id)) sharesWith.set(n.id, owner.id);
+    const host = n.host ?? '';
     let parent: string | undefined;
     if (fleet) {
-      const host = n.host ?? '';
-      const info = hostInfo.get(host);
-      parent = ensure({ id: `host:${host}`, kind: 'host', label: info?.name ?? (host || 'unknown host'), ...(info?.stale ? { stale: true } : {}), sort: `${info?.name ?? host}` }).id;
+      let hd = hostDrafts.get(host);
+      if (!hd) {
+        const info = hostInfo.get(host);
+        hd = ensure({ id: `host:${host}`, kind: 'host', label: info?.name ?? (host || 'unknown host'), ...(info?.stale ? { stale: true } : {}), sort: `${info?.name ?? host}` });
+        hostDrafts.set(host, hd);
+      }
+      parent = hd.id;
     }
     const g = groupKey(n, groupBy, t.hostname, owner, fleet);
-    const groupId = fleet ? `group:${n.host ?? ''}:${g.key}` : `group:${g.key}`;
-    const group = drafts.get(groupId) ?? ensure({ id: groupId, kind: 'group', label: g.label, groupKind: g.kind, ...(parent ? { parent } : {}), sort: `${GROUP_ORDER[g.kind]}|${g.label}` });
+    let groupsOfHost = groupDrafts.get(host);
+    if (!groupsOfHost) {
+      groupsOfHost = new Map();
+      groupDrafts.set(host, groupsOfHost);
+    }
+    let group = groupsOfHost.get(g.key);
+    if (!group) {
+      const groupId = fleet ? `group:${host}:${g.key}` : `group:${g.key}`;
+      group = drafts.get(groupId) ?? ensure({ id: groupId, kind: 'group', label: g.label, groupKind: g.kind, ...(parent ? { parent } : {}), sort: `${GROUP_ORDER[g.kind]}|${g.label}` });
+      groupsOfHost.set(g.key, group);
+    }
+    const groupId = group.id;
     const sk = serviceKey(n);
     const classKey = sk === undefined ? undefined : `${groupId}/${sk}`;
     if (classKey) {
