@@ -199,6 +199,10 @@ try {
   console.log(`pan/zoom frames: ${fmt(stats(panFrames))}; late (> 20 ms): ${panFrames.filter((f) => f > 20).length}`);
   const diffMs = after.diffMs;
   console.log(`a live diff (JS: apply, rebuild the view, update the map; ~80 edges, a container every 5 s): ${fmt(stats(diffMs), 'diffs')}`);
+  // Diff n (from 1) adds or removes a container when n % 5 = 0; the page records every diff it drew, in order.
+  if (diffMs.length === tick && tick >= 5) {
+    console.log(`  of which a container added or removed: ${diffMs.filter((_, i) => (i + 1) % 5 === 0).map((x) => x.toFixed(0)).join(', ')} ms; traffic only: ${fmt(stats(diffMs.filter((_, i) => (i + 1) % 5 !== 0)), 'diffs')}`);
+  }
   // A frame is late when it took more than one refresh (16.7 ms at 60 Hz; 20 ms leaves room for timer jitter).
   console.log(`frames while diffs arrive: ${fmt(stats(diffFrames))}; late (> 20 ms): ${diffFrames.filter((f) => f > 20).length}`);
   console.log(`long tasks (> 50 ms) while diffs arrive: ${longTasks.length ? longTasks.join(', ') + ' ms' : 'none'}`);
