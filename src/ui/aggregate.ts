@@ -177,10 +177,10 @@ function rebuildHosts(prev: Hierarchy, prevT: Topology, prevGroupBy: GroupBy, pr
   // Shared namespaces are resolved over every node: where one crosses between a host rebuilt and another (a
   // name or an id prefix met on two hosts), or a node outside the hosts rebuilt names one (its owner may have
   // come or gone), build everything.
-  const byId = new Map(t.nodes.map((n) => [n.id, n]));
-  const byName = new Map(t.nodes.filter((n) => n.kind === 'container').map((n) => [n.name, n]));
-  for (const n of t.nodes) {
-    if (n.kind !== 'container' || !n.networkMode.startsWith('container:')) continue;
+  const sharing = t.nodes.filter((n): n is ContainerNode => n.kind === 'container' && n.networkMode.startsWith('container:'));
+  const byId = sharing.length > 0 ? new Map(t.nodes.map((n) => [n.id, n])) : new Map<string, TopologyNode>();
+  const byName = sharing.length > 0 ? new Map(t.nodes.filter((n) => n.kind === 'container').map((n) => [n.name, n])) : new Map<string, TopologyNode>();
+  for (const n of sharing) {
     const owner = namespaceOwner(n, byId, byName);
     if (!inChanged(n)) {
       if ((owner && owner.id !== n.id ? owner.id : undefined) !== prev.sharesWith.get(n.id)) return undefined;
