@@ -137,6 +137,20 @@ export function updateHierarchy(prev: Hierarchy | undefined, t: Topology, groupB
   return h;
 }
 
+/** What of a node decides where buildHierarchy puts it and in which order (every field it reads). */
+function placing(n: TopologyNode): string {
+  switch (n.kind) {
+    case 'container':
+      return JSON.stringify([n.kind, n.host, n.name, n.networkMode, n.networks.length, n.networks[0]?.name, n.compose?.project, n.compose?.service, n.image]);
+    case 'process':
+      return JSON.stringify([n.kind, n.host, (n as { name?: string }).name, n.command]);
+    case 'external':
+      return JSON.stringify([n.kind, n.host, (n as { name?: string }).name, n.dnsName, n.address]);
+    case 'host':
+      return JSON.stringify([n.kind, n.host, n.name]);
+  }
+}
+
 function sameHosts(a: Topology['hosts'], b: Topology['hosts']): boolean {
   if (!a || !b || a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) {
@@ -158,12 +172,13 @@ function postOrder(h: Hierarchy, id: string, out: Aggregate[]): void {
 
 function rebuildHosts(prev: Hierarchy, prevT: Topology, prevGroupBy: GroupBy, prevAll: readonly TopologyNode[], t: Topology, groupBy: GroupBy): Hierarchy | undefined {
   if (prevGroupBy !== groupBy || prevAll !== prevT.nodes || t.hosts === undefined || !sameHosts(prevT.hosts, t.hosts) || prevT.hostname !== t.hostname) return undefined;
-  // Hosts whose nodes changed: a node added, removed or replaced (a diff keeps the objects of nodes it did not touch).
+  // Hosts whose nodes changed: a node added, removed or changed in what places it (a diff keeps the objects of
+  // nodes it did not touch; the whole topology behind a partial first document has copies of the same nodes).
   const before = new Map(prevT.nodes.map((n) => [n.id, n]));
   const changed = new Set<string>();
   for (const n of t.nodes) {
     const was = before.get(n.id);
-    if (was !== n) {
+    if (was !== n && (!was || placing(was) !== placing(n))) {
       changed.add(n.host ?? '');
       if (was) changed.add(was.host ?? '');
     }
