@@ -106,15 +106,36 @@ const stats = (xs) => {
 };
 const fmt = (s, unit = 'frames') => `median ${s.median.toFixed(1)} ms, p95 ${s.p95.toFixed(1)} ms, max ${s.max.toFixed(1)} ms (${s.n} ${unit})`;
 
-const server = await startMapServer({ ui: path.join(ROOT, 'dist/ui'), topology });
+// UI_DIR=dir serves another build of the page (e.g. `npx vite build --config src/ui/vite.config.ts --minify false --outDir dir` for a readable profile).
+const server = await startMapServer({ ui: process.env.UI_DIR ? path.resolve(process.env.UI_DIR) : path.join(ROOT, 'dist/ui'), topology });
 let timer;
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
 try {
   const page = await browser.newPage({ viewport: { width: W, height: H } });
+  // PROFILE=file.cpuprofile: the page's CPU profile from navigation to the first map frame (read it with bench/cpuprofile.mjs --skip 0).
+  const cdp = process.env.PROFILE ? await page.context().newCDPSession(page) : undefined;
+  if (cdp) {
+    await cdp.send('Profiler.enable');
+    await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
+    await cdp.send('Profiler.start');
+  }
   await page.goto(server.base);
-  await page.waitForFunction(() => window.portolan?.stats().firstFrameAt !== undefined, null, { timeout: 120_000 });
+  // Polled every 100 ms, not every frame: stats() builds maps of every node, which would land in the frame measured.
+  await page.waitForFunction(() => window.portolan?.stats().firstFrameAt !== undefined, null, { timeout: 120_000, polling: 100 });
   const first = await page.evaluate(() => window.portolan.stats());
+  // Where the time before the first topology went (the page's marks and resource timings, ms since navigation start).
+  const marks = await page.evaluate(() => {
+    const at = (name) => performance.getEntriesByName(name)[0]?.startTime;
+    const nav = performance.getEntriesByType('navigation')[0];
+    const script = performance.getEntriesByType('resource').find((r) => r.name.endsWith('.js'));
+    return { html: nav?.responseEnd, script: script?.responseEnd, open: at('portolan:stream-open'), message: at('portolan:topology-message'), parsed: at('portolan:topology-parsed') };
+  });
+  if (cdp) {
+    const { profile } = await cdp.send('Profiler.stop');
+    (await import('node:fs')).writeFileSync(process.env.PROFILE, JSON.stringify(profile));
+  }
   if (process.env.SCREENSHOT) await page.screenshot({ path: process.env.SCREENSHOT });
+  if (process.env.DUMP) (await import('node:fs')).writeFileSync(process.env.DUMP, JSON.stringify(await page.evaluate(() => ({ elements: window.portolan.cy.json().elements, style: window.portolan.cy.style().json(), zoom: window.portolan.cy.zoom(), pan: window.portolan.cy.pan() }))));
   const counts = await page.evaluate(() => ({ drawn: window.portolan.cy.nodes('[kind != "box"]').length, boxes: window.portolan.cy.nodes('[kind = "box"]').length, edges: window.portolan.cy.edges().length, zoom: window.portolan.cy.zoom() }));
 
   const recordFrames = (ms) => page.evaluate((duration) => new Promise((resolve) => {
@@ -166,6 +187,8 @@ try {
   console.log(`web map render benchmark: ${SCENARIO} (Chromium ${browser.version()}, ${W}×${H}, ${process.env.CHROMIUM ?? '/usr/bin/chromium'}; load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.cpus().length} CPUs)`);
   console.log(`topology: ${containers} containers, ${topology.nodes.length} nodes, ${topology.edges.length} edges${topology.hosts ? `, ${topology.hosts.length} hosts` : ''}; drawn: ${counts.drawn} nodes in ${counts.boxes} boxes, ${counts.edges} edges, at zoom ${counts.zoom.toFixed(2)}`);
   console.log(`time to first render: ${first.firstFrameAt.toFixed(0)} ms (navigation start → first map frame): the first topology received (page, bundle, stream, JSON.parse) at ${first.firstTopologyAt.toFixed(0)} ms, handled in ${first.firstMs.toFixed(0)} ms (planning the view ${first.planMs.toFixed(0)} ms, the rest drawing it), then the frame`);
+  const ms = (x) => (x === undefined ? '?' : x.toFixed(0));
+  console.log(`before it: page in at ${ms(marks.html)} ms, bundle in at ${ms(marks.script)}, stream asked for at ${ms(marks.open)}, its first document's message at ${ms(marks.message)}, parsed at ${ms(marks.parsed)}`);
   if (first.wholeAt !== undefined && first.wholeAt !== first.firstTopologyAt) {
     console.log(`drawn first from the stream's cross-host document; the whole topology in at ${first.wholeAt.toFixed(0)} ms`);
   } else if (first.wholeAt === undefined) {
@@ -176,6 +199,10 @@ try {
   console.log(`pan/zoom frames: ${fmt(stats(panFrames))}; late (> 20 ms): ${panFrames.filter((f) => f > 20).length}`);
   const diffMs = after.diffMs;
   console.log(`a live diff (JS: apply, rebuild the view, update the map; ~80 edges, a container every 5 s): ${fmt(stats(diffMs), 'diffs')}`);
+  // Diff n (from 1) adds or removes a container when n % 5 = 0; the page records every diff it drew, in order.
+  if (diffMs.length === tick && tick >= 5) {
+    console.log(`  of which a container added or removed: ${diffMs.filter((_, i) => (i + 1) % 5 === 0).map((x) => x.toFixed(0)).join(', ')} ms; traffic only: ${fmt(stats(diffMs.filter((_, i) => (i + 1) % 5 !== 0)), 'diffs')}`);
+  }
   // A frame is late when it took more than one refresh (16.7 ms at 60 Hz; 20 ms leaves room for timer jitter).
   console.log(`frames while diffs arrive: ${fmt(stats(diffFrames))}; late (> 20 ms): ${diffFrames.filter((f) => f > 20).length}`);
   console.log(`long tasks (> 50 ms) while diffs arrive: ${longTasks.length ? longTasks.join(', ') + ' ms' : 'none'}`);

@@ -111,8 +111,122 @@ export function namePattern(names: readonly string[]): string {
 
 const GROUP_ORDER: Record<GroupKind, number> = { compose: 0, network: 0, netns: 0, host: 1, external: 2 };
 
+/** What a hierarchy was built from, so that the next topology's can be built from it (updateHierarchy). */
+const origins = new WeakMap<Hierarchy, { readonly t: Topology; readonly groupBy: GroupBy; readonly all: readonly TopologyNode[] }>();
+
 /** Builds the hierarchy of a topology (pure). `all` resolves shared namespaces when `t` is a filtered subset. */
 export function buildHierarchy(t: Topology, groupBy: GroupBy, all: readonly TopologyNode[] = t.nodes): Hierarchy {
+  const h = buildWhole(t, groupBy, all);
+  origins.set(h, { t, groupBy, all });
+  return h;
+}
+
+/**
+ * The hierarchy of `t`, equal to `buildHierarchy(t, groupBy)` (entries in the same order), built from `prev` when
+ * it is a fleet's hierarchy built by this module from a topology with the same hosts: only the hosts whose nodes
+ * were added, removed or changed (a live diff's container, say) are built again, the others' aggregates are
+ * taken as they are. A fleet of 100 hosts then costs a host's nodes, not 6,000, per container started or gone.
+ * Anything it cannot be sure of (another grouping, a filtered topology, hosts that came, went or turned stale,
+ * a shared namespace across the hosts rebuilt and the others) builds the whole hierarchy.
+ */
+export function updateHierarchy(prev: Hierarchy | undefined, t: Topology, groupBy: GroupBy): Hierarchy {
+  const o = prev ? origins.get(prev) : undefined;
+  const h = prev && o ? rebuildHosts(prev, o.t, o.groupBy, o.all, t, groupBy) : undefined;
+  if (!h) return buildHierarchy(t, groupBy);
+  origins.set(h, { t, groupBy, all: t.nodes });
+  return h;
+}
+
+/** What of a node decides where buildHierarchy puts it and in which order (every field it reads). */
+function placing(n: TopologyNode): string {
+  switch (n.kind) {
+    case 'container':
+      return JSON.stringify([n.kind, n.host, n.name, n.networkMode, n.networks.length, n.networks[0]?.name, n.compose?.project, n.compose?.service, n.image]);
+    case 'process':
+      return JSON.stringify([n.kind, n.host, (n as { name?: string }).name, n.command]);
+    case 'external':
+      return JSON.stringify([n.kind, n.host, (n as { name?: string }).name, n.dnsName, n.address]);
+    case 'host':
+      return JSON.stringify([n.kind, n.host, n.name]);
+  }
+}
+
+function sameHosts(a: Topology['hosts'], b: Topology['hosts']): boolean {
+  if (!a || !b || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    const y = b[i];
+    if (x === y) continue;
+    if (!x || !y || x.id !== y.id || x.name !== y.name || (x.stale ?? false) !== (y.stale ?? false)) return false;
+  }
+  return true;
+}
+
+/** The aggregates of a subtree, children before their parent (the order buildHierarchy finishes them in). */
+function postOrder(h: Hierarchy, id: string, out: Aggregate[]): void {
+  const a = h.aggregates.get(id);
+  if (!a) return;
+  for (const c of a.children) postOrder(h, c, out);
+  out.push(a);
+}
+
+function rebuildHosts(prev: Hierarchy, prevT: Topology, prevGroupBy: GroupBy, prevAll: readonly TopologyNode[], t: Topology, groupBy: GroupBy): Hierarchy | undefined {
+  if (prevGroupBy !== groupBy || prevAll !== prevT.nodes || t.hosts === undefined || !sameHosts(prevT.hosts, t.hosts) || prevT.hostname !== t.hostname) return undefined;
+  // Hosts whose nodes changed: a node added, removed or changed in what places it (a diff keeps the objects of
+  // nodes it did not touch; the whole topology behind a partial first document has copies of the same nodes).
+  const before = new Map(prevT.nodes.map((n) => [n.id, n]));
+  const changed = new Set<string>();
+  for (const n of t.nodes) {
+    const was = before.get(n.id);
+    if (was !== n && (!was || placing(was) !== placing(n))) {
+      changed.add(n.host ?? '');
+      if (was) changed.add(was.host ?? '');
+    }
+    before.delete(n.id);
+  }
+  for (const gone of before.values()) changed.add(gone.host ?? '');
+  if (changed.size === 0) return { ...prev };
+  // Rebuilding a few hosts pays only when they are a few.
+  if (changed.size * 4 > prev.roots.length) return undefined;
+  const inChanged = (n: TopologyNode) => changed.has(n.host ?? '');
+  // Shared namespaces are resolved over every node: where one crosses between a host rebuilt and another (a
+  // name or an id prefix met on two hosts), or a node outside the hosts rebuilt names one (its owner may have
+  // come or gone), build everything.
+  const sharing = t.nodes.filter((n): n is ContainerNode => n.kind === 'container' && n.networkMode.startsWith('container:'));
+  const byId = sharing.length > 0 ? new Map(t.nodes.map((n) => [n.id, n])) : new Map<string, TopologyNode>();
+  const byName = sharing.length > 0 ? new Map(t.nodes.filter((n) => n.kind === 'container').map((n) => [n.name, n])) : new Map<string, TopologyNode>();
+  for (const n of sharing) {
+    const owner = namespaceOwner(n, byId, byName);
+    if (!inChanged(n)) {
+      if ((owner && owner.id !== n.id ? owner.id : undefined) !== prev.sharesWith.get(n.id)) return undefined;
+      if (owner && inChanged(owner)) return undefined;
+    } else if (owner && !inChanged(owner)) {
+      return undefined;
+    }
+  }
+  const part = buildWhole({ ...t, nodes: t.nodes.filter(inChanged) }, groupBy, t.nodes);
+  const hostIds = new Set([...changed].map((host) => `host:${host}`));
+  // The same roots (hosts) as before, or build everything: a host without nodes left, or with its first ones.
+  if (part.roots.length !== hostIds.size || !part.roots.every((r) => hostIds.has(r)) || [...hostIds].some((id) => !prev.aggregates.has(id))) return undefined;
+  const aggregates = new Map<string, Aggregate>();
+  for (const r of prev.roots) {
+    const list: Aggregate[] = [];
+    postOrder(hostIds.has(r) ? part : prev, r, list);
+    for (const a of list) aggregates.set(a.id, a);
+  }
+  const chain = new Map<string, readonly string[]>();
+  const sharesWith = new Map<string, string>();
+  for (const n of t.nodes) {
+    const from = inChanged(n) ? part : prev;
+    const c = from.chain.get(n.id);
+    if (c) chain.set(n.id, c);
+    const s = from.sharesWith.get(n.id);
+    if (s !== undefined) sharesWith.set(n.id, s);
+  }
+  return { aggregates, roots: prev.roots, chain, sharesWith };
+}
+
+function buildWhole(t: Topology, groupBy: GroupBy, all: readonly TopologyNode[]): Hierarchy {
   const byId = new Map(all.map((n) => [n.id, n]));
   const byName = new Map(all.filter((n) => n.kind === 'container').map((n) => [n.name, n]));
   const fleet = t.hosts !== undefined;
@@ -136,18 +250,37 @@ export function buildHierarchy(t: Topology, groupBy: GroupBy, all: readonly Topo
   const classes = new Map<string, TopologyNode[]>();
   const placed: { node: TopologyNode; group: Draft; classKey?: string }[] = [];
   const present = new Set(t.nodes.map((n) => n.id));
+  // A fleet's thousands of nodes share a hundred hosts and a few groups each: their drafts are found by the host
+  // and the group key, not by building (and hashing) their ids again for every node.
+  const hostDrafts = new Map<string, Draft>();
+  const groupDrafts = new Map<string, Map<string, Draft>>();
   for (const n of t.nodes) {
     const owner = n.kind === 'container' ? namespaceOwner(n, byId, byName) : undefined;
     if (owner && owner.id !== n.id && present.has(owner.id)) sharesWith.set(n.id, owner.id);
+    const host = n.host ?? '';
     let parent: string | undefined;
     if (fleet) {
-      const host = n.host ?? '';
-      const info = hostInfo.get(host);
-      parent = ensure({ id: `host:${host}`, kind: 'host', label: info?.name ?? (host || 'unknown host'), ...(info?.stale ? { stale: true } : {}), sort: `${info?.name ?? host}` }).id;
+      let hd = hostDrafts.get(host);
+      if (!hd) {
+        const info = hostInfo.get(host);
+        hd = ensure({ id: `host:${host}`, kind: 'host', label: info?.name ?? (host || 'unknown host'), ...(info?.stale ? { stale: true } : {}), sort: `${info?.name ?? host}` });
+        hostDrafts.set(host, hd);
+      }
+      parent = hd.id;
     }
     const g = groupKey(n, groupBy, t.hostname, owner, fleet);
-    const groupId = fleet ? `group:${n.host ?? ''}:${g.key}` : `group:${g.key}`;
-    const group = drafts.get(groupId) ?? ensure({ id: groupId, kind: 'group', label: g.label, groupKind: g.kind, ...(parent ? { parent } : {}), sort: `${GROUP_ORDER[g.kind]}|${g.label}` });
+    let groupsOfHost = groupDrafts.get(host);
+    if (!groupsOfHost) {
+      groupsOfHost = new Map();
+      groupDrafts.set(host, groupsOfHost);
+    }
+    let group = groupsOfHost.get(g.key);
+    if (!group) {
+      const groupId = fleet ? `group:${host}:${g.key}` : `group:${g.key}`;
+      group = drafts.get(groupId) ?? ensure({ id: groupId, kind: 'group', label: g.label, groupKind: g.kind, ...(parent ? { parent } : {}), sort: `${GROUP_ORDER[g.kind]}|${g.label}` });
+      groupsOfHost.set(g.key, group);
+    }
+    const groupId = group.id;
     const sk = serviceKey(n);
     const classKey = sk === undefined ? undefined : `${groupId}/${sk}`;
     if (classKey) {

@@ -74,30 +74,88 @@ export interface LiveHandlers {
   onConnection(state: 'open' | 'retrying'): void;
 }
 
+/** The live stream's path the map follows: a fleet's first document then has only the edges between hosts. */
+export const LIVE_PATH = '/api/v1/topology/stream?edges=cross-host';
+
+/** The event types of the live stream (and EventSource's own) that openLive listens to. */
+export const LIVE_EVENTS = ['open', 'topology', 'diff', 'status', 'error'] as const;
+
+/**
+ * A stream opened by index.html's inline script before the bundle is loaded (so the agent's first document is
+ * on its way while the page's code downloads and starts), with the events it received until openLive adopts it.
+ */
+export interface EarlyStream {
+  readonly path: string;
+  readonly source: EventSource;
+  /** Events received so far, in order; openLive replays them and sets `adopted` (the script then stops buffering). */
+  readonly events: Event[];
+  adopted?: boolean;
+}
+
+/** What openLive needs of EventSource (the browser's, or a stand-in in tests). */
+export interface LiveDeps {
+  /** Opens a stream. */
+  open(path: string): EventSource;
+  /** The stream index.html opened, if any (taken once). */
+  early?: EarlyStream;
+}
+
+const browserDeps = (): LiveDeps => {
+  const w = globalThis as { portolanEarlyStream?: EarlyStream };
+  const early = w.portolanEarlyStream;
+  delete w.portolanEarlyStream;
+  return { open: (path) => new EventSource(path), ...(early ? { early } : {}) };
+};
+
 /**
  * Follows /api/v1/topology/stream until closed, reconnecting for ever. The map asks for `edges=cross-host`: a
  * fleet's first document then has only the edges between hosts (`partial` says so) and the rest is fetched.
+ * The first connection is the stream index.html opened when it is for the same path: its events so far are
+ * replayed in order, then it is followed like any other.
  */
-export function openLive(handlers: LiveHandlers, retryMs = 2000, path = '/api/v1/topology/stream?edges=cross-host'): { close(): void } {
+export function openLive(handlers: LiveHandlers, retryMs = 2000, path = LIVE_PATH, deps: LiveDeps = browserDeps()): { close(): void } {
   let source: EventSource | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let closed = false;
+  let early = deps.early;
+  if (early && early.path !== path) {
+    early.source.close();
+    early.adopted = true;
+    early = undefined;
+  }
   const parse = (ev: Event) => JSON.parse((ev as MessageEvent<string>).data) as unknown;
   const connect = () => {
-    const s = new EventSource(path);
+    const taken = early;
+    early = undefined;
+    // Marks for the benchmark (bench/ui-render.mjs): when the stream was asked for and its first document came.
+    if (!taken) performance.mark('portolan:stream-open');
+    const s = taken ? taken.source : deps.open(path);
     source = s;
-    s.addEventListener('open', () => handlers.onConnection('open'));
-    s.addEventListener('topology', (ev) => handlers.onTopology(parse(ev) as TopologyDoc));
-    s.addEventListener('diff', (ev) => handlers.onDiff(parse(ev) as TopologyDiff));
-    s.addEventListener('status', (ev) => handlers.onStatus(parse(ev) as Freshness));
-    s.addEventListener('error', () => {
-      handlers.onConnection('retrying');
-      // EventSource retries a dropped connection itself, but gives up on an error answer (a 503 while a
-      // restarted agent has not collected yet): then start a new one.
-      if (s.readyState === EventSource.CLOSED && !closed) {
-        timer = setTimeout(connect, retryMs);
-      }
-    });
+    const on: Record<(typeof LIVE_EVENTS)[number], (ev: Event) => void> = {
+      open: () => handlers.onConnection('open'),
+      topology: (ev) => {
+        performance.mark('portolan:topology-message');
+        const doc = parse(ev) as TopologyDoc;
+        performance.mark('portolan:topology-parsed');
+        handlers.onTopology(doc);
+      },
+      diff: (ev) => handlers.onDiff(parse(ev) as TopologyDiff),
+      status: (ev) => handlers.onStatus(parse(ev) as Freshness),
+      error: () => {
+        handlers.onConnection('retrying');
+        // EventSource retries a dropped connection itself, but gives up on an error answer (a 503 while a
+        // restarted agent has not collected yet): then start a new one.
+        if (s.readyState === 2 /* EventSource.CLOSED */ && !closed && !timer) {
+          timer = setTimeout(() => { timer = undefined; connect(); }, retryMs);
+        }
+      },
+    };
+    for (const type of LIVE_EVENTS) s.addEventListener(type, on[type]);
+    if (taken) {
+      // Synchronously: no event can come between the replay and the listeners above taking over.
+      taken.adopted = true;
+      for (const ev of taken.events.splice(0)) on[ev.type as (typeof LIVE_EVENTS)[number]]?.(ev);
+    }
   };
   connect();
   return {

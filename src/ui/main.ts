@@ -4,7 +4,7 @@
 import type { Topology, TopologyDiff, TopologyNode } from '../core/model/topology.js';
 import { healthRuleText } from '../core/report/edge-health.js';
 import { applyTopologyDiff } from '../core/topology/diff-topology.js';
-import { aggregateEdges, aggregateView, buildHierarchy, chooseOpen, openingFor, type Aggregate } from './aggregate.js';
+import { aggregateEdges, aggregateView, buildHierarchy, chooseOpen, openingFor, updateHierarchy, type Aggregate } from './aggregate.js';
 import { ApiError, fetchContainers, fetchHistory, fetchSockets, fetchTopology, fetchTraffic, openLive } from './api.js';
 import { edgeConnections, nodeConnections } from './connections.js';
 import { byId, h } from './dom.js';
@@ -141,7 +141,8 @@ function show(t: Topology, replan = false, nodesChanged = true, planned?: { plan
     // A diff that changed no node (traffic moved) keeps the hierarchy and what draws each node: only edges are
     // aggregated again.
     const keep = !nodesChanged && !filtered;
-    const hierarchy = keep ? state.plan.hierarchy : buildHierarchy(sub, state.groupBy, t.nodes);
+    // A container started or gone on one host of a fleet rebuilds that host's part of the hierarchy only.
+    const hierarchy = keep ? state.plan.hierarchy : filtered ? buildHierarchy(sub, state.groupBy, t.nodes) : updateHierarchy(state.plan.hierarchy, t, state.groupBy);
     const v = keep ? { ...state.plan.view, ...aggregateEdges(sub.edges, state.plan.view.drawnAs) } : aggregateView(sub, hierarchy, state.plan.open);
     const model = toGraphModel(v, hierarchy, nowMs);
     state.plan = { ...state.plan, hierarchy, view: v, model };
