@@ -94,13 +94,8 @@ export function applyCapture(topology: Topology, snapshot: Snapshot, previous: C
   let lastAt = '';
   let lastAtMs = nowMs;
   for (const r of snapshot.capture?.records ?? []) {
-    const ctx = r.kind !== 'closed' || (r.openedAtMs === undefined && r.closedAtMs === undefined)
-      ? { netns: r.netns, receivedAtMs: r.receivedAtMs }
-      : {
-        netns: r.netns, receivedAtMs: r.receivedAtMs,
-        ...(r.openedAtMs !== undefined ? { openedAtMs: r.openedAtMs } : {}), ...(r.closedAtMs !== undefined ? { closedAtMs: r.closedAtMs } : {}),
-      };
-    const e = toConnectionEvent(r.msg, ctx, who);
+    // The record is its own context (netns, when read; a close's opening and closing times): no object per record.
+    const e = toConnectionEvent(r.msg, r, who);
     if (!e) continue;
     events.push(e);
     count(e, r.kind === 'closed' && r.openedAtMs === undefined);
